@@ -1,0 +1,1 @@
+//! tantivy BM25 index of one dataset generation.

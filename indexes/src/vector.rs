@@ -1,0 +1,1 @@
+//! LanceDB vector table of one dataset generation.

@@ -1,0 +1,85 @@
+//! Embedders: text -> vectors. One trait, a closed set of implementations.
+
+mod onnx;
+
+pub use onnx::{OnnxEmbedder, OnnxModelFiles, Pooling};
+
+/// Why embedding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("cannot load the embedding model: {0}")]
+    Load(String),
+    #[error("embedding failed: {0}")]
+    Inference(String),
+}
+
+/// Turns text into vectors of a fixed dimension. Documents and queries are separate calls because
+/// some models embed them differently (instruction prefixes).
+pub trait Embedder: Send + Sync {
+    /// Stable id of the model, recorded on every dataset it embeds.
+    fn model_id(&self) -> &str;
+    fn dimension(&self) -> usize;
+    /// Tokens the model reads at most, special tokens excluded.
+    fn max_tokens(&self) -> usize;
+    fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+}
+
+/// Deterministic embedder for unit tests of plumbing: hashes words into buckets.
+/// Never used for real retrieval.
+#[derive(Debug, Clone)]
+pub struct HashEmbedder {
+    pub dimension: usize,
+}
+
+impl Embedder for HashEmbedder {
+    fn model_id(&self) -> &str {
+        "test/hash-embedder"
+    }
+
+    fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    fn max_tokens(&self) -> usize {
+        usize::MAX
+    }
+
+    fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        Ok(texts.iter().map(|t| self.embed_one(t)).collect())
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        Ok(self.embed_one(text))
+    }
+}
+
+impl HashEmbedder {
+    fn embed_one(&self, text: &str) -> Vec<f32> {
+        use std::hash::{Hash, Hasher};
+        let mut v = vec![0f32; self.dimension];
+        for word in text.split_whitespace() {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            word.to_lowercase().hash(&mut h);
+            v[(h.finish() as usize) % self.dimension] += 1.0;
+        }
+        normalize(&mut v);
+        v
+    }
+}
+
+/// Scales `v` to unit length (no-op for the zero vector).
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+}

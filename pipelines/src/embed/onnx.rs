@@ -1,0 +1,1 @@
+//! ONNX embedding models through fastembed.

@@ -1,0 +1,19 @@
+//! Document -> chunks -> embeddings.
+//!
+//! Pure, CPU-bound building blocks: parsers per format, Dify's cleaner, token-aware chunkers and
+//! embedders. Rayon inside where it pays; no HTTP, no SQL, no knowledge of datasets or jobs.
+
+pub mod chunk;
+pub mod clean;
+pub mod document;
+pub mod embed;
+pub mod parse;
+pub mod template;
+pub mod tokens;
+
+pub use chunk::{Chunk, ChildChunk, ProcessRule};
+pub use clean::Cleaner;
+pub use document::{ParsedDocument, Section};
+pub use embed::{EmbedError, Embedder};
+pub use parse::{Format, ParseError, ParseLimits};
+pub use tokens::TokenCounter;
