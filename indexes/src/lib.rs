@@ -3,6 +3,9 @@
 //! Derived data only: everything here can be rebuilt from the segments in SQL. No HTTP, no SQL.
 //! Each dataset generation lives in its own directory (`<root>/<dataset_id>/gen-<n>/`), so a
 //! rebuild can happen beside the live generation and be switched atomically by the caller.
+//!
+//! [`DatasetIndex`] is the entry point; [`vector`], [`fulltext`] and [`fusion`] are its parts and
+//! usable alone (benchmarks, diagnostics).
 
 pub mod error;
 pub mod filter;
@@ -14,4 +17,4 @@ pub mod vector;
 pub use error::IndexError;
 pub use filter::Filter;
 pub use fusion::Fusion;
-pub use hybrid::{DatasetIndex, Hit, IndexRow, SearchMethod, SearchRequest};
+pub use hybrid::{DatasetIndex, Hit, IndexOptions, IndexRow, SearchMethod, SearchRequest};

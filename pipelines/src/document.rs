@@ -23,12 +23,22 @@ pub struct Section {
 impl ParsedDocument {
     /// A document made of one unpaginated section.
     pub fn from_text(text: impl Into<String>) -> Self {
-        Self { title: None, sections: vec![Section { text: text.into(), page: None }] }
+        Self {
+            title: None,
+            sections: vec![Section {
+                text: text.into(),
+                page: None,
+            }],
+        }
     }
 
     /// All text, sections joined by blank lines.
     pub fn full_text(&self) -> String {
-        self.sections.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n\n")
+        self.sections
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n")
     }
 
     /// Number of characters of text (Dify's `word_count` counts characters).

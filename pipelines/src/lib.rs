@@ -11,7 +11,7 @@ pub mod parse;
 pub mod template;
 pub mod tokens;
 
-pub use chunk::{Chunk, ChildChunk, ProcessRule};
+pub use chunk::{ChildChunk, Chunk, ProcessRule};
 pub use clean::Cleaner;
 pub use document::{ParsedDocument, Section};
 pub use embed::{EmbedError, Embedder};

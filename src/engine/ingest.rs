@@ -1,0 +1,355 @@
+//! Bulk ingestion: inputs -> parse and chunk on rayon -> embed in large batches -> write the
+//! indexes and SQL.
+//!
+//! Stages are connected by a bounded channel, so parsing runs ahead of embedding by at most two
+//! groups of documents and memory stays bounded. A document becomes visible only when its segments
+//! and its `completed` status are committed in one SQL transaction, after its index rows are
+//! written; a run killed midway leaves documents in `indexing`, which the next run removes from
+//! both indexes and redoes, so nothing is lost or duplicated.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indexes::{DatasetIndex, IndexRow};
+use indicatif::{ProgressBar, ProgressStyle};
+use pipelines::Embedder;
+use pipelines::chunk::{Chunker, ProcessRule};
+use pipelines::parse::ParseLimits;
+use rayon::prelude::*;
+
+use super::prepare::{PreparedDocument, prepare};
+use super::source::{SkippedInput, SourceDocument, discover};
+use super::{Engine, EngineError};
+use crate::store::{CompletedDocument, Dataset, IndexingStatus, NewChildChunk, NewDocument, NewSegment};
+
+/// What to ingest, and where.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub tenant_id: String,
+    /// Dataset name; created with `template` when it does not exist.
+    pub dataset: String,
+    pub paths: Vec<PathBuf>,
+    /// Pipeline template for a new dataset (default from config).
+    pub template: Option<String>,
+    pub progress: bool,
+}
+
+/// Summary printed at the end of `ragd ingest`.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub dataset_id: String,
+    /// Documents indexed in this run.
+    pub documents: usize,
+    /// Inputs already indexed with the same content.
+    pub unchanged: usize,
+    /// Documents that failed, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Files that were not taken (unsupported type).
+    pub skipped_inputs: Vec<SkippedInput>,
+    /// Segments written.
+    pub chunks: usize,
+    /// Texts embedded (segments, or child chunks in parent-child datasets).
+    pub embedded: usize,
+    pub elapsed: Duration,
+}
+
+impl IngestReport {
+    pub fn documents_per_second(&self) -> f64 {
+        self.documents as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn chunks_per_second(&self) -> f64 {
+        self.chunks as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Texts sent to the model per call from the ingest loop (the embedder batches further inside).
+const EMBED_CALL_TEXTS: usize = 256;
+
+impl Engine {
+    /// Ingests files, folders and JSONL corpora into a dataset.
+    pub async fn ingest(&self, options: IngestOptions) -> Result<IngestReport, EngineError> {
+        let started = Instant::now();
+        let (sources, skipped_inputs) = discover(&options.paths).map_err(EngineError::Input)?;
+        let template_name = options
+            .template
+            .clone()
+            .unwrap_or_else(|| self.config.ingest.template.clone());
+        let template = pipelines::template::builtin_template(&template_name).ok_or_else(|| {
+            let known: Vec<String> = pipelines::template::builtin_templates()
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            EngineError::Input(format!(
+                "unknown pipeline template {template_name:?}; known: {}",
+                known.join(", ")
+            ))
+        })?;
+        let rule_json = serde_json::to_value(&template.process_rule)
+            .map_err(|e| EngineError::Input(format!("template {template_name}: {e}")))?;
+        let dataset = self
+            .dataset_or_create(&options.tenant_id, &options.dataset, rule_json)
+            .await?;
+        let embedder = self.embedder().await?;
+        self.check_model(&dataset, embedder.as_ref())?;
+        if dataset.embedding_model.is_none() {
+            self.store
+                .set_dataset_embedding(&dataset.id, embedder.model_id(), embedder.dimension())
+                .await?;
+        }
+        let rule: ProcessRule = serde_json::from_value(dataset.process_rule.clone())
+            .map_err(|e| EngineError::Input(format!("stored process rule of {}: {e}", dataset.name)))?;
+        let chunker = Chunker::new(&rule, embedder.token_counter(), embedder.max_tokens())?;
+        let index = self.index(&dataset).await?;
+
+        // Resume: documents of these inputs that never completed are removed and redone; completed
+        // ones with the same content are skipped; completed ones whose content changed are replaced.
+        let existing = self.store.documents_by_source(&dataset.id).await?;
+        let wanted: HashSet<&str> = sources.iter().map(|s| s.source.as_str()).collect();
+        let unfinished: Vec<String> = existing
+            .values()
+            .filter(|d| d.indexing_status != IndexingStatus::Completed && wanted.contains(d.source.as_str()))
+            .map(|d| d.id.clone())
+            .collect();
+        if !unfinished.is_empty() {
+            tracing::info!(
+                documents = unfinished.len(),
+                "removing documents left unfinished by an earlier run"
+            );
+            index.delete_documents(&unfinished).await?;
+            self.store.delete_documents(&dataset.id, &unfinished).await?;
+        }
+        let completed: HashMap<String, (String, String)> = existing
+            .into_values()
+            .filter(|d| d.indexing_status == IndexingStatus::Completed)
+            .map(|d| (d.source, (d.id, d.content_hash)))
+            .collect();
+
+        let mut report = IngestReport {
+            dataset_id: dataset.id.clone(),
+            skipped_inputs,
+            ..Default::default()
+        };
+        let bar = progress_bar(options.progress, sources.len() as u64);
+        let limits = ParseLimits {
+            max_bytes: self.config.ingest.max_file_bytes,
+            max_pages: self.config.ingest.max_pages,
+            timeout: Duration::from_secs(self.config.ingest.parse_timeout_secs),
+        };
+        let hashes: HashMap<String, String> = completed
+            .iter()
+            .map(|(source, (_, hash))| (source.clone(), hash.clone()))
+            .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<PreparedDocument>, usize)>(2);
+        let group_size = self.config.ingest.documents_per_batch.max(1);
+        let producer = std::thread::Builder::new()
+            .name("ingest-prepare".into())
+            .spawn(move || {
+                let mut sources = sources;
+                while !sources.is_empty() {
+                    let rest = sources.split_off(group_size.min(sources.len()));
+                    let group: Vec<SourceDocument> = std::mem::replace(&mut sources, rest);
+                    let total = group.len();
+                    let prepared: Vec<PreparedDocument> = group
+                        .into_par_iter()
+                        .filter_map(|doc| {
+                            let unchanged = hashes.get(&doc.source).map(String::as_str);
+                            prepare(doc, &chunker, &limits, unchanged)
+                        })
+                        .collect();
+                    let unchanged = total - prepared.len();
+                    if tx.blocking_send((prepared, unchanged)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| EngineError::Task(format!("cannot start the prepare thread: {e}")))?;
+
+        let batch = format!(
+            "{}{:06}",
+            chrono::Utc::now().format("%Y%m%d%H%M%S"),
+            rand_suffix()
+        );
+        while let Some((group, unchanged)) = rx.recv().await {
+            report.unchanged += unchanged;
+            bar.inc(unchanged as u64);
+            let written = self
+                .write_group(
+                    &options.tenant_id,
+                    &dataset,
+                    &index,
+                    &embedder,
+                    &batch,
+                    &completed,
+                    group,
+                    &bar,
+                )
+                .await?;
+            report.documents += written.documents;
+            report.chunks += written.chunks;
+            report.embedded += written.embedded;
+            report.failed.extend(written.failed);
+        }
+        let joined = tokio::task::spawn_blocking(move || producer.join())
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))?;
+        if joined.is_err() {
+            return Err(EngineError::Task(
+                "the prepare stage panicked; documents not yet written will be redone on the next run".into(),
+            ));
+        }
+        bar.finish_and_clear();
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Embeds and writes one group of prepared documents.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_group(
+        &self,
+        tenant_id: &str,
+        dataset: &Dataset,
+        index: &Arc<DatasetIndex>,
+        embedder: &Arc<dyn Embedder>,
+        batch: &str,
+        completed: &HashMap<String, (String, String)>,
+        group: Vec<PreparedDocument>,
+        bar: &ProgressBar,
+    ) -> Result<IngestReport, EngineError> {
+        let mut out = IngestReport::default();
+        if group.is_empty() {
+            return Ok(out);
+        }
+        // Inputs whose content changed replace their earlier document.
+        let replaced: Vec<String> = group
+            .iter()
+            .filter_map(|p| completed.get(&p.source.source).map(|(id, _)| id.clone()))
+            .collect();
+        if !replaced.is_empty() {
+            index.delete_documents(&replaced).await?;
+            self.store.delete_documents(&dataset.id, &replaced).await?;
+        }
+
+        let ids: Vec<String> = group.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let new_docs: Vec<NewDocument> = group
+            .iter()
+            .zip(&ids)
+            .map(|(p, id)| NewDocument {
+                id: id.clone(),
+                name: p.source.name.clone(),
+                source: p.source.source.clone(),
+                content_hash: p.content_hash.clone(),
+                data_source_type: "upload_file".into(),
+                doc_metadata: p.source.metadata.clone(),
+            })
+            .collect();
+        self.store
+            .insert_documents(tenant_id, &dataset.id, batch, &new_docs)
+            .await?;
+
+        let mut rows: Vec<IndexRow> = Vec::new();
+        let mut finished: Vec<CompletedDocument> = Vec::new();
+        for (prepared, document_id) in group.into_iter().zip(ids) {
+            let text = match prepared.outcome {
+                Ok(text) => text,
+                Err(message) => {
+                    tracing::warn!(document = %prepared.source.source, error = %message, "document failed");
+                    self.store
+                        .fail_document(&dataset.id, &document_id, &message)
+                        .await?;
+                    out.failed.push((prepared.source.source, message));
+                    continue;
+                }
+            };
+            let mut doc = CompletedDocument {
+                document_id: document_id.clone(),
+                word_count: text.word_count,
+                tokens: 0,
+                segments: Vec::with_capacity(text.chunks.len()),
+                children: Vec::new(),
+            };
+            for (position, chunk) in text.chunks.into_iter().enumerate() {
+                let segment_id = uuid::Uuid::new_v4().to_string();
+                doc.tokens += chunk.tokens;
+                if chunk.children.is_empty() {
+                    rows.push(IndexRow {
+                        id: segment_id.clone(),
+                        segment_id: segment_id.clone(),
+                        document_id: document_id.clone(),
+                        text: chunk.text.clone(),
+                        vector: None,
+                        enabled: true,
+                    });
+                }
+                for (child_position, child) in chunk.children.into_iter().enumerate() {
+                    let child_id = uuid::Uuid::new_v4().to_string();
+                    rows.push(IndexRow {
+                        id: child_id.clone(),
+                        segment_id: segment_id.clone(),
+                        document_id: document_id.clone(),
+                        text: child.text.clone(),
+                        vector: None,
+                        enabled: true,
+                    });
+                    doc.children.push(NewChildChunk {
+                        id: child_id,
+                        segment_id: segment_id.clone(),
+                        position: child_position + 1,
+                        content: child.text,
+                    });
+                }
+                doc.segments.push(NewSegment {
+                    id: segment_id,
+                    position: position + 1,
+                    content: chunk.text,
+                    tokens: chunk.tokens,
+                    page: chunk.page,
+                });
+            }
+            out.chunks += doc.segments.len();
+            finished.push(doc);
+        }
+
+        for slice in rows.chunks_mut(EMBED_CALL_TEXTS) {
+            let texts: Vec<String> = slice.iter().map(|r| r.text.clone()).collect();
+            let model = embedder.clone();
+            let vectors = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                model.embed_documents(&refs)
+            })
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))??;
+            for (row, vector) in slice.iter_mut().zip(vectors) {
+                row.vector = Some(vector);
+            }
+            out.embedded += slice.len();
+            bar.set_message(format!("{} texts embedded", out.embedded));
+        }
+        index.upsert(rows).await?;
+        self.store
+            .complete_documents(tenant_id, &dataset.id, &finished)
+            .await?;
+        out.documents = finished.len();
+        bar.inc((out.documents + out.failed.len()) as u64);
+        Ok(out)
+    }
+}
+
+fn rand_suffix() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32 % 1_000_000
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} documents ({per_sec}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}

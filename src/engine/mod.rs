@@ -1,0 +1,188 @@
+//! The core that the CLI and the HTTP APIs share: datasets, ingestion and retrieval over the SQL
+//! store, the pipelines and the hybrid index.
+
+mod ingest;
+mod prepare;
+mod search;
+pub mod source;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use indexes::DatasetIndex;
+use pipelines::Embedder;
+
+pub use self::ingest::{IngestOptions, IngestReport};
+pub use self::search::{SearchOptions, SearchResult};
+use crate::config::Config;
+use crate::store::{Dataset, NewDataset, Store, StoreError};
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("dataset {0:?} not found")]
+    DatasetNotFound(String),
+    #[error(
+        "dataset {dataset:?} was embedded with {dataset_model}, but the configured model is {configured}; \
+         mixing models is refused (re-embed the dataset with `ragd reindex`, or configure its model)"
+    )]
+    ModelMismatch {
+        dataset: String,
+        dataset_model: String,
+        configured: String,
+    },
+    #[error("invalid input: {0}")]
+    Input(String),
+    #[error("invalid process rule: {0}")]
+    Rule(#[from] pipelines::chunk::RuleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] indexes::IndexError),
+    #[error(transparent)]
+    Embed(#[from] pipelines::EmbedError),
+    #[error(transparent)]
+    Model(#[from] crate::models::ModelError),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+type EmbedderLoader = Arc<dyn Fn() -> Result<Arc<dyn Embedder>, EngineError> + Send + Sync>;
+
+/// Shared state of one ragd process: the store, the embedding model (loaded on first use) and
+/// the open dataset indexes.
+pub struct Engine {
+    config: Config,
+    store: Store,
+    embedder: OnceLock<Arc<dyn Embedder>>,
+    load_embedder: EmbedderLoader,
+    indexes: Mutex<HashMap<(String, i64), Arc<DatasetIndex>>>,
+}
+
+impl Engine {
+    /// An engine that loads the configured embedding model (fetching it if needed) on first use.
+    pub fn new(config: Config, store: Store, progress: bool) -> Self {
+        let models = config.models.clone();
+        let embedding = config.embedding.clone();
+        let load_embedder: EmbedderLoader = Arc::new(move || {
+            let embedder = crate::models::load_embedder(&models, &embedding, progress)?;
+            Ok(Arc::new(embedder) as Arc<dyn Embedder>)
+        });
+        Self {
+            config,
+            store,
+            embedder: OnceLock::new(),
+            load_embedder,
+            indexes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// An engine with a given embedder (tests, benchmarks).
+    pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
+        let engine = Self {
+            config,
+            store,
+            embedder: OnceLock::new(),
+            load_embedder: Arc::new(|| Err(EngineError::Task("embedder already set".into()))),
+            indexes: Mutex::new(HashMap::new()),
+        };
+        let _ = engine.embedder.set(embedder);
+        engine
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The embedding model, loaded on first call (off the async runtime's worker threads).
+    pub async fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
+        if let Some(embedder) = self.embedder.get() {
+            return Ok(embedder.clone());
+        }
+        let loader = self.load_embedder.clone();
+        let loaded = tokio::task::spawn_blocking(move || loader())
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))??;
+        Ok(self.embedder.get_or_init(|| loaded).clone())
+    }
+
+    /// Folder of a dataset's index generation.
+    pub fn index_dir(&self, dataset: &Dataset) -> PathBuf {
+        self.config
+            .index_root()
+            .join(&dataset.id)
+            .join(format!("gen-{}", dataset.index_generation))
+    }
+
+    /// The open index of a dataset's current generation.
+    pub async fn index(&self, dataset: &Dataset) -> Result<Arc<DatasetIndex>, EngineError> {
+        let key = (dataset.id.clone(), dataset.index_generation);
+        if let Some(index) = self
+            .indexes
+            .lock()
+            .map_err(|_| EngineError::Task("index cache poisoned".into()))?
+            .get(&key)
+        {
+            return Ok(index.clone());
+        }
+        let index =
+            Arc::new(DatasetIndex::open(&self.index_dir(dataset), dataset.embedding_dimension).await?);
+        let mut cache = self
+            .indexes
+            .lock()
+            .map_err(|_| EngineError::Task("index cache poisoned".into()))?;
+        Ok(cache.entry(key).or_insert(index).clone())
+    }
+
+    /// The dataset with this name in the tenant.
+    pub async fn dataset_by_name(&self, tenant_id: &str, name: &str) -> Result<Dataset, EngineError> {
+        self.store
+            .dataset_by_name(tenant_id, name)
+            .await?
+            .ok_or_else(|| EngineError::DatasetNotFound(name.to_string()))
+    }
+
+    /// The dataset with this name, created with the embedder's model and `process_rule` if new.
+    pub async fn dataset_or_create(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        process_rule: serde_json::Value,
+    ) -> Result<Dataset, EngineError> {
+        if let Some(dataset) = self.store.dataset_by_name(tenant_id, name).await? {
+            return Ok(dataset);
+        }
+        let embedder = self.embedder().await?;
+        let new = NewDataset {
+            tenant_id: tenant_id.to_string(),
+            name: name.to_string(),
+            embedding_model: Some(embedder.model_id().to_string()),
+            embedding_dimension: Some(embedder.dimension()),
+            doc_form: "text_model".into(),
+            process_rule,
+        };
+        match self.store.create_dataset(new).await {
+            Ok(dataset) => Ok(dataset),
+            // Created concurrently by another process: use theirs.
+            Err(StoreError::DuplicateDatasetName(_)) => self.dataset_by_name(tenant_id, name).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Refuses to embed into, or query, a dataset with a different model than the configured one.
+    pub fn check_model(&self, dataset: &Dataset, embedder: &dyn Embedder) -> Result<(), EngineError> {
+        match &dataset.embedding_model {
+            Some(model) if model != embedder.model_id() => Err(EngineError::ModelMismatch {
+                dataset: dataset.name.clone(),
+                dataset_model: model.clone(),
+                configured: embedder.model_id().to_string(),
+            }),
+            Some(_) | None => Ok(()),
+        }
+    }
+}

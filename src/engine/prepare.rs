@@ -1,0 +1,85 @@
+//! The CPU-bound part of ingestion for one document: read, hash, parse, clean and chunk.
+//! Runs on rayon; never touches SQL or the indexes.
+
+use pipelines::ParsedDocument;
+use pipelines::chunk::{Chunk, Chunker};
+use pipelines::parse::{ParseLimits, parse_guarded};
+use sha2::{Digest, Sha256};
+
+use super::source::{SourceContent, SourceDocument};
+
+/// A document after the CPU-bound stages.
+#[derive(Debug)]
+pub struct PreparedDocument {
+    pub source: SourceDocument,
+    pub content_hash: String,
+    /// Chunks, or the message saying why this document cannot be indexed.
+    pub outcome: Result<PreparedText, String>,
+}
+
+#[derive(Debug)]
+pub struct PreparedText {
+    pub chunks: Vec<Chunk>,
+    /// Characters of parsed text (Dify's `word_count`).
+    pub word_count: usize,
+}
+
+/// Prepares `doc`; returns None when its content hash equals `unchanged_hash` (nothing to do).
+pub fn prepare(
+    doc: SourceDocument,
+    chunker: &Chunker,
+    limits: &ParseLimits,
+    unchanged_hash: Option<&str>,
+) -> Option<PreparedDocument> {
+    let (content_hash, parsed) = match &doc.content {
+        SourceContent::Text { title, text } => {
+            let body = if title.trim().is_empty() {
+                text.clone()
+            } else {
+                format!("{title}\n{text}")
+            };
+            let hash = hex::encode(Sha256::digest(body.as_bytes()));
+            (hash, Ok(ParsedDocument::from_text(body)))
+        }
+        SourceContent::File { path, format } => match std::fs::metadata(path) {
+            Ok(meta) if meta.len() as usize > limits.max_bytes => (
+                format!("size:{}", meta.len()),
+                Err(format!(
+                    "file is too large: {} bytes, the limit is {}",
+                    meta.len(),
+                    limits.max_bytes
+                )),
+            ),
+            Ok(_) | Err(_) => match std::fs::read(path) {
+                Err(e) => (String::new(), Err(format!("cannot read {}: {e}", path.display()))),
+                Ok(bytes) => {
+                    let hash = hex::encode(Sha256::digest(&bytes));
+                    if unchanged_hash == Some(hash.as_str()) {
+                        return None;
+                    }
+                    (
+                        hash,
+                        parse_guarded(bytes, *format, limits).map_err(|e| e.to_string()),
+                    )
+                }
+            },
+        },
+    };
+    if unchanged_hash == Some(content_hash.as_str()) {
+        return None;
+    }
+    let outcome = parsed.and_then(|parsed| {
+        let word_count = parsed.char_count();
+        let chunks = chunker.chunk(&parsed);
+        if chunks.is_empty() {
+            Err("the document contains no text".to_string())
+        } else {
+            Ok(PreparedText { chunks, word_count })
+        }
+    });
+    Some(PreparedDocument {
+        source: doc,
+        content_hash,
+        outcome,
+    })
+}

@@ -1,0 +1,93 @@
+//! Retrieval over one dataset: embed the query, search the hybrid index, join segment text.
+
+use indexes::{Filter, Fusion, SearchMethod, SearchRequest};
+
+use super::{Engine, EngineError};
+use crate::store::SegmentHit;
+
+/// A retrieval query against one dataset.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub tenant_id: String,
+    pub dataset: String,
+    pub query: String,
+    pub method: SearchMethod,
+    pub top_k: usize,
+    pub score_threshold: Option<f32>,
+    pub fusion: Fusion,
+    /// Restrict to these documents (metadata conditions are resolved to ids before this point).
+    pub document_ids: Option<Vec<String>>,
+}
+
+/// One retrieved segment with its scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    pub segment: SegmentHit,
+    pub score: f32,
+    pub vector_score: Option<f32>,
+    pub keyword_score: Option<f32>,
+}
+
+/// Longest query accepted, in characters (Dify refuses retrieval queries over 250).
+pub const MAX_QUERY_CHARS: usize = 250;
+/// Largest top_k accepted.
+pub const MAX_TOP_K: usize = 100;
+
+impl Engine {
+    /// Runs a query; the dataset's own embedding model must be the configured one.
+    pub async fn search(&self, options: SearchOptions) -> Result<Vec<SearchResult>, EngineError> {
+        let query = options.query.trim();
+        if query.is_empty() {
+            return Err(EngineError::Input("query must not be empty".into()));
+        }
+        if query.chars().count() > MAX_QUERY_CHARS {
+            return Err(EngineError::Input(format!(
+                "query cannot exceed {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        if options.top_k == 0 || options.top_k > MAX_TOP_K {
+            return Err(EngineError::Input(format!(
+                "top_k must be between 1 and {MAX_TOP_K}"
+            )));
+        }
+        let dataset = self.dataset_by_name(&options.tenant_id, &options.dataset).await?;
+        let query_vector = match options.method {
+            SearchMethod::FullText => None,
+            SearchMethod::Semantic | SearchMethod::Hybrid => {
+                let embedder = self.embedder().await?;
+                self.check_model(&dataset, embedder.as_ref())?;
+                let text = query.to_string();
+                let vector = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
+                    .await
+                    .map_err(|e| EngineError::Task(e.to_string()))??;
+                Some(vector)
+            }
+        };
+        let index = self.index(&dataset).await?;
+        let request = SearchRequest {
+            query: query.to_string(),
+            method: options.method,
+            top_k: options.top_k,
+            score_threshold: options.score_threshold,
+            fusion: options.fusion,
+            filter: Filter {
+                document_ids: options.document_ids.clone(),
+            },
+        };
+        let hits = index.search(&request, query_vector.as_deref()).await?;
+        let ids: Vec<String> = hits.iter().map(|h| h.segment_id.clone()).collect();
+        let mut segments = self.store.segments_for_hits(&dataset.id, &ids).await?;
+        // A hit whose segment is not in SQL belongs to a document that is not committed (yet): skip.
+        Ok(hits
+            .into_iter()
+            .filter_map(|hit| {
+                segments.remove(&hit.segment_id).map(|segment| SearchResult {
+                    segment,
+                    score: hit.score,
+                    vector_score: hit.vector_score,
+                    keyword_score: hit.keyword_score,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,11 @@
+//! ragd: a self-hosted knowledge-base service that speaks Dify's HTTP API.
+//!
+//! `cli` parses commands and calls the `engine`, which owns datasets, ingestion and retrieval on
+//! top of the `store` (SQL metadata), the `pipelines` crate (parse, chunk, embed) and the
+//! `indexes` crate (LanceDB + tantivy). `models` fetches and verifies the offline models.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod models;
+pub mod store;

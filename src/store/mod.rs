@@ -1,0 +1,65 @@
+//! Metadata in SQL: datasets, documents, segments and child chunks, the source of truth that the
+//! vector and full-text indexes are derived from. Every query is scoped by dataset (and so by
+//! tenant); nothing outside this module writes SQL.
+
+mod datasets;
+mod documents;
+mod segments;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use self::datasets::{Dataset, NewDataset};
+pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
+pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
+
+/// The workspace that CLI commands act in until workspaces are managed through the API.
+pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";
+
+/// Why a metadata operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a dataset named {0:?} already exists")]
+    DuplicateDatasetName(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// Handle to the metadata database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Current time in Unix seconds, the unit of every timestamp column.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

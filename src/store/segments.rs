@@ -1,0 +1,132 @@
+//! Segment and child chunk rows.
+
+use std::collections::HashMap;
+
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{Store, StoreError, now};
+
+/// A segment about to be written.
+#[derive(Debug, Clone)]
+pub struct NewSegment {
+    pub id: String,
+    pub position: usize,
+    pub content: String,
+    pub tokens: usize,
+    pub page: Option<u32>,
+}
+
+/// A child chunk about to be written (hierarchical datasets).
+#[derive(Debug, Clone)]
+pub struct NewChildChunk {
+    pub id: String,
+    pub segment_id: String,
+    pub position: usize,
+    pub content: String,
+}
+
+/// What a search result shows about a segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentHit {
+    pub id: String,
+    pub document_id: String,
+    pub document_name: String,
+    pub position: i64,
+    pub content: String,
+    pub page: Option<i64>,
+}
+
+pub(super) async fn insert_segments(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant_id: &str,
+    dataset_id: &str,
+    document_id: &str,
+    segments: &[NewSegment],
+    children: &[NewChildChunk],
+) -> Result<(), StoreError> {
+    let ts = now();
+    for segment in segments {
+        sqlx::query(
+            "INSERT INTO document_segments (id, tenant_id, dataset_id, document_id, position, content, \
+             word_count, tokens, page, created_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&segment.id)
+        .bind(tenant_id)
+        .bind(dataset_id)
+        .bind(document_id)
+        .bind(segment.position as i64)
+        .bind(&segment.content)
+        .bind(segment.content.chars().count() as i64)
+        .bind(segment.tokens as i64)
+        .bind(segment.page.map(i64::from))
+        .bind(ts)
+        .bind(ts)
+        .bind(ts)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for child in children {
+        sqlx::query(
+            "INSERT INTO child_chunks (id, tenant_id, dataset_id, document_id, segment_id, position, content, \
+             word_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&child.id)
+        .bind(tenant_id)
+        .bind(dataset_id)
+        .bind(document_id)
+        .bind(&child.segment_id)
+        .bind(child.position as i64)
+        .bind(&child.content)
+        .bind(child.content.chars().count() as i64)
+        .bind(ts)
+        .bind(ts)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Looks up segments of a dataset by id, with their document names.
+    pub async fn segments_for_hits(
+        &self,
+        dataset_id: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, SegmentHit>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT s.id, s.document_id, d.name AS document_name, s.position, s.content, s.page \
+                 FROM document_segments s JOIN documents d ON d.id = s.document_id \
+                 WHERE s.dataset_id = ? AND s.id IN ({placeholders})"
+            );
+            // Built from a constant and `?` placeholders only.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(dataset_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let hit = SegmentHit {
+                    id: row.try_get("id")?,
+                    document_id: row.try_get("document_id")?,
+                    document_name: row.try_get("document_name")?,
+                    position: row.try_get("position")?,
+                    content: row.try_get("content")?,
+                    page: row.try_get("page")?,
+                };
+                out.insert(hit.id.clone(), hit);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of segments in a dataset.
+    pub async fn count_segments(&self, dataset_id: &str) -> Result<usize, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM document_segments WHERE dataset_id = ?")
+            .bind(dataset_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as usize)
+    }
+}

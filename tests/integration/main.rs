@@ -1,0 +1,7 @@
+//! Integration tests: one binary (to keep link time down), one module per area.
+//! Tests that need the real embedding model load it once per run through `support::embedder`.
+
+mod engine_demo;
+mod ingest_recovery;
+mod reference_vectors;
+mod support;

@@ -1,0 +1,48 @@
+//! Shared helpers: the real embedding model (loaded once), fresh engines in temporary dirs.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use pipelines::Embedder;
+use ragd::config::Config;
+use ragd::engine::{Engine, IngestOptions, IngestReport};
+use ragd::store::{DEFAULT_TENANT, Store};
+
+/// The configured real embedding model (fetched and verified on first use), shared by all tests.
+pub fn embedder() -> Arc<dyn Embedder> {
+    static EMBEDDER: OnceLock<Arc<dyn Embedder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            let config = Config::load(None).expect("config");
+            let embedder = ragd::models::load_embedder(&config.models, &config.embedding, false)
+                .expect("the embedding model must load (run `ragd models fetch`)");
+            Arc::new(embedder)
+        })
+        .clone()
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// An engine over a fresh data dir with the real model. Keep the TempDir alive for the test.
+pub async fn engine() -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::load(None).expect("config");
+    config.data_dir = dir.path().to_path_buf();
+    let store = Store::open_sqlite(&config.database_path()).await.expect("store");
+    (Engine::with_embedder(config, store, embedder()), dir)
+}
+
+pub async fn ingest(engine: &Engine, dataset: &str, paths: &[PathBuf]) -> IngestReport {
+    engine
+        .ingest(IngestOptions {
+            tenant_id: DEFAULT_TENANT.into(),
+            dataset: dataset.into(),
+            paths: paths.to_vec(),
+            template: None,
+            progress: false,
+        })
+        .await
+        .expect("ingest")
+}
