@@ -6,7 +6,7 @@ CREATE TABLE datasets (
     tenant_id TEXT NOT NULL,
     name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
-    indexing_technique TEXT NOT NULL DEFAULT 'high_quality',
+    indexing_technique TEXT,
     embedding_model TEXT,
     embedding_dimension INTEGER,
     doc_form TEXT NOT NULL DEFAULT 'text_model',

@@ -15,6 +15,22 @@ pub struct Config {
     pub models: ModelsConfig,
     pub embedding: EmbeddingConfig,
     pub ingest: IngestConfig,
+    pub server: ServerConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address `ragd serve` listens on.
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 5001)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,6 +87,7 @@ impl Default for Config {
             models: ModelsConfig::default(),
             embedding: EmbeddingConfig::default(),
             ingest: IngestConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -167,6 +184,12 @@ impl Config {
         }
         if let Some(v) = var("RAGD_ONNXRUNTIME") {
             self.models.onnxruntime = Some(v.into());
+        }
+        if let Some(v) = var("RAGD_LISTEN") {
+            self.server.listen = v.parse().map_err(|_| ConfigError::Env {
+                var: "RAGD_LISTEN",
+                detail: format!("expected an address like 127.0.0.1:5001, got {v:?}"),
+            })?;
         }
         if let Some(v) = var("RAGD_EMBEDDING_THREADS") {
             let threads = v.parse().map_err(|_| ConfigError::Env {

@@ -4,6 +4,7 @@
 //! top of the `store` (SQL metadata), the `pipelines` crate (parse, chunk, embed) and the
 //! `indexes` crate (LanceDB + tantivy). `models` fetches and verifies the offline models.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -1,8 +1,10 @@
 //! Command line: one enum of subcommands, each with an `execute`.
 
+mod api_key;
 mod ingest;
 mod models;
 mod search;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +42,11 @@ enum Command {
     /// Manage the offline models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
+    /// Run the HTTP service (Dify's knowledge API).
+    Serve(serve::ServeArgs),
+    /// Manage API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(api_key::ApiKeyCommand),
 }
 
 impl Cli {
@@ -77,6 +84,8 @@ impl Cli {
             Command::Ingest(args) => args.execute(config).await,
             Command::Search(args) => args.execute(config).await,
             Command::Models(command) => command.execute(config).await,
+            Command::Serve(args) => args.execute(config).await,
+            Command::ApiKey(command) => command.execute(config).await,
         }
     }
 }

@@ -14,7 +14,7 @@ use indexes::DatasetIndex;
 use pipelines::Embedder;
 
 pub use self::ingest::{IngestOptions, IngestReport};
-pub use self::search::{SearchOptions, SearchResult};
+pub use self::search::{MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
 use crate::config::Config;
 use crate::store::{Dataset, NewDataset, Store, StoreError};
 
@@ -111,6 +111,40 @@ impl Engine {
         Ok(self.embedder.get_or_init(|| loaded).clone())
     }
 
+    /// Id and dimension of the configured embedding model, without loading it.
+    pub fn configured_model(&self) -> (String, usize) {
+        if let Some(embedder) = self.embedder.get() {
+            return (embedder.model_id().to_string(), embedder.dimension());
+        }
+        match &self.config.embedding.onnx {
+            None => (
+                crate::models::registry::DEFAULT_MODEL_ID.to_string(),
+                crate::models::registry::DEFAULT_MODEL_DIMENSION,
+            ),
+            Some(_) => (
+                self.config.embedding.model_id.clone().unwrap_or_default(),
+                self.config.embedding.dimension.unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// Deletes a dataset: its SQL rows first (the source of truth), then its index files.
+    pub async fn delete_dataset(&self, dataset: &Dataset) -> Result<(), EngineError> {
+        self.store.delete_dataset(&dataset.tenant_id, &dataset.id).await?;
+        self.indexes
+            .lock()
+            .map_err(|_| EngineError::Task("index cache poisoned".into()))?
+            .retain(|(id, _), _| id != &dataset.id);
+        let dir = self.config.index_root().join(&dataset.id);
+        if dir.exists()
+            && let Err(e) = tokio::fs::remove_dir_all(&dir).await
+        {
+            // The dataset is gone from SQL; leftover files are harmless and logged.
+            tracing::warn!(dataset_id = %dataset.id, error = %e, "cannot remove index files");
+        }
+        Ok(())
+    }
+
     /// Folder of a dataset's index generation.
     pub fn index_dir(&self, dataset: &Dataset) -> PathBuf {
         self.config
@@ -165,6 +199,11 @@ impl Engine {
             embedding_dimension: Some(embedder.dimension()),
             doc_form: "text_model".into(),
             process_rule,
+            description: String::new(),
+            indexing_technique: Some("high_quality".into()),
+            permission: "only_me".into(),
+            retrieval_model: None,
+            created_by: None,
         };
         match self.store.create_dataset(new).await {
             Ok(dataset) => Ok(dataset),

@@ -3,7 +3,7 @@
 use indexes::{Filter, Fusion, SearchMethod, SearchRequest};
 
 use super::{Engine, EngineError};
-use crate::store::SegmentHit;
+use crate::store::{Dataset, SegmentHit};
 
 /// A retrieval query against one dataset.
 #[derive(Debug, Clone)]
@@ -36,6 +36,16 @@ pub const MAX_TOP_K: usize = 100;
 impl Engine {
     /// Runs a query; the dataset's own embedding model must be the configured one.
     pub async fn search(&self, options: SearchOptions) -> Result<Vec<SearchResult>, EngineError> {
+        let dataset = self.dataset_by_name(&options.tenant_id, &options.dataset).await?;
+        self.search_dataset(&dataset, &options).await
+    }
+
+    /// Runs a query against a dataset already looked up (the API resolves datasets by id).
+    pub async fn search_dataset(
+        &self,
+        dataset: &Dataset,
+        options: &SearchOptions,
+    ) -> Result<Vec<SearchResult>, EngineError> {
         let query = options.query.trim();
         if query.is_empty() {
             return Err(EngineError::Input("query must not be empty".into()));
@@ -50,12 +60,11 @@ impl Engine {
                 "top_k must be between 1 and {MAX_TOP_K}"
             )));
         }
-        let dataset = self.dataset_by_name(&options.tenant_id, &options.dataset).await?;
         let query_vector = match options.method {
             SearchMethod::FullText => None,
             SearchMethod::Semantic | SearchMethod::Hybrid => {
                 let embedder = self.embedder().await?;
-                self.check_model(&dataset, embedder.as_ref())?;
+                self.check_model(dataset, embedder.as_ref())?;
                 let text = query.to_string();
                 let vector = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
                     .await
@@ -63,7 +72,7 @@ impl Engine {
                 Some(vector)
             }
         };
-        let index = self.index(&dataset).await?;
+        let index = self.index(dataset).await?;
         let request = SearchRequest {
             query: query.to_string(),
             method: options.method,

@@ -18,6 +18,35 @@ pub struct Dataset {
     pub process_rule: serde_json::Value,
     pub index_generation: i64,
     pub created_at: i64,
+    pub updated_at: i64,
+    pub description: String,
+    /// `high_quality` (embeddings) or `economy` (BM25 only); None until the first document.
+    pub indexing_technique: Option<String>,
+    pub permission: String,
+    pub provider: String,
+    pub created_by: Option<String>,
+    pub enable_api: bool,
+    /// Dify retrieval_model JSON used when a query brings none.
+    pub retrieval_model: Option<serde_json::Value>,
+}
+
+/// Fields a PATCH may change; None leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub indexing_technique: Option<String>,
+    pub permission: Option<String>,
+    pub retrieval_model: Option<serde_json::Value>,
+    pub embedding_model: Option<(String, usize)>,
+}
+
+/// Document and word totals of a dataset.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DatasetCounts {
+    pub documents: i64,
+    pub available_documents: i64,
+    pub words: i64,
 }
 
 /// Fields needed to create a dataset.
@@ -29,6 +58,11 @@ pub struct NewDataset {
     pub embedding_dimension: Option<usize>,
     pub doc_form: String,
     pub process_rule: serde_json::Value,
+    pub description: String,
+    pub indexing_technique: Option<String>,
+    pub permission: String,
+    pub retrieval_model: Option<serde_json::Value>,
+    pub created_by: Option<String>,
 }
 
 fn dataset_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Dataset, StoreError> {
@@ -46,11 +80,24 @@ fn dataset_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Dataset, StoreError
             .map_err(|e| StoreError::Corrupt(format!("dataset process_rule: {e}")))?,
         index_generation: row.try_get("index_generation")?,
         created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        description: row.try_get("description")?,
+        indexing_technique: row.try_get("indexing_technique")?,
+        permission: row.try_get("permission")?,
+        provider: row.try_get("provider")?,
+        created_by: row.try_get("created_by")?,
+        enable_api: row.try_get("enable_api")?,
+        retrieval_model: row
+            .try_get::<Option<String>, _>("retrieval_model")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("dataset retrieval_model: {e}")))?,
     })
 }
 
 const DATASET_COLUMNS: &str = "id, tenant_id, name, embedding_model, embedding_dimension, doc_form, \
-                               process_rule, index_generation, created_at";
+    process_rule, index_generation, created_at, updated_at, description, indexing_technique, permission, \
+    provider, created_by, enable_api, retrieval_model";
 
 impl Store {
     /// Creates a dataset; a name already used in the tenant is refused.
@@ -59,7 +106,8 @@ impl Store {
         let ts = now();
         let result = sqlx::query(
             "INSERT INTO datasets (id, tenant_id, name, embedding_model, embedding_dimension, doc_form, \
-             process_rule, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             process_rule, created_at, updated_at, description, indexing_technique, permission, retrieval_model, \
+             created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&new.tenant_id)
@@ -70,6 +118,11 @@ impl Store {
         .bind(new.process_rule.to_string())
         .bind(ts)
         .bind(ts)
+        .bind(&new.description)
+        .bind(&new.indexing_technique)
+        .bind(&new.permission)
+        .bind(new.retrieval_model.as_ref().map(|m| m.to_string()))
+        .bind(&new.created_by)
         .execute(&self.pool)
         .await;
         match result {
@@ -124,5 +177,131 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// A page of the tenant's datasets, newest first, optionally filtered by a name keyword;
+    /// returns the page and the total count.
+    pub async fn list_datasets(
+        &self,
+        tenant_id: &str,
+        keyword: Option<&str>,
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<Dataset>, i64), StoreError> {
+        let pattern = format!(
+            "%{}%",
+            keyword
+                .unwrap_or("")
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM datasets WHERE tenant_id = ? AND name LIKE ? ESCAPE '\\'",
+        )
+        .bind(tenant_id)
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await?;
+        // Built from constant column lists only.
+        let sql = format!(
+            "SELECT {DATASET_COLUMNS} FROM datasets WHERE tenant_id = ? AND name LIKE ? ESCAPE '\\' \
+             ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(&pattern)
+            .bind(i64::from(limit))
+            .bind(i64::from(page.saturating_sub(1)) * i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let datasets = rows.iter().map(dataset_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok((datasets, total))
+    }
+
+    /// Applies `changes`; a new name already used in the tenant is refused.
+    pub async fn update_dataset(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        changes: DatasetChanges,
+    ) -> Result<Option<Dataset>, StoreError> {
+        let Some(current) = self.dataset(tenant_id, id).await? else {
+            return Ok(None);
+        };
+        let name = changes.name.unwrap_or(current.name);
+        let (model, dimension) = match changes.embedding_model {
+            Some((model, dimension)) => (Some(model), Some(dimension as i64)),
+            None => (
+                current.embedding_model,
+                current.embedding_dimension.map(|d| d as i64),
+            ),
+        };
+        let result = sqlx::query(
+            "UPDATE datasets SET name = ?, description = ?, indexing_technique = ?, permission = ?, \
+             retrieval_model = ?, embedding_model = ?, embedding_dimension = ?, updated_at = ? \
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(&name)
+        .bind(changes.description.unwrap_or(current.description))
+        .bind(changes.indexing_technique.or(current.indexing_technique))
+        .bind(changes.permission.unwrap_or(current.permission))
+        .bind(
+            changes
+                .retrieval_model
+                .or(current.retrieval_model)
+                .map(|m| m.to_string()),
+        )
+        .bind(model)
+        .bind(dimension)
+        .bind(now())
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => self.dataset(tenant_id, id).await,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::DuplicateDatasetName(name))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes a dataset with its documents, segments and jobs; false if it did not exist.
+    pub async fn delete_dataset(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM jobs WHERE dataset_id = ? AND tenant_id = ?")
+            .bind(id)
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM datasets WHERE tenant_id = ? AND id = ?")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    /// Document and word totals of a dataset.
+    pub async fn dataset_counts(&self, dataset_id: &str) -> Result<DatasetCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS documents, \
+             COALESCE(SUM(CASE WHEN indexing_status = 'completed' AND enabled AND NOT archived THEN 1 ELSE 0 END), 0) AS available, \
+             COALESCE(SUM(word_count), 0) AS words FROM documents WHERE dataset_id = ?",
+        )
+        .bind(dataset_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(DatasetCounts {
+            documents: row.try_get("documents")?,
+            available_documents: row.try_get("available")?,
+            words: row.try_get("words")?,
+        })
     }
 }

@@ -2,6 +2,7 @@
 //! vector and full-text indexes are derived from. Every query is scoped by dataset (and so by
 //! tenant); nothing outside this module writes SQL.
 
+mod api_tokens;
 mod datasets;
 mod documents;
 mod segments;
@@ -12,7 +13,8 @@ use std::str::FromStr;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use self::datasets::{Dataset, NewDataset};
+pub use self::api_tokens::{ApiToken, TokenType};
+pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
 pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
 

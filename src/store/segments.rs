@@ -34,6 +34,16 @@ pub struct SegmentHit {
     pub position: i64,
     pub content: String,
     pub page: Option<i64>,
+    pub word_count: i64,
+    pub tokens: i64,
+    pub hit_count: i64,
+    pub enabled: bool,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+    pub data_source_type: String,
+    pub doc_metadata: Option<String>,
 }
 
 pub(super) async fn insert_segments(
@@ -97,8 +107,9 @@ impl Store {
         for chunk in ids.chunks(500) {
             let placeholders = vec!["?"; chunk.len()].join(", ");
             let sql = format!(
-                "SELECT s.id, s.document_id, d.name AS document_name, s.position, s.content, s.page \
-                 FROM document_segments s JOIN documents d ON d.id = s.document_id \
+                "SELECT s.id, s.document_id, d.name AS document_name, s.position, s.content, s.page, \
+                 s.word_count, s.tokens, s.hit_count, s.enabled, s.status, s.created_at, s.updated_at, \
+                 s.completed_at, d.data_source_type, d.doc_metadata FROM document_segments s JOIN documents d ON d.id = s.document_id \
                  WHERE s.dataset_id = ? AND s.id IN ({placeholders})"
             );
             // Built from a constant and `?` placeholders only.
@@ -114,11 +125,37 @@ impl Store {
                     position: row.try_get("position")?,
                     content: row.try_get("content")?,
                     page: row.try_get("page")?,
+                    word_count: row.try_get("word_count")?,
+                    tokens: row.try_get("tokens")?,
+                    hit_count: row.try_get("hit_count")?,
+                    enabled: row.try_get("enabled")?,
+                    status: row.try_get("status")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    completed_at: row.try_get("completed_at")?,
+                    data_source_type: row.try_get("data_source_type")?,
+                    doc_metadata: row.try_get("doc_metadata")?,
                 };
                 out.insert(hit.id.clone(), hit);
             }
         }
         Ok(out)
+    }
+
+    /// Counts one more retrieval hit on each segment.
+    pub async fn increment_hit_counts(&self, dataset_id: &str, ids: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE document_segments SET hit_count = hit_count + 1 WHERE dataset_id = ? AND id = ?",
+            )
+            .bind(dataset_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Number of segments in a dataset.

@@ -3,5 +3,6 @@
 
 mod engine_demo;
 mod ingest_recovery;
+mod knowledge_api;
 mod reference_vectors;
 mod support;

@@ -27,6 +27,10 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// An engine over a fresh data dir with the real model. Keep the TempDir alive for the test.
 pub async fn engine() -> (Engine, tempfile::TempDir) {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("ragd=warn")
+        .try_init();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::load(None).expect("config");
     config.data_dir = dir.path().to_path_buf();

@@ -1,0 +1,45 @@
+//! `Authorization: Bearer <key>` for the service API (API.md §1).
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::{ApiError, AppState};
+use crate::store::{ApiToken, TokenType};
+
+/// A request authenticated with a dataset key; requests act in the key's workspace.
+pub struct DatasetKey(pub ApiToken);
+
+/// The bearer token of a request, with Dify's messages for each way it can be wrong.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::unauthorized("Authorization header must be provided and start with 'Bearer'")
+        })?;
+    let (scheme, token) = header.trim().split_once(char::is_whitespace).ok_or_else(|| {
+        ApiError::unauthorized("Authorization header must be provided and start with 'Bearer'")
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::unauthorized("Authorization scheme must be 'Bearer'"));
+    }
+    Ok(token.trim())
+}
+
+impl FromRequestParts<AppState> for DatasetKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        let found = state
+            .engine
+            .store()
+            .verify_api_token(token, TokenType::Dataset)
+            .await?;
+        found
+            .map(DatasetKey)
+            .ok_or_else(|| ApiError::unauthorized("Access token is invalid"))
+    }
+}

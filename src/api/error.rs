@@ -1,0 +1,193 @@
+//! The one error type of the HTTP APIs and its wire form, Dify's `{code, message, status}`.
+//!
+//! Every code has exactly one status, decided in `ErrorCode::status` with no wildcard arm, so a new
+//! code does not compile until someone decides its status. Internal errors never show their text
+//! to the client; it goes to the log instead.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::engine::EngineError;
+use crate::store::StoreError;
+
+/// Stable error codes of the wire contract (API.md A.9 and §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidParam,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    DatasetNameDuplicate,
+    DatasetInUse,
+    ArchivedDocumentImmutable,
+    DocumentIndexing,
+    InvalidAction,
+    InvalidMetadata,
+    DatasetNotInitialized,
+    NoFileUploaded,
+    TooManyFiles,
+    FileTooLarge,
+    UnsupportedFileType,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidParam => "invalid_param",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::DatasetNameDuplicate => "dataset_name_duplicate",
+            ErrorCode::DatasetInUse => "dataset_in_use",
+            ErrorCode::ArchivedDocumentImmutable => "archived_document_immutable",
+            ErrorCode::DocumentIndexing => "document_indexing",
+            ErrorCode::InvalidAction => "invalid_action",
+            ErrorCode::InvalidMetadata => "invalid_metadata",
+            ErrorCode::DatasetNotInitialized => "dataset_not_initialized",
+            ErrorCode::NoFileUploaded => "no_file_uploaded",
+            ErrorCode::TooManyFiles => "too_many_files",
+            ErrorCode::FileTooLarge => "file_too_large",
+            ErrorCode::UnsupportedFileType => "unsupported_file_type",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::PayloadTooLarge => "request_entity_too_large",
+            ErrorCode::InternalServerError => "internal_server_error",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidParam
+            | ErrorCode::DocumentIndexing
+            | ErrorCode::InvalidAction
+            | ErrorCode::InvalidMetadata
+            | ErrorCode::DatasetNotInitialized
+            | ErrorCode::NoFileUploaded
+            | ErrorCode::TooManyFiles => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::DatasetNameDuplicate | ErrorCode::DatasetInUse => StatusCode::CONFLICT,
+            ErrorCode::FileTooLarge | ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedFileType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParam, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthorized, message)
+    }
+
+    /// A failure the client cannot fix: logged in full, answered without detail.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "internal error");
+        Self::new(
+            ErrorCode::InternalServerError,
+            "The server encountered an internal error.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let body = json!({ "code": self.code.as_str(), "message": self.message, "status": status.as_u16() });
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"api\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::DuplicateDatasetName(_) => Self::new(
+                ErrorCode::DatasetNameDuplicate,
+                "The dataset name already exists. Please modify your dataset name.",
+            ),
+            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_) => {
+                Self::internal(error)
+            }
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::DatasetNotFound(_) => Self::not_found("Dataset not found."),
+            EngineError::Input(message) => Self::invalid(message),
+            EngineError::Rule(rule) => Self::invalid(rule.to_string()),
+            EngineError::ModelMismatch { .. } => Self::invalid(error.to_string()),
+            EngineError::Store(store) => store.into(),
+            EngineError::Index(indexes::IndexError::NoVectorIndex) => Self::invalid(
+                "This dataset has no vector index (economy); use keyword_search or full_text_search.",
+            ),
+            EngineError::Index(_) | EngineError::Embed(_) | EngineError::Model(_) | EngineError::Task(_) => {
+                Self::internal(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unauthorized_carries_the_envelope_and_challenge() {
+        let response = ApiError::unauthorized("Access token is invalid").into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"api\""
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            json!({"code": "unauthorized", "message": "Access token is invalid", "status": 401})
+        );
+    }
+
+    #[test]
+    fn internal_errors_hide_their_detail() {
+        let error = ApiError::internal("disk /srv/secret full");
+        assert!(!error.message.contains("secret"));
+        assert_eq!(error.code.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,267 @@
+//! Dataset CRUD (API.md A.1 #1-#5, A.2, A.3).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::views;
+use crate::api::auth::DatasetKey;
+use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
+use crate::api::{ApiError, AppState};
+use crate::store::{Dataset, DatasetChanges, NewDataset};
+
+#[derive(Debug, Deserialize)]
+pub struct CreateDataset {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    indexing_technique: Option<String>,
+    #[serde(default)]
+    permission: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    embedding_model: Option<String>,
+    #[serde(default)]
+    retrieval_model: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct UpdateDataset {
+    name: Option<String>,
+    description: Option<String>,
+    indexing_technique: Option<String>,
+    permission: Option<String>,
+    embedding_model: Option<String>,
+    retrieval_model: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default = "default_page")]
+    page: u32,
+    #[serde(default = "default_limit")]
+    limit: u32,
+    keyword: Option<String>,
+}
+
+fn default_page() -> u32 {
+    1
+}
+
+fn default_limit() -> u32 {
+    20
+}
+
+fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(ApiError::invalid("Name must be between 1 to 40 characters."));
+    }
+    Ok(name.to_string())
+}
+
+fn check_description(description: &str) -> Result<(), ApiError> {
+    if description.chars().count() > 400 {
+        return Err(ApiError::invalid("Description cannot exceed 400 characters."));
+    }
+    Ok(())
+}
+
+fn check_technique(technique: &str) -> Result<(), ApiError> {
+    match technique {
+        "high_quality" | "economy" => Ok(()),
+        _ => Err(ApiError::invalid("Invalid indexing technique.")),
+    }
+}
+
+fn check_permission(permission: &str) -> Result<(), ApiError> {
+    match permission {
+        "only_me" | "all_team_members" | "partial_members" => Ok(()),
+        _ => Err(ApiError::invalid("Invalid permission.")),
+    }
+}
+
+/// The embedding model a high-quality dataset gets: the requested one if ragd has it.
+fn embedding_model(state: &AppState, requested: Option<&str>) -> Result<(String, usize), ApiError> {
+    let (model, dimension) = state.engine.configured_model();
+    match requested {
+        None | Some("") => Ok((model, dimension)),
+        Some(name) if name == model => Ok((model, dimension)),
+        Some(name) => Err(ApiError::invalid(format!(
+            "No Embedding Model available. Model {name:?} is not configured; this server embeds with {model:?}."
+        ))),
+    }
+}
+
+pub async fn dataset_json(state: &AppState, dataset: &Dataset) -> Result<Value, ApiError> {
+    let counts = state.engine.store().dataset_counts(&dataset.id).await?;
+    Ok(views::dataset(dataset, counts))
+}
+
+/// The dataset named by the path, in the key's workspace.
+pub async fn find_dataset(state: &AppState, key: &DatasetKey, dataset_id: &str) -> Result<Dataset, ApiError> {
+    let id = uuid_path(dataset_id, "Dataset")?;
+    let dataset = state
+        .engine
+        .store()
+        .dataset(&key.0.tenant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
+    if !dataset.enable_api {
+        return Err(ApiError::new(
+            crate::api::ErrorCode::Forbidden,
+            "Dataset api access is not enabled.",
+        ));
+    }
+    Ok(dataset)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    ApiJson(body): ApiJson<CreateDataset>,
+) -> Result<Json<Value>, ApiError> {
+    let name = check_name(&body.name)?;
+    let description = body.description.unwrap_or_default();
+    check_description(&description)?;
+    if let Some(technique) = &body.indexing_technique {
+        check_technique(technique)?;
+    }
+    let permission = body.permission.unwrap_or_else(|| "only_me".into());
+    check_permission(&permission)?;
+    if body.provider.as_deref().is_some_and(|p| p != "vendor") {
+        return Err(ApiError::invalid("External datasets are not supported."));
+    }
+    let (model, dimension) = match body.indexing_technique.as_deref() {
+        Some("economy") => (None, None),
+        Some(_) | None => {
+            let (model, dimension) = embedding_model(&state, body.embedding_model.as_deref())?;
+            (Some(model), Some(dimension))
+        }
+    };
+    if let Some(retrieval) = &body.retrieval_model {
+        super::retrieve::parse_retrieval_model(retrieval)?;
+    }
+    let dataset = state
+        .engine
+        .store()
+        .create_dataset(NewDataset {
+            tenant_id: key.0.tenant_id.clone(),
+            name,
+            embedding_model: model,
+            embedding_dimension: dimension,
+            doc_form: "text_model".into(),
+            process_rule: json!({"mode": "automatic"}),
+            description,
+            indexing_technique: body.indexing_technique,
+            permission,
+            retrieval_model: body.retrieval_model,
+            created_by: None,
+        })
+        .await?;
+    Ok(Json(dataset_json(&state, &dataset).await?))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if query.page == 0 {
+        return Err(ApiError::invalid("page must be at least 1"));
+    }
+    if !(1..=100).contains(&query.limit) {
+        return Err(ApiError::invalid("limit must be between 1 and 100"));
+    }
+    let (datasets, total) = state
+        .engine
+        .store()
+        .list_datasets(
+            &key.0.tenant_id,
+            query.keyword.as_deref(),
+            query.page,
+            query.limit,
+        )
+        .await?;
+    let mut data = Vec::with_capacity(datasets.len());
+    for dataset in &datasets {
+        data.push(dataset_json(&state, dataset).await?);
+    }
+    Ok(Json(json!({
+        "data": data,
+        "has_more": i64::from(query.page) * i64::from(query.limit) < total,
+        "limit": query.limit,
+        "total": total,
+        "page": query.page,
+    })))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    Ok(Json(dataset_json(&state, &dataset).await?))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+    ApiJson(body): ApiJson<UpdateDataset>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let name = body.name.as_deref().map(check_name).transpose()?;
+    if let Some(description) = &body.description {
+        check_description(description)?;
+    }
+    if let Some(technique) = &body.indexing_technique {
+        check_technique(technique)?;
+    }
+    if let Some(permission) = &body.permission {
+        check_permission(permission)?;
+    }
+    if let Some(retrieval) = &body.retrieval_model {
+        super::retrieve::parse_retrieval_model(retrieval)?;
+    }
+    let embedding = match (&body.embedding_model, &dataset.embedding_model) {
+        (Some(requested), Some(current)) if requested != current => {
+            return Err(ApiError::invalid(
+                "Changing the embedding model of a dataset needs a re-index; this server has one model.",
+            ));
+        }
+        (Some(requested), None) => Some(embedding_model(&state, Some(requested))?),
+        (Some(_), Some(_)) | (None, _) => None,
+    };
+    let changes = DatasetChanges {
+        name,
+        description: body.description,
+        indexing_technique: body.indexing_technique,
+        permission: body.permission,
+        retrieval_model: body.retrieval_model,
+        embedding_model: embedding,
+    };
+    let updated = state
+        .engine
+        .store()
+        .update_dataset(&key.0.tenant_id, &dataset.id, changes)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
+    Ok(Json(dataset_json(&state, &updated).await?))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    state.engine.delete_dataset(&dataset).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

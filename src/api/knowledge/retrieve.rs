@@ -1,0 +1,233 @@
+//! `POST /datasets/{id}/retrieve` and its alias `/hit-testing` (API.md A.6, A.7).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use indexes::{Fusion, SearchMethod};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::datasets::find_dataset;
+use super::views;
+use crate::api::auth::DatasetKey;
+use crate::api::extract::ApiJson;
+use crate::api::{ApiError, AppState, ErrorCode};
+use crate::engine::SearchOptions;
+
+#[derive(Debug, Deserialize)]
+pub struct RetrieveBody {
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    retrieval_model: Option<Value>,
+}
+
+/// Dify's retrieval_model object (A.7); every field optional so partial objects work.
+#[derive(Debug, Deserialize, Default)]
+struct RetrievalModel {
+    search_method: Option<String>,
+    #[serde(default)]
+    reranking_enable: Option<bool>,
+    reranking_mode: Option<String>,
+    top_k: Option<usize>,
+    #[serde(default)]
+    score_threshold_enabled: Option<bool>,
+    score_threshold: Option<f32>,
+    weights: Option<Weights>,
+    metadata_filtering_conditions: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Weights {
+    vector_setting: Option<VectorSetting>,
+    keyword_setting: Option<KeywordSetting>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VectorSetting {
+    vector_weight: f32,
+}
+
+#[derive(Debug, Deserialize)]
+struct KeywordSetting {
+    keyword_weight: f32,
+}
+
+/// Retrieval settings resolved from a retrieval_model object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrievalSettings {
+    pub method: SearchMethod,
+    pub top_k: usize,
+    pub score_threshold: Option<f32>,
+    pub fusion: Fusion,
+}
+
+/// Validates a retrieval_model object and resolves it to settings.
+pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiError> {
+    let model: RetrievalModel = serde_json::from_value(value.clone())
+        .map_err(|e| ApiError::invalid(format!("retrieval_model is invalid: {e}")))?;
+    let method = match model.search_method.as_deref().unwrap_or("semantic_search") {
+        "semantic_search" => SearchMethod::Semantic,
+        "full_text_search" | "keyword_search" => SearchMethod::FullText,
+        "hybrid_search" => SearchMethod::Hybrid,
+        other => return Err(ApiError::invalid(format!("Invalid search method: {other}"))),
+    };
+    let reranking_mode = model.reranking_mode.as_deref().unwrap_or("reranking_model");
+    if model.reranking_enable == Some(true) && reranking_mode == "reranking_model" {
+        return Err(ApiError::invalid(
+            "Rerank model is not available: no rerank model is configured on this server. \
+             Disable reranking_enable or use reranking_mode weighted_score.",
+        ));
+    }
+    if model
+        .metadata_filtering_conditions
+        .as_ref()
+        .and_then(|c| c.get("conditions"))
+        .and_then(Value::as_array)
+        .is_some_and(|c| !c.is_empty())
+    {
+        return Err(ApiError::invalid(
+            "metadata_filtering_conditions are not supported by this server yet.",
+        ));
+    }
+    let top_k = model.top_k.unwrap_or(4);
+    if !(1..=crate::engine::MAX_TOP_K).contains(&top_k) {
+        return Err(ApiError::invalid(format!(
+            "top_k must be between 1 and {}",
+            crate::engine::MAX_TOP_K
+        )));
+    }
+    let score_threshold = match model.score_threshold_enabled {
+        Some(true) => model.score_threshold,
+        Some(false) | None => None,
+    };
+    let fusion = match &model.weights {
+        Some(Weights {
+            vector_setting,
+            keyword_setting,
+        }) => {
+            let vector = vector_setting.as_ref().map(|v| v.vector_weight).unwrap_or(0.7);
+            let keyword = keyword_setting
+                .as_ref()
+                .map(|k| k.keyword_weight)
+                .unwrap_or(1.0 - vector);
+            if !(0.0..=1.0).contains(&vector) || !(0.0..=1.0).contains(&keyword) || vector + keyword <= 0.0 {
+                return Err(ApiError::invalid("weights must be between 0 and 1"));
+            }
+            Fusion::Weighted {
+                vector_weight: vector,
+                keyword_weight: keyword,
+            }
+        }
+        None => Fusion::default(),
+    };
+    Ok(RetrievalSettings {
+        method,
+        top_k,
+        score_threshold,
+        fusion,
+    })
+}
+
+pub async fn retrieve(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+    ApiJson(body): ApiJson<RetrieveBody>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let query = body.query.unwrap_or_default();
+    if query.trim().is_empty() {
+        return Err(ApiError::invalid("Query or attachment_ids is required"));
+    }
+    if query.chars().count() > crate::engine::MAX_QUERY_CHARS {
+        return Err(ApiError::invalid("Query cannot exceed 250 characters"));
+    }
+    let retrieval = body
+        .retrieval_model
+        .or_else(|| dataset.retrieval_model.clone())
+        .unwrap_or_else(views::default_retrieval_model);
+    let mut settings = parse_retrieval_model(&retrieval)?;
+    if dataset.embedding_model.is_none() {
+        // Economy datasets have no vectors: keyword search is all they can do.
+        settings.method = SearchMethod::FullText;
+    }
+    let counts = state.engine.store().dataset_counts(&dataset.id).await?;
+    if counts.available_documents == 0 && counts.documents > 0 {
+        return Err(ApiError::new(
+            ErrorCode::DatasetNotInitialized,
+            "The dataset is still being initialized or indexing. Please wait a moment.",
+        ));
+    }
+    let results = state
+        .engine
+        .search_dataset(
+            &dataset,
+            &SearchOptions {
+                tenant_id: key.0.tenant_id.clone(),
+                dataset: dataset.name.clone(),
+                query: query.clone(),
+                method: settings.method,
+                top_k: settings.top_k,
+                score_threshold: settings.score_threshold,
+                fusion: settings.fusion,
+                document_ids: None,
+            },
+        )
+        .await?;
+    let ids: Vec<String> = results.iter().map(|r| r.segment.id.clone()).collect();
+    state
+        .engine
+        .store()
+        .increment_hit_counts(&dataset.id, &ids)
+        .await?;
+    Ok(Json(json!({
+        "query": {"content": query},
+        "records": results.iter().map(views::retrieval_record).collect::<Vec<_>>(),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dify_retrieval_models_resolve() {
+        let settings = parse_retrieval_model(&json!({
+            "search_method": "hybrid_search", "reranking_enable": false, "top_k": 3,
+            "score_threshold_enabled": true, "score_threshold": 0.5,
+            "weights": {"weight_type": "customized", "vector_setting": {"vector_weight": 0.6},
+                        "keyword_setting": {"keyword_weight": 0.4}}
+        }))
+        .unwrap();
+        assert_eq!(settings.method, SearchMethod::Hybrid);
+        assert_eq!(settings.top_k, 3);
+        assert_eq!(settings.score_threshold, Some(0.5));
+        assert_eq!(
+            settings.fusion,
+            Fusion::Weighted {
+                vector_weight: 0.6,
+                keyword_weight: 0.4
+            }
+        );
+        // The threshold counts only when enabled.
+        let settings =
+            parse_retrieval_model(&json!({"search_method": "full_text_search", "score_threshold": 0.9}))
+                .unwrap();
+        assert_eq!(settings.score_threshold, None);
+        assert_eq!(settings.method, SearchMethod::FullText);
+    }
+
+    #[test]
+    fn unsupported_settings_are_refused_not_ignored() {
+        for bad in [
+            json!({"search_method": "magic"}),
+            json!({"reranking_enable": true}),
+            json!({"top_k": 0}),
+            json!({"metadata_filtering_conditions": {"conditions": [{"name": "a", "comparison_operator": "is", "value": "b"}]}}),
+            json!({"weights": {"vector_setting": {"vector_weight": 2.0}}}),
+        ] {
+            let err = parse_retrieval_model(&bad).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidParam, "{bad}");
+        }
+    }
+}
