@@ -23,12 +23,15 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address `ragd serve` listens on.
     pub listen: std::net::SocketAddr,
+    /// Indexing workers inside `ragd serve` (each embedding call already uses every core).
+    pub workers: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 5001)),
+            workers: 1,
         }
     }
 }
@@ -130,6 +133,19 @@ impl Default for IngestConfig {
             max_pages: 2000,
             documents_per_batch: 256,
         }
+    }
+}
+
+impl IngestConfig {
+    /// Parser limits from this config; limits it does not name keep the parser defaults.
+    // Field by field on purpose: limits the parser adds later keep their defaults.
+    #[allow(clippy::field_reassign_with_default)]
+    pub fn parse_limits(&self) -> pipelines::ParseLimits {
+        let mut limits = pipelines::ParseLimits::default();
+        limits.max_bytes = self.max_file_bytes;
+        limits.max_pages = self.max_pages;
+        limits.timeout = std::time::Duration::from_secs(self.parse_timeout_secs);
+        limits
     }
 }
 

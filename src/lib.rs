@@ -8,5 +8,6 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod jobs;
 pub mod models;
 pub mod store;

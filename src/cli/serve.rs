@@ -20,7 +20,16 @@ impl ServeArgs {
             config.server.listen = listen;
         }
         let listen = config.server.listen;
+        let workers = config.server.workers;
         let engine = Arc::new(super::open_engine(config, false).await?);
-        crate::api::serve(engine, listen).await
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let handles = crate::jobs::spawn_workers(engine.clone(), workers, shutdown.clone());
+        let served = crate::api::serve(engine, listen).await;
+        // Workers finish their current document; an interrupted one is redone after restart.
+        shutdown.cancel();
+        for handle in handles {
+            let _ = handle.await;
+        }
+        served
     }
 }

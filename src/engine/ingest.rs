@@ -16,7 +16,6 @@ use indexes::{DatasetIndex, IndexRow};
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::Embedder;
 use pipelines::chunk::{Chunker, ProcessRule};
-use pipelines::parse::ParseLimits;
 use rayon::prelude::*;
 
 use super::prepare::{PreparedDocument, prepare};
@@ -133,11 +132,7 @@ impl Engine {
             ..Default::default()
         };
         let bar = progress_bar(options.progress, sources.len() as u64);
-        let limits = ParseLimits {
-            max_bytes: self.config.ingest.max_file_bytes,
-            max_pages: self.config.ingest.max_pages,
-            timeout: Duration::from_secs(self.config.ingest.parse_timeout_secs),
-        };
+        let limits = self.config.ingest.parse_limits();
         let hashes: HashMap<String, String> = completed
             .iter()
             .map(|(source, (_, hash))| (source.clone(), hash.clone()))
@@ -263,70 +258,13 @@ impl Engine {
                     continue;
                 }
             };
-            let mut doc = CompletedDocument {
-                document_id: document_id.clone(),
-                word_count: text.word_count,
-                tokens: 0,
-                segments: Vec::with_capacity(text.chunks.len()),
-                children: Vec::new(),
-            };
-            for (position, chunk) in text.chunks.into_iter().enumerate() {
-                let segment_id = uuid::Uuid::new_v4().to_string();
-                doc.tokens += chunk.tokens;
-                if chunk.children.is_empty() {
-                    rows.push(IndexRow {
-                        id: segment_id.clone(),
-                        segment_id: segment_id.clone(),
-                        document_id: document_id.clone(),
-                        text: chunk.text.clone(),
-                        vector: None,
-                        enabled: true,
-                    });
-                }
-                for (child_position, child) in chunk.children.into_iter().enumerate() {
-                    let child_id = uuid::Uuid::new_v4().to_string();
-                    rows.push(IndexRow {
-                        id: child_id.clone(),
-                        segment_id: segment_id.clone(),
-                        document_id: document_id.clone(),
-                        text: child.text.clone(),
-                        vector: None,
-                        enabled: true,
-                    });
-                    doc.children.push(NewChildChunk {
-                        id: child_id,
-                        segment_id: segment_id.clone(),
-                        position: child_position + 1,
-                        content: child.text,
-                    });
-                }
-                doc.segments.push(NewSegment {
-                    id: segment_id,
-                    position: position + 1,
-                    content: chunk.text,
-                    tokens: chunk.tokens,
-                    page: chunk.page,
-                });
-            }
+            let (doc_rows, doc) = segment_rows(&document_id, text.chunks, text.word_count);
+            rows.extend(doc_rows);
             out.chunks += doc.segments.len();
             finished.push(doc);
         }
 
-        for slice in rows.chunks_mut(EMBED_CALL_TEXTS) {
-            let texts: Vec<String> = slice.iter().map(|r| r.text.clone()).collect();
-            let model = embedder.clone();
-            let vectors = tokio::task::spawn_blocking(move || {
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                model.embed_documents(&refs)
-            })
-            .await
-            .map_err(|e| EngineError::Task(e.to_string()))??;
-            for (row, vector) in slice.iter_mut().zip(vectors) {
-                row.vector = Some(vector);
-            }
-            out.embedded += slice.len();
-            bar.set_message(format!("{} texts embedded", out.embedded));
-        }
+        out.embedded += embed_rows(embedder, &mut rows, bar).await?;
         index.upsert(rows).await?;
         self.store
             .complete_documents(tenant_id, &dataset.id, &finished)
@@ -335,6 +273,87 @@ impl Engine {
         bar.inc((out.documents + out.failed.len()) as u64);
         Ok(out)
     }
+}
+
+/// Segment rows, child chunk rows and index rows (without vectors) for a document's chunks.
+pub(super) fn segment_rows(
+    document_id: &str,
+    chunks: Vec<pipelines::Chunk>,
+    word_count: usize,
+) -> (Vec<IndexRow>, CompletedDocument) {
+    let mut rows = Vec::with_capacity(chunks.len());
+    let mut doc = CompletedDocument {
+        document_id: document_id.to_string(),
+        word_count,
+        tokens: 0,
+        segments: Vec::with_capacity(chunks.len()),
+        children: Vec::new(),
+    };
+    for (position, chunk) in chunks.into_iter().enumerate() {
+        let segment_id = uuid::Uuid::new_v4().to_string();
+        doc.tokens += chunk.tokens;
+        if chunk.children.is_empty() {
+            rows.push(IndexRow {
+                id: segment_id.clone(),
+                segment_id: segment_id.clone(),
+                document_id: document_id.to_string(),
+                text: chunk.text.clone(),
+                vector: None,
+                enabled: true,
+            });
+        }
+        // In parent-child datasets the children are embedded and a hit returns their parent.
+        for (child_position, child) in chunk.children.into_iter().enumerate() {
+            let child_id = uuid::Uuid::new_v4().to_string();
+            rows.push(IndexRow {
+                id: child_id.clone(),
+                segment_id: segment_id.clone(),
+                document_id: document_id.to_string(),
+                text: child.text.clone(),
+                vector: None,
+                enabled: true,
+            });
+            doc.children.push(NewChildChunk {
+                id: child_id,
+                segment_id: segment_id.clone(),
+                position: child_position + 1,
+                content: child.text,
+            });
+        }
+        doc.segments.push(NewSegment {
+            id: segment_id,
+            position: position + 1,
+            content: chunk.text,
+            tokens: chunk.tokens,
+            page: chunk.page,
+        });
+    }
+    (rows, doc)
+}
+
+/// Embeds the rows' texts off the async runtime, in calls of `EMBED_CALL_TEXTS`; returns how many.
+pub(super) async fn embed_rows(
+    embedder: &Arc<dyn Embedder>,
+    rows: &mut [IndexRow],
+    bar: &ProgressBar,
+) -> Result<usize, EngineError> {
+    let mut embedded = 0;
+    for slice in rows.chunks_mut(EMBED_CALL_TEXTS) {
+        let texts: Vec<String> = slice.iter().map(|r| r.text.clone()).collect();
+        let model = embedder.clone();
+        let vectors = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            model.embed_documents(&refs)
+        })
+        .await
+        .map_err(|e| EngineError::Task(e.to_string()))??;
+        for (row, vector) in slice.iter_mut().zip(vectors) {
+            row.vector = Some(vector);
+        }
+        embedded += slice.len();
+        bar.set_message(format!("{embedded} texts embedded"));
+    }
+    Ok(embedded)
 }
 
 fn rand_suffix() -> u32 {

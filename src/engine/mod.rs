@@ -1,6 +1,7 @@
 //! The core that the CLI and the HTTP APIs share: datasets, ingestion and retrieval over the SQL
 //! store, the pipelines and the hybrid index.
 
+mod index_document;
 mod ingest;
 mod prepare;
 mod search;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use indexes::DatasetIndex;
 use pipelines::Embedder;
 
+pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
 pub use self::search::{MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
 use crate::config::Config;
@@ -142,6 +144,15 @@ impl Engine {
             // The dataset is gone from SQL; leftover files are harmless and logged.
             tracing::warn!(dataset_id = %dataset.id, error = %e, "cannot remove index files");
         }
+        Ok(())
+    }
+
+    /// Deletes a document: SQL first (a hit on a leftover index row is ignored by search), then
+    /// both indexes, before the caller answers.
+    pub async fn delete_document(&self, dataset: &Dataset, document_id: &str) -> Result<(), EngineError> {
+        let ids = [document_id.to_string()];
+        self.store.delete_api_document(&dataset.id, document_id).await?;
+        self.index(dataset).await?.delete_documents(&ids).await?;
         Ok(())
     }
 

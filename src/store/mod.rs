@@ -2,9 +2,11 @@
 //! vector and full-text indexes are derived from. Every query is scoped by dataset (and so by
 //! tenant); nothing outside this module writes SQL.
 
+mod api_documents;
 mod api_tokens;
 mod datasets;
 mod documents;
+mod jobs;
 mod segments;
 
 use std::path::Path;
@@ -13,9 +15,11 @@ use std::str::FromStr;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use self::api_documents::{DocumentRow, NewApiDocument, Stage, UploadFile};
 pub use self::api_tokens::{ApiToken, TokenType};
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
+pub use self::jobs::{Job, JobStatus, MAX_ATTEMPTS};
 pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
 
 /// The workspace that CLI commands act in until workspaces are managed through the API.

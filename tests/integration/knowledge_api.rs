@@ -313,3 +313,240 @@ async fn retrieve_with_each_method() {
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
+
+impl Api {
+    /// Starts indexing workers for this API's engine.
+    fn start_workers(&self) {
+        ragd::jobs::spawn_workers(self.engine.clone(), 1, tokio_util::sync::CancellationToken::new());
+    }
+
+    async fn multipart(&self, uri: &str, file: (&str, &[u8]), data: Option<Value>) -> (StatusCode, Value) {
+        let boundary = "ragd-test-boundary";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n", file.0).as_bytes(),
+        );
+        body.extend_from_slice(file.1);
+        body.extend_from_slice(b"\r\n");
+        if let Some(data) = data {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{data}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Polls a batch until every document has finished (completed or error).
+    async fn wait_until_indexed(&self, dataset_id: &str, batch: &str) -> Vec<Value> {
+        for _ in 0..600 {
+            let (status, body) = self
+                .call(
+                    "GET",
+                    &format!("/v1/datasets/{dataset_id}/documents/{batch}/indexing-status"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let items = body["data"].as_array().unwrap().clone();
+            if items
+                .iter()
+                .all(|i| i["indexing_status"] == "completed" || i["indexing_status"] == "error")
+            {
+                return items;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("batch {batch} did not finish indexing in time");
+    }
+}
+
+#[tokio::test]
+async fn documents_by_text_and_file_are_indexed_listed_and_deleted() {
+    let api = Api::new().await;
+    api.start_workers();
+    let (_, created) = api
+        .call("POST", "/v1/datasets", Some(json!({"name": "kb"})))
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let text = std::fs::read_to_string(support::repo_path("datasets/demo/tea.txt")).unwrap();
+    let (status, answer) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/document/create-by-text"),
+            Some(json!({
+                "name": "tea history", "text": text, "indexing_technique": "high_quality",
+                "process_rule": {"mode": "automatic"}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["document"]["name"], "tea history");
+    assert_eq!(answer["document"]["display_status"], "queuing");
+    let text_batch = answer["batch"].as_str().unwrap().to_string();
+    assert_eq!(text_batch.len(), 20, "YYYYmmddHHMMSS + 6 digits");
+
+    let pdf = std::fs::read(support::repo_path("datasets/demo/honeybees.pdf")).unwrap();
+    let rule = json!({"indexing_technique": "high_quality", "process_rule": {"mode": "custom", "rules": {
+        "pre_processing_rules": [{"id": "remove_extra_spaces", "enabled": true}],
+        "segmentation": {"separator": "\\n\\n", "max_tokens": 200, "chunk_overlap": 0}}}});
+    let (status, answer) = api
+        .multipart(
+            &format!("/v1/datasets/{id}/document/create_by_file"),
+            ("honeybees.pdf", &pdf),
+            Some(rule),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let file_batch = answer["batch"].as_str().unwrap().to_string();
+    let file_doc = answer["document"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        answer["document"]["data_source_detail_dict"]["upload_file"]["extension"],
+        "pdf"
+    );
+
+    for batch in [&text_batch, &file_batch] {
+        let items = api.wait_until_indexed(&id, batch).await;
+        assert_eq!(items.len(), 1);
+        let item = &items[0];
+        assert_eq!(item["indexing_status"], "completed", "{item}");
+        assert!(item["total_segments"].as_i64().unwrap() >= 1);
+        assert_eq!(item["completed_segments"], item["total_segments"]);
+        for stamp in [
+            "processing_started_at",
+            "parsing_completed_at",
+            "splitting_completed_at",
+            "completed_at",
+        ] {
+            assert!(item[stamp].is_i64(), "{stamp} set: {item}");
+        }
+    }
+
+    let (_, list) = api
+        .call("GET", &format!("/v1/datasets/{id}/documents"), None)
+        .await;
+    assert_eq!(list["total"], 2);
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["display_status"] == "available")
+    );
+    let (_, detail) = api
+        .call("GET", &format!("/v1/datasets/{id}/documents/{file_doc}"), None)
+        .await;
+    assert_eq!(detail["name"], "honeybees.pdf");
+    assert!(
+        detail["segment_count"].as_i64().unwrap() >= 2,
+        "one segment per page at least: {detail}"
+    );
+    let (_, only) = api
+        .call(
+            "GET",
+            &format!("/v1/datasets/{id}/documents/{file_doc}?metadata=only"),
+            None,
+        )
+        .await;
+    assert!(only.get("name").is_none() && only.get("doc_metadata").is_some());
+    let (status, body) = api
+        .call(
+            "GET",
+            &format!("/v1/datasets/{id}/documents/{file_doc}?metadata=some"),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_metadata");
+
+    let retrieve = |q: &str| json!({"query": q, "retrieval_model": {"search_method": "hybrid_search", "reranking_enable": false, "top_k": 2, "score_threshold_enabled": false}});
+    let (_, found) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/retrieve"),
+            Some(retrieve("waggle dance of foraging bees")),
+        )
+        .await;
+    assert_eq!(
+        found["records"][0]["segment"]["document"]["name"], "honeybees.pdf",
+        "{found}"
+    );
+
+    let (status, _) = api
+        .call("DELETE", &format!("/v1/datasets/{id}/documents/{file_doc}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, found) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/retrieve"),
+            Some(retrieve("waggle dance of foraging bees")),
+        )
+        .await;
+    assert!(
+        found["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["segment"]["document"]["name"] != "honeybees.pdf"),
+        "deleted before the API answered: {found}"
+    );
+    let (status, body) = api
+        .call("GET", &format!("/v1/datasets/{id}/documents/{file_doc}"), None)
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn bad_document_requests_change_nothing() {
+    let api = Api::new().await;
+    let (_, created) = api
+        .call("POST", "/v1/datasets", Some(json!({"name": "kb"})))
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let uri = format!("/v1/datasets/{id}/document/create-by-text");
+    for bad in [
+        json!({"text": "no name"}),
+        json!({"name": "no text"}),
+        json!({"name": "n", "text": "t", "doc_form": "qa_model"}),
+        json!({"name": "n", "text": "t", "process_rule": {"mode": "custom", "rules": {"pre_processing_rules": [], "segmentation": {"separator": "\n", "max_tokens": 10}}}}),
+        json!({"name": "n", "text": "t", "process_rule": {"mode": "sometimes"}}),
+    ] {
+        let (status, body) = api.call("POST", &uri, Some(bad.clone())).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
+    }
+    let file_uri = format!("/v1/datasets/{id}/document/create-by-file");
+    let (status, body) = api.multipart(&file_uri, ("virus.exe", b"MZ"), None).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_file_type",
+    );
+    let (_, list) = api
+        .call("GET", &format!("/v1/datasets/{id}/documents"), None)
+        .await;
+    assert_eq!(list["total"], 0, "nothing was created: {list}");
+    let (status, body) = api
+        .call(
+            "GET",
+            &format!("/v1/datasets/{id}/documents/00000000000000000000/indexing-status"),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+}

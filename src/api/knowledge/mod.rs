@@ -1,6 +1,7 @@
 //! The knowledge (dataset) service API, `/v1/datasets/...` (API.md section A).
 
 mod datasets;
+mod documents;
 mod retrieve;
 mod views;
 
@@ -17,6 +18,31 @@ pub fn routes() -> Router<AppState> {
             get(datasets::get)
                 .patch(datasets::update)
                 .delete(datasets::delete),
+        )
+        .route(
+            "/datasets/{dataset_id}/document/create-by-text",
+            post(documents::create_by_text),
+        )
+        .route(
+            "/datasets/{dataset_id}/document/create_by_text",
+            post(documents::create_by_text),
+        )
+        .route(
+            "/datasets/{dataset_id}/document/create-by-file",
+            post(documents::create_by_file),
+        )
+        .route(
+            "/datasets/{dataset_id}/document/create_by_file",
+            post(documents::create_by_file),
+        )
+        .route("/datasets/{dataset_id}/documents", get(documents::list))
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}",
+            get(documents::get).delete(documents::delete),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{batch}/indexing-status",
+            get(documents::indexing_status),
         )
         .route("/datasets/{dataset_id}/retrieve", post(retrieve::retrieve))
         .route("/datasets/{dataset_id}/hit-testing", post(retrieve::retrieve))

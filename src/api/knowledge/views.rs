@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::engine::SearchResult;
-use crate::store::{Dataset, DatasetCounts};
+use crate::store::{Dataset, DatasetCounts, DocumentRow};
 
 /// Provider name reported for ragd's local models.
 pub const MODEL_PROVIDER: &str = "ragd";
@@ -123,4 +123,141 @@ pub fn retrieval_record(result: &SearchResult) -> Value {
         "files": null,
         "summary": null,
     })
+}
+
+/// Dify's display status of a document (A.5).
+pub fn display_status(d: &DocumentRow) -> &'static str {
+    match d.indexing_status.as_str() {
+        "waiting" if d.is_paused => "paused",
+        "waiting" => "queuing",
+        "parsing" | "cleaning" | "splitting" | "indexing" if d.is_paused => "paused",
+        "parsing" | "cleaning" | "splitting" | "indexing" => "indexing",
+        "error" => "error",
+        "completed" if d.archived => "archived",
+        "completed" if !d.enabled => "disabled",
+        "completed" => "available",
+        _ => "indexing",
+    }
+}
+
+fn upload_file(d: &DocumentRow) -> Value {
+    match &d.file {
+        Some(f) => json!({
+            "id": f.id, "name": f.name, "size": f.size, "extension": f.extension,
+            "mime_type": f.mime_type, "created_by": null, "created_at": f.created_at as f64,
+        }),
+        None => Value::Null,
+    }
+}
+
+fn doc_metadata(d: &DocumentRow) -> Value {
+    d.doc_metadata
+        .as_deref()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// The document object of lists and create answers.
+pub fn document(d: &DocumentRow) -> Value {
+    json!({
+        "id": d.id,
+        "position": d.position,
+        "data_source_type": d.data_source_type,
+        "data_source_info": d.file.as_ref().map(|f| json!({"upload_file_id": f.id})),
+        "data_source_detail_dict": {"upload_file": upload_file(d)},
+        "dataset_process_rule_id": null,
+        "name": d.name,
+        "created_from": d.created_from,
+        "created_by": null,
+        "created_at": d.created_at,
+        "tokens": d.tokens,
+        "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },
+        "error": d.error,
+        "enabled": d.enabled,
+        "disabled_at": d.disabled_at,
+        "disabled_by": null,
+        "archived": d.archived,
+        "display_status": display_status(d),
+        "word_count": d.word_count,
+        "hit_count": d.hit_count,
+        "doc_form": d.doc_form,
+        "doc_metadata": doc_metadata(d),
+        "summary_index_status": null,
+        "need_summary": false,
+    })
+}
+
+/// One item of a batch's indexing status.
+pub fn indexing_status(d: &DocumentRow) -> Value {
+    json!({
+        "id": d.id,
+        "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },
+        "processing_started_at": d.processing_started_at,
+        "parsing_completed_at": d.parsing_completed_at,
+        "cleaning_completed_at": d.cleaning_completed_at,
+        "splitting_completed_at": d.splitting_completed_at,
+        "completed_at": d.completed_at,
+        "paused_at": d.paused_at,
+        "error": d.error,
+        "stopped_at": d.stopped_at,
+        "completed_segments": d.completed_segments,
+        "total_segments": d.segment_count,
+    })
+}
+
+/// The document detail, shaped by the `metadata` query value (all, only, without).
+pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str) -> Value {
+    if metadata == "only" {
+        return json!({"id": d.id, "doc_type": null, "doc_metadata": doc_metadata(d)});
+    }
+    let rule: Value = d
+        .process_rule
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or(Value::Null);
+    let average = if d.segment_count > 0 {
+        d.word_count as f64 / d.segment_count as f64
+    } else {
+        0.0
+    };
+    let mut detail = json!({
+        "id": d.id,
+        "position": d.position,
+        "data_source_type": d.data_source_type,
+        "data_source_info": {"upload_file": upload_file(d)},
+        "dataset_process_rule_id": null,
+        "dataset_process_rule": dataset.process_rule,
+        "document_process_rule": {"id": null, "dataset_id": d.dataset_id, "mode": rule.get("mode"), "rules": rule.get("rules")},
+        "name": d.name,
+        "created_from": d.created_from,
+        "created_by": null,
+        "created_at": d.created_at,
+        "tokens": d.tokens,
+        "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },
+        "completed_at": d.completed_at,
+        "updated_at": d.updated_at,
+        "indexing_latency": d.indexing_latency,
+        "error": d.error,
+        "enabled": d.enabled,
+        "disabled_at": d.disabled_at,
+        "disabled_by": null,
+        "archived": d.archived,
+        "doc_type": null,
+        "doc_metadata": doc_metadata(d),
+        "segment_count": d.segment_count,
+        "average_segment_length": average,
+        "hit_count": d.hit_count,
+        "display_status": display_status(d),
+        "doc_form": d.doc_form,
+        "doc_language": d.doc_language,
+        "summary_index_status": null,
+        "need_summary": false,
+    });
+    if metadata == "without"
+        && let Some(object) = detail.as_object_mut()
+    {
+        object.remove("doc_type");
+        object.remove("doc_metadata");
+    }
+    detail
 }

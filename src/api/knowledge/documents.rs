@@ -1,0 +1,385 @@
+//! Documents: create by text or file, indexing status, list, get, delete (API.md A.1 #6-#13).
+
+use axum::Json;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pipelines::chunk::{Chunker, ProcessRule};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::datasets::find_dataset;
+use super::views;
+use crate::api::auth::DatasetKey;
+use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
+use crate::api::{ApiError, AppState, ErrorCode};
+use crate::store::{Dataset, DatasetChanges, DocumentRow, NewApiDocument, UploadFile};
+
+/// Largest file accepted by create-by-file (Dify's default upload limit is 15 MB).
+pub const MAX_UPLOAD_BYTES: usize = 15 * 1024 * 1024;
+
+/// Fields shared by create-by-text and the `data` JSON of create-by-file (A.4).
+#[derive(Debug, Deserialize, Default)]
+pub struct DocumentOptions {
+    #[serde(default)]
+    indexing_technique: Option<String>,
+    #[serde(default)]
+    doc_form: Option<String>,
+    #[serde(default)]
+    doc_language: Option<String>,
+    #[serde(default)]
+    process_rule: Option<Value>,
+    #[serde(default)]
+    retrieval_model: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateByText {
+    name: Option<String>,
+    text: Option<String>,
+    #[serde(flatten)]
+    options: DocumentOptions,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default = "one")]
+    page: u32,
+    #[serde(default = "twenty")]
+    limit: u32,
+    keyword: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DetailQuery {
+    metadata: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn twenty() -> u32 {
+    20
+}
+
+/// Checks the request against the dataset and resolves the process rule to store.
+fn resolve_options(dataset: &Dataset, options: &DocumentOptions) -> Result<Value, ApiError> {
+    if let Some(technique) = &options.indexing_technique
+        && technique != "high_quality"
+        && technique != "economy"
+    {
+        return Err(ApiError::invalid("Indexing technique is invalid."));
+    }
+    if dataset.indexing_technique.is_none()
+        && options.indexing_technique.is_none()
+        && dataset.embedding_model.is_none()
+    {
+        return Err(ApiError::invalid("indexing_technique is required."));
+    }
+    let doc_form = options.doc_form.as_deref().unwrap_or("text_model");
+    match doc_form {
+        "text_model" | "hierarchical_model" | "qa_model" => {}
+        _ => return Err(ApiError::invalid("doc_form is invalid.")),
+    }
+    if doc_form != dataset.doc_form {
+        return Err(ApiError::invalid(
+            "doc_form is different from the dataset doc_form.",
+        ));
+    }
+    if let Some(retrieval) = &options.retrieval_model {
+        super::retrieve::parse_retrieval_model(retrieval)?;
+    }
+    let rule = options
+        .process_rule
+        .clone()
+        .unwrap_or_else(|| dataset.process_rule.clone());
+    let parsed = ProcessRule::from_json(&rule).map_err(|e| ApiError::invalid(e.to_string()))?;
+    // Validate now so a bad rule is a 400, not a failed document later.
+    Chunker::new(&parsed, pipelines::TokenCounter::Characters, 254)
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    serde_json::to_value(&parsed).map_err(ApiError::internal)
+}
+
+/// Dify's batch id: `YYYYmmddHHMMSS` and a random 6-digit number.
+fn new_batch() -> String {
+    let random = 100_000 + (uuid::Uuid::new_v4().as_u128() % 900_000) as u32;
+    format!("{}{random}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
+}
+
+/// Stores the bytes in the file store and creates the document and its indexing job.
+async fn create_document(
+    state: &AppState,
+    key: &DatasetKey,
+    dataset: &Dataset,
+    name: &str,
+    extension: &str,
+    bytes: Vec<u8>,
+    options: DocumentOptions,
+) -> Result<Value, ApiError> {
+    let rule = resolve_options(dataset, &options)?;
+    let engine = &state.engine;
+    let file_id = uuid::Uuid::new_v4().to_string();
+    let storage_key = format!("{}/{file_id}.{extension}", key.0.tenant_id);
+    let path = engine.file_store().join(&storage_key);
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let size = bytes.len() as i64;
+    tokio::task::spawn_blocking(move || crate::models::fetch::write_atomic(&path, &bytes))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    if dataset.indexing_technique.is_none() || options.retrieval_model.is_some() {
+        let technique = options
+            .indexing_technique
+            .clone()
+            .unwrap_or_else(|| "high_quality".into());
+        let changes = DatasetChanges {
+            indexing_technique: Some(technique),
+            retrieval_model: options.retrieval_model.clone(),
+            ..DatasetChanges::default()
+        };
+        engine
+            .store()
+            .update_dataset(&key.0.tenant_id, &dataset.id, changes)
+            .await?;
+    }
+    let batch = new_batch();
+    let document = engine
+        .store()
+        .create_api_document(NewApiDocument {
+            tenant_id: key.0.tenant_id.clone(),
+            dataset_id: dataset.id.clone(),
+            name: name.to_string(),
+            batch: batch.clone(),
+            doc_form: dataset.doc_form.clone(),
+            doc_language: options.doc_language.unwrap_or_else(|| "English".into()),
+            process_rule: rule,
+            file: UploadFile {
+                id: file_id,
+                name: name.to_string(),
+                size,
+                extension: extension.to_string(),
+                mime_type: mime_type(extension).to_string(),
+                hash,
+                storage_key,
+                created_at: crate::store::now(),
+            },
+        })
+        .await?;
+    Ok(json!({ "document": views::document(&document), "batch": batch }))
+}
+
+fn mime_type(extension: &str) -> &'static str {
+    match extension {
+        "pdf" => "application/pdf",
+        "html" | "htm" => "text/html",
+        "md" | "markdown" | "mdx" => "text/markdown",
+        _ => "text/plain",
+    }
+}
+
+pub async fn create_by_text(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+    ApiJson(body): ApiJson<CreateByText>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let name = body.name.unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid("name is required."));
+    }
+    let text = body.text.unwrap_or_default();
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid("text is required."));
+    }
+    // Dify keeps text documents as .txt uploads named after the document, cut at 200 chars.
+    let name: String = name.trim().chars().take(200).collect();
+    let answer = create_document(
+        &state,
+        &key,
+        &dataset,
+        &name,
+        "txt",
+        text.into_bytes(),
+        body.options,
+    )
+    .await?;
+    Ok(Json(answer))
+}
+
+pub async fn create_by_file(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+    mut multipart: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut options = DocumentOptions::default();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::invalid(format!("invalid multipart body: {e}")))?
+    {
+        match field.name() {
+            Some("file") => {
+                if file.is_some() {
+                    return Err(ApiError::new(
+                        ErrorCode::TooManyFiles,
+                        "Only one file is allowed.",
+                    ));
+                }
+                let name = field.file_name().map(str::to_string).unwrap_or_default();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::invalid(format!("cannot read the file: {e}")))?;
+                if bytes.len() > MAX_UPLOAD_BYTES {
+                    return Err(ApiError::new(
+                        ErrorCode::FileTooLarge,
+                        format!(
+                            "File size exceeded. The limit is {} MB.",
+                            MAX_UPLOAD_BYTES / (1024 * 1024)
+                        ),
+                    ));
+                }
+                file = Some((name, bytes.to_vec()));
+            }
+            Some("data") => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::invalid(format!("cannot read data: {e}")))?;
+                options = serde_json::from_str(&text)
+                    .map_err(|e| ApiError::invalid(format!("data is not valid JSON: {e}")))?;
+            }
+            Some(_) | None => {}
+        }
+    }
+    let (name, bytes) =
+        file.ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
+    let name = name.trim().to_string();
+    if name.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidParam,
+            "The specified filename does not exist.",
+        ));
+    }
+    let extension = std::path::Path::new(&name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if pipelines::Format::from_extension(&extension).is_none() {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedFileType,
+            "File type not allowed.",
+        ));
+    }
+    if options.process_rule.is_none() && dataset.process_rule.is_null() {
+        return Err(ApiError::invalid("process_rule is required."));
+    }
+    let answer = create_document(&state, &key, &dataset, &name, &extension, bytes, options).await?;
+    Ok(Json(answer))
+}
+
+pub async fn indexing_status(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path((dataset_id, batch)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let documents = state.engine.store().batch_documents(&dataset.id, &batch).await?;
+    if documents.is_empty() {
+        return Err(ApiError::not_found("Documents not found."));
+    }
+    Ok(Json(
+        json!({ "data": documents.iter().map(views::indexing_status).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    if query.page == 0 || !(1..=100).contains(&query.limit) {
+        return Err(ApiError::invalid(
+            "page must be at least 1 and limit between 1 and 100",
+        ));
+    }
+    let (documents, total) = state
+        .engine
+        .store()
+        .list_api_documents(&dataset.id, query.keyword.as_deref(), query.page, query.limit)
+        .await?;
+    Ok(Json(json!({
+        "data": documents.iter().map(views::document).collect::<Vec<_>>(),
+        "has_more": i64::from(query.page) * i64::from(query.limit) < total,
+        "limit": query.limit,
+        "total": total,
+        "page": query.page,
+    })))
+}
+
+async fn find_document(
+    state: &AppState,
+    dataset: &Dataset,
+    document_id: &str,
+) -> Result<DocumentRow, ApiError> {
+    let id = uuid_path(document_id, "Document")?;
+    state
+        .engine
+        .store()
+        .api_document(&dataset.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Document Not Exists."))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<DetailQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let metadata = query.metadata.unwrap_or_else(|| "all".into());
+    if !matches!(metadata.as_str(), "all" | "only" | "without") {
+        return Err(ApiError::new(
+            ErrorCode::InvalidMetadata,
+            format!("Invalid metadata value: {metadata}"),
+        ));
+    }
+    let document = find_document(&state, &dataset, &document_id).await?;
+    Ok(Json(views::document_detail(&document, &dataset, &metadata)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let document = find_document(&state, &dataset, &document_id).await?;
+    if document.archived {
+        return Err(ApiError::new(
+            ErrorCode::ArchivedDocumentImmutable,
+            "The archived document is not editable.",
+        ));
+    }
+    if matches!(
+        document.indexing_status.as_str(),
+        "parsing" | "cleaning" | "splitting" | "indexing"
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::DocumentIndexing,
+            "Cannot delete document during indexing.",
+        ));
+    }
+    state.engine.delete_document(&dataset, &document.id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,107 @@
+//! Indexing workers: claim jobs from the SQL queue, index their documents, renew leases.
+//!
+//! Workers run inside `ragd serve` (and, later, in separate `ragd worker` processes against the
+//! same database). A killed worker loses nothing: its lease runs out and another worker redoes the
+//! job; indexing a document is idempotent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, IndexJobError};
+use crate::store::{Job, JobStatus, MAX_ATTEMPTS};
+
+/// Seconds a claim lasts without renewal.
+pub const LEASE_SECS: i64 = 60;
+/// How long an idle worker waits before looking for work again.
+const IDLE_POLL: Duration = Duration::from_millis(300);
+
+/// Starts `count` workers; they stop when `shutdown` is cancelled (after their current job).
+pub fn spawn_workers(engine: Arc<Engine>, count: usize, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
+    (0..count)
+        .map(|n| {
+            let engine = engine.clone();
+            let shutdown = shutdown.clone();
+            let name = format!("{}-{}-{n}", hostname(), std::process::id());
+            tokio::spawn(async move { run_worker(engine, name, shutdown).await })
+        })
+        .collect()
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "ragd".into())
+}
+
+async fn run_worker(engine: Arc<Engine>, name: String, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let job = match engine.store().claim_job(&name, LEASE_SECS).await {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::error!(worker = %name, error = %e, "cannot claim a job");
+                None
+            }
+        };
+        match job {
+            Some(job) => process(&engine, &name, job).await,
+            None => {
+                tokio::select! {
+                    () = tokio::time::sleep(IDLE_POLL) => {},
+                    () = shutdown.cancelled() => {},
+                }
+            }
+        }
+    }
+}
+
+/// Runs one job with its lease renewed in the background, and records how it ended.
+async fn process(engine: &Arc<Engine>, worker: &str, job: Job) {
+    let renewer = {
+        let engine = engine.clone();
+        let (job_id, worker) = (job.id.clone(), worker.to_string());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs((LEASE_SECS / 3) as u64)).await;
+                match engine.store().renew_lease(&job_id, &worker, LEASE_SECS).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => tracing::warn!(job_id = %job_id, error = %e, "cannot renew lease"),
+                }
+            }
+        })
+    };
+    let result = engine.index_document(&job).await;
+    renewer.abort();
+    let store = engine.store();
+    let recorded = match result {
+        Ok(()) => {
+            store
+                .finish_job(&job.id, worker, JobStatus::Succeeded, None)
+                .await
+        }
+        Err(IndexJobError::Document(message)) => {
+            tracing::warn!(document_id = %job.document_id, error = %message, "document failed");
+            store
+                .finish_job(&job.id, worker, JobStatus::Failed, Some(&message))
+                .await
+        }
+        Err(IndexJobError::Transient(error)) if job.attempts < MAX_ATTEMPTS => {
+            tracing::warn!(document_id = %job.document_id, attempt = job.attempts, error = %error, "retrying");
+            store
+                .requeue_job(&job.id, worker, &error.to_string())
+                .await
+                .map(|()| true)
+        }
+        Err(IndexJobError::Transient(error)) => {
+            tracing::error!(document_id = %job.document_id, error = %error, "giving up");
+            let message = "Indexing failed after several attempts; see the server log.";
+            store
+                .finish_job(&job.id, worker, JobStatus::Failed, Some(message))
+                .await
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::error!(job_id = %job.id, error = %e, "cannot record the job's end");
+    }
+}

@@ -1,0 +1,336 @@
+//! Documents as the knowledge API creates and shows them: an uploaded file, a document row and a
+//! job, created together; full rows with stage timestamps and segment progress.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, now};
+
+/// A file kept in the file store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadFile {
+    pub id: String,
+    pub name: String,
+    pub size: i64,
+    pub extension: String,
+    pub mime_type: String,
+    pub hash: String,
+    /// Path relative to the data dir's file store.
+    pub storage_key: String,
+    pub created_at: i64,
+}
+
+/// A document to create from an uploaded file.
+#[derive(Debug, Clone)]
+pub struct NewApiDocument {
+    pub tenant_id: String,
+    pub dataset_id: String,
+    pub name: String,
+    pub batch: String,
+    pub doc_form: String,
+    pub doc_language: String,
+    pub process_rule: serde_json::Value,
+    pub file: UploadFile,
+}
+
+/// A document with everything the API reports about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRow {
+    pub id: String,
+    pub dataset_id: String,
+    pub position: i64,
+    pub name: String,
+    pub data_source_type: String,
+    pub batch: String,
+    pub indexing_status: String,
+    pub error: Option<String>,
+    pub enabled: bool,
+    pub archived: bool,
+    pub is_paused: bool,
+    pub word_count: i64,
+    pub tokens: i64,
+    pub doc_form: String,
+    pub doc_language: String,
+    pub process_rule: Option<String>,
+    pub created_from: String,
+    pub doc_metadata: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub processing_started_at: Option<i64>,
+    pub parsing_completed_at: Option<i64>,
+    pub cleaning_completed_at: Option<i64>,
+    pub splitting_completed_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub stopped_at: Option<i64>,
+    pub paused_at: Option<i64>,
+    pub disabled_at: Option<i64>,
+    pub indexing_latency: Option<f64>,
+    pub file: Option<UploadFile>,
+    pub segment_count: i64,
+    pub completed_segments: i64,
+    pub hit_count: i64,
+}
+
+const DOCUMENT_SELECT: &str = "SELECT d.id, d.dataset_id, d.position, d.name, d.data_source_type, d.batch, \
+    d.indexing_status, d.error, d.enabled, d.archived, d.is_paused, d.word_count, d.tokens, d.doc_form, \
+    d.doc_language, d.process_rule, d.created_from, d.doc_metadata, d.created_at, d.updated_at, \
+    d.processing_started_at, d.parsing_completed_at, d.cleaning_completed_at, d.splitting_completed_at, \
+    d.completed_at, d.stopped_at, d.paused_at, d.disabled_at, d.indexing_latency, \
+    f.id AS file_id, f.name AS file_name, f.size AS file_size, f.extension AS file_extension, \
+    f.mime_type AS file_mime_type, f.hash AS file_hash, f.storage_key AS file_storage_key, \
+    f.created_at AS file_created_at, \
+    (SELECT COUNT(*) FROM document_segments s WHERE s.document_id = d.id) AS segment_count, \
+    (SELECT COUNT(*) FROM document_segments s WHERE s.document_id = d.id AND s.status = 'completed') AS completed_segments, \
+    (SELECT COALESCE(SUM(s.hit_count), 0) FROM document_segments s WHERE s.document_id = d.id) AS hit_count \
+    FROM documents d LEFT JOIN upload_files f ON f.id = d.upload_file_id";
+
+fn document_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> {
+    let file_id: Option<String> = row.try_get("file_id")?;
+    let file = match file_id {
+        Some(id) => Some(UploadFile {
+            id,
+            name: row.try_get("file_name")?,
+            size: row.try_get("file_size")?,
+            extension: row.try_get("file_extension")?,
+            mime_type: row.try_get("file_mime_type")?,
+            hash: row.try_get("file_hash")?,
+            storage_key: row.try_get("file_storage_key")?,
+            created_at: row.try_get("file_created_at")?,
+        }),
+        None => None,
+    };
+    Ok(DocumentRow {
+        id: row.try_get("id")?,
+        dataset_id: row.try_get("dataset_id")?,
+        position: row.try_get("position")?,
+        name: row.try_get("name")?,
+        data_source_type: row.try_get("data_source_type")?,
+        batch: row.try_get("batch")?,
+        indexing_status: row.try_get("indexing_status")?,
+        error: row.try_get("error")?,
+        enabled: row.try_get("enabled")?,
+        archived: row.try_get("archived")?,
+        is_paused: row.try_get("is_paused")?,
+        word_count: row.try_get("word_count")?,
+        tokens: row.try_get("tokens")?,
+        doc_form: row.try_get("doc_form")?,
+        doc_language: row.try_get("doc_language")?,
+        process_rule: row.try_get("process_rule")?,
+        created_from: row.try_get("created_from")?,
+        doc_metadata: row.try_get("doc_metadata")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        processing_started_at: row.try_get("processing_started_at")?,
+        parsing_completed_at: row.try_get("parsing_completed_at")?,
+        cleaning_completed_at: row.try_get("cleaning_completed_at")?,
+        splitting_completed_at: row.try_get("splitting_completed_at")?,
+        completed_at: row.try_get("completed_at")?,
+        stopped_at: row.try_get("stopped_at")?,
+        paused_at: row.try_get("paused_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+        indexing_latency: row.try_get("indexing_latency")?,
+        file,
+        segment_count: row.try_get("segment_count")?,
+        completed_segments: row.try_get("completed_segments")?,
+        hit_count: row.try_get("hit_count")?,
+    })
+}
+
+/// Indexing stages a worker reports, each with the timestamp column it sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// waiting -> parsing: `processing_started_at`.
+    Parsing,
+    /// parsing -> splitting: `parsing_completed_at`.
+    Splitting,
+    /// splitting -> indexing: `cleaning_completed_at` and `splitting_completed_at`.
+    Indexing,
+}
+
+impl Store {
+    /// Creates the upload file row, the document (waiting) and its job in one transaction, the
+    /// document positioned after the dataset's last one.
+    pub async fn create_api_document(&self, new: NewApiDocument) -> Result<DocumentRow, StoreError> {
+        let ts = now();
+        let document_id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO upload_files (id, tenant_id, name, size, extension, mime_type, hash, storage_key, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&new.file.id)
+        .bind(&new.tenant_id)
+        .bind(&new.file.name)
+        .bind(new.file.size)
+        .bind(&new.file.extension)
+        .bind(&new.file.mime_type)
+        .bind(&new.file.hash)
+        .bind(&new.file.storage_key)
+        .bind(ts)
+        .execute(&mut *tx)
+        .await?;
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = ?")
+            .bind(&new.dataset_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO documents (id, tenant_id, dataset_id, position, name, data_source_type, source, content_hash, \
+             batch, indexing_status, created_at, updated_at, upload_file_id, created_from, doc_form, doc_language, \
+             process_rule) VALUES (?, ?, ?, ?, ?, 'upload_file', ?, ?, ?, 'waiting', ?, ?, ?, 'api', ?, ?, ?)",
+        )
+        .bind(&document_id)
+        .bind(&new.tenant_id)
+        .bind(&new.dataset_id)
+        .bind(max.unwrap_or(0) + 1)
+        .bind(&new.name)
+        .bind(format!("upload_file:{}", new.file.id))
+        .bind(&new.file.hash)
+        .bind(&new.batch)
+        .bind(ts)
+        .bind(ts)
+        .bind(&new.file.id)
+        .bind(&new.doc_form)
+        .bind(&new.doc_language)
+        .bind(new.process_rule.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, dataset_id, document_id, kind, status, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, 'index_document', 'enqueued', ?, ?)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&new.tenant_id)
+        .bind(&new.dataset_id)
+        .bind(&document_id)
+        .bind(ts)
+        .bind(ts)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.api_document(&new.dataset_id, &document_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("document vanished after insert".into()))
+    }
+
+    /// One document of a dataset.
+    pub async fn api_document(
+        &self,
+        dataset_id: &str,
+        document_id: &str,
+    ) -> Result<Option<DocumentRow>, StoreError> {
+        let sql = format!("{DOCUMENT_SELECT} WHERE d.dataset_id = ? AND d.id = ?");
+        // Built from constants only.
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(dataset_id)
+            .bind(document_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(document_from_row).transpose()
+    }
+
+    /// Documents of one upload batch, in position order.
+    pub async fn batch_documents(
+        &self,
+        dataset_id: &str,
+        batch: &str,
+    ) -> Result<Vec<DocumentRow>, StoreError> {
+        let sql = format!("{DOCUMENT_SELECT} WHERE d.dataset_id = ? AND d.batch = ? ORDER BY d.position");
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(dataset_id)
+            .bind(batch)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(document_from_row).collect()
+    }
+
+    /// A page of a dataset's documents, newest first, with an optional name keyword; and the total.
+    pub async fn list_api_documents(
+        &self,
+        dataset_id: &str,
+        keyword: Option<&str>,
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
+        let pattern = format!(
+            "%{}%",
+            keyword
+                .unwrap_or("")
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM documents WHERE dataset_id = ? AND name LIKE ? ESCAPE '\\'",
+        )
+        .bind(dataset_id)
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await?;
+        let sql = format!(
+            "{DOCUMENT_SELECT} WHERE d.dataset_id = ? AND d.name LIKE ? ESCAPE '\\' \
+             ORDER BY d.created_at DESC, d.position DESC LIMIT ? OFFSET ?"
+        );
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(dataset_id)
+            .bind(&pattern)
+            .bind(i64::from(limit))
+            .bind(i64::from(page.saturating_sub(1)) * i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((
+            rows.iter().map(document_from_row).collect::<Result<_, _>>()?,
+            total,
+        ))
+    }
+
+    /// Records that a document reached `stage`.
+    pub async fn set_document_stage(&self, document_id: &str, stage: Stage) -> Result<(), StoreError> {
+        let ts = now();
+        let query = match stage {
+            Stage::Parsing => sqlx::query(
+                "UPDATE documents SET indexing_status = 'parsing', processing_started_at = ?, error = NULL, \
+                 updated_at = ? WHERE id = ?",
+            )
+            .bind(ts),
+            Stage::Splitting => sqlx::query(
+                "UPDATE documents SET indexing_status = 'splitting', parsing_completed_at = ?, updated_at = ? \
+                 WHERE id = ?",
+            )
+            .bind(ts),
+            Stage::Indexing => sqlx::query(
+                "UPDATE documents SET indexing_status = 'indexing', cleaning_completed_at = ?, \
+                 splitting_completed_at = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(ts)
+            .bind(ts),
+        };
+        query.bind(ts).bind(document_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Removes a document's segments (before re-indexing it after an interrupted attempt).
+    pub async fn delete_document_segments(&self, document_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM document_segments WHERE document_id = ?")
+            .bind(document_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a document with its segments and jobs.
+    pub async fn delete_api_document(&self, dataset_id: &str, document_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM jobs WHERE document_id = ?")
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM documents WHERE id = ? AND dataset_id = ?")
+            .bind(document_id)
+            .bind(dataset_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
