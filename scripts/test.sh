@@ -9,3 +9,5 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo run --quiet --bin ragd -- models fetch
 cargo test --workspace
+cargo build --quiet --bin ragd
+./scripts/dify_client_test.sh

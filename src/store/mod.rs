@@ -25,6 +25,10 @@ pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
 /// The workspace that CLI commands act in until workspaces are managed through the API.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";
 
+/// The account that service-API requests act as in the default workspace (Dify runs them as the
+/// workspace owner); reported as `created_by`.
+pub const DEFAULT_OWNER: &str = "00000000-0000-0000-0000-000000000002";
+
 /// Why a metadata operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

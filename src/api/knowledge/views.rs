@@ -3,7 +3,9 @@
 use serde_json::{Value, json};
 
 use crate::engine::SearchResult;
-use crate::store::{Dataset, DatasetCounts, DocumentRow};
+use sha2::{Digest, Sha256};
+
+use crate::store::{DEFAULT_OWNER, Dataset, DatasetCounts, DocumentRow};
 
 /// Provider name reported for ragd's local models.
 pub const MODEL_PROVIDER: &str = "ragd";
@@ -43,10 +45,10 @@ pub fn dataset(dataset: &Dataset, counts: DatasetCounts) -> Value {
         "app_count": 0,
         "document_count": counts.documents,
         "word_count": counts.words,
-        "created_by": dataset.created_by,
-        "author_name": null,
+        "created_by": dataset.created_by.as_deref().unwrap_or(DEFAULT_OWNER),
+        "author_name": "owner",
         "created_at": dataset.created_at,
-        "updated_by": dataset.created_by,
+        "updated_by": dataset.created_by.as_deref().unwrap_or(DEFAULT_OWNER),
         "updated_at": dataset.updated_at,
         "embedding_model": dataset.embedding_model,
         "embedding_model_provider": embedding_provider,
@@ -96,13 +98,13 @@ pub fn retrieval_record(result: &SearchResult) -> Value {
             "tokens": s.tokens,
             "keywords": [],
             "index_node_id": s.id,
-            "index_node_hash": null,
+            "index_node_hash": hex::encode(Sha256::digest(s.content.as_bytes())),
             "hit_count": s.hit_count,
             "enabled": s.enabled,
             "disabled_at": null,
             "disabled_by": null,
             "status": s.status,
-            "created_by": null,
+            "created_by": DEFAULT_OWNER,
             "created_at": s.created_at,
             "indexing_at": s.created_at,
             "completed_at": s.completed_at,
@@ -144,7 +146,7 @@ fn upload_file(d: &DocumentRow) -> Value {
     match &d.file {
         Some(f) => json!({
             "id": f.id, "name": f.name, "size": f.size, "extension": f.extension,
-            "mime_type": f.mime_type, "created_by": null, "created_at": f.created_at as f64,
+            "mime_type": f.mime_type, "created_by": DEFAULT_OWNER, "created_at": f.created_at as f64,
         }),
         None => Value::Null,
     }
@@ -168,7 +170,7 @@ pub fn document(d: &DocumentRow) -> Value {
         "dataset_process_rule_id": null,
         "name": d.name,
         "created_from": d.created_from,
-        "created_by": null,
+        "created_by": DEFAULT_OWNER,
         "created_at": d.created_at,
         "tokens": d.tokens,
         "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },
@@ -230,7 +232,7 @@ pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str) -> Va
         "document_process_rule": {"id": null, "dataset_id": d.dataset_id, "mode": rule.get("mode"), "rules": rule.get("rules")},
         "name": d.name,
         "created_from": d.created_from,
-        "created_by": null,
+        "created_by": DEFAULT_OWNER,
         "created_at": d.created_at,
         "tokens": d.tokens,
         "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },

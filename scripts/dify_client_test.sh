@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs tests/dify_client/flow.py (a real Dify SDK from PyPI) against a live `ragd serve` with a
+# fresh data dir. Expects the ragd binary to be built; the SDK goes into a venv in the cache dir.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ragd="${CARGO_TARGET_DIR:-$HOME/.cache/ragd-target}/debug/ragd"
+venv="${RAGD_TEST_VENV:-$HOME/.cache/ragd-test-venv}"
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import dify_knowledge_sdk" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "dify-knowledge-sdk==0.2.0"
+fi
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+key=$("$ragd" --data-dir "$data" api-key create --type dataset 2>/dev/null | tail -n 1)
+"$ragd" --data-dir "$data" serve --listen "127.0.0.1:$port" 2>"$data/serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+RAGD_URL="http://127.0.0.1:$port" RAGD_KEY="$key" RAGD_REPO="$PWD" "$venv/bin/python" tests/dify_client/flow.py || {
+  echo "--- server log" >&2; tail -n 50 "$data/serve.log" >&2; exit 1; }
