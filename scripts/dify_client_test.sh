@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs tests/dify_client/flow.py (a real Dify SDK from PyPI) against a live `ragd serve` with a
-# fresh data dir. Expects the ragd binary to be built; the SDK goes into a venv in the cache dir.
+# fresh data dir, then the kill -9 crash test (tests/dify_client/kill_restart.py). Expects the ragd binary to be built; the SDK goes into a venv in the cache dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ragd="${CARGO_TARGET_DIR:-$HOME/.cache/ragd-target}/debug/ragd"
@@ -21,3 +21,12 @@ for _ in $(seq 100); do
 done
 RAGD_URL="http://127.0.0.1:$port" RAGD_KEY="$key" RAGD_REPO="$PWD" "$venv/bin/python" tests/dify_client/flow.py || {
   echo "--- server log" >&2; tail -n 50 "$data/serve.log" >&2; exit 1; }
+kill "$server"; wait "$server" 2>/dev/null || true
+
+# Crash safety: kill -9 while indexing, restart, compare with an uninterrupted run.
+crash=$(mktemp -d)
+trap 'rm -rf "$data" "$crash"' EXIT
+key=$("$ragd" --data-dir "$crash" api-key create --type dataset 2>/dev/null | tail -n 1)
+RAGD_BIN="$ragd" RAGD_DATA="$crash" RAGD_KEY="$key" RAGD_PORT="$port" RAGD_REPO="$PWD" \
+  "$venv/bin/python" tests/dify_client/kill_restart.py || {
+  echo "--- server log" >&2; tail -n 50 "$crash/kill-serve.log" >&2; exit 1; }
