@@ -182,7 +182,13 @@ impl VectorStore {
             .map_err(vector_error)?
             .distance_type(DistanceType::Cosine)
             .only_if(predicate)
-            .select(Select::columns(&["id", "segment_id", "document_id"]))
+            // Naming `_distance` keeps the projection explicit (lance warns when it is implied).
+            .select(Select::columns(&[
+                "id",
+                "segment_id",
+                "document_id",
+                DISTANCE_COLUMN,
+            ]))
             .limit(limit)
             .execute()
             .await

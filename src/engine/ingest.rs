@@ -195,6 +195,8 @@ impl Engine {
                 "the prepare stage panicked; documents not yet written will be redone on the next run".into(),
             ));
         }
+        // Each write added a table version and files; compact once at the end of the run.
+        index.optimize().await?;
         bar.finish_and_clear();
         report.elapsed = started.elapsed();
         Ok(report)

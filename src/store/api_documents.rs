@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, now};
+use super::{Store, StoreError, like_pattern, now};
 
 /// A file kept in the file store.
 #[derive(Debug, Clone, PartialEq)]
@@ -251,14 +251,7 @@ impl Store {
         page: u32,
         limit: u32,
     ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
-        let pattern = format!(
-            "%{}%",
-            keyword
-                .unwrap_or("")
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = like_pattern(keyword);
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM documents WHERE dataset_id = ? AND name LIKE ? ESCAPE '\\'",
         )

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, now};
+use super::{Store, StoreError, like_pattern, now};
 
 /// A knowledge base.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,14 +190,7 @@ impl Store {
         page: u32,
         limit: u32,
     ) -> Result<(Vec<Dataset>, i64), StoreError> {
-        let pattern = format!(
-            "%{}%",
-            keyword
-                .unwrap_or("")
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = like_pattern(keyword);
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM datasets WHERE tenant_id = ? AND name LIKE ? ESCAPE '\\'",
         )

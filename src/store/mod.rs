@@ -69,7 +69,28 @@ impl Store {
     }
 }
 
+/// A `LIKE ... ESCAPE '\\'` pattern matching names that contain `keyword` literally.
+pub(crate) fn like_pattern(keyword: Option<&str>) -> String {
+    let escaped = keyword
+        .unwrap_or("")
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Current time in Unix seconds, the unit of every timestamp column.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_keywords_literally() {
+        assert_eq!(like_pattern(None), "%%");
+        assert_eq!(like_pattern(Some("50%_off\\")), "%50\\%\\_off\\\\%");
+    }
 }
