@@ -537,6 +537,15 @@ async fn bad_document_requests_change_nothing() {
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_file_type",
     );
+    let (status, body) = api
+        .multipart(&file_uri, ("report.pdf", b"PK\x03\x04 a zip, not a pdf"), None)
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_file_type",
+    );
     let (_, list) = api
         .call("GET", &format!("/v1/datasets/{id}/documents"), None)
         .await;

@@ -47,9 +47,27 @@ static META_CHARSET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)<meta[^>]*charset\s*=\s*["']?\s*([a-z0-9_:.\-]+)"#).expect("valid regex")
 });
 
+/// Deepest element nesting handed to the HTML5 parser. html5ever's tree building slows down
+/// quadratically with depth (seconds at 10,000 levels, minutes at 100,000, and an abandoned parse
+/// cannot be stopped), while real pages stay below a few hundred levels.
+const MAX_NESTING: usize = 1000;
+
+/// Elements without an end tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
+    "wbr",
+];
+
 /// Parses an HTML page into one section.
 pub(super) fn parse(bytes: &[u8]) -> ParsedDocument {
     let text = super::text::decode(bytes, declared_charset(bytes));
+    if nesting_exceeds(&text, MAX_NESTING) {
+        tracing::warn!(
+            limit = MAX_NESTING,
+            "html nested too deeply, keeping its text without structure"
+        );
+        return ParsedDocument::from_text(strip_tags(&text));
+    }
     let html = Html::parse_document(&text);
     let title_selector = Selector::parse("title").expect("valid selector");
     let title = html
@@ -66,6 +84,63 @@ pub(super) fn parse(bytes: &[u8]) -> ParsedDocument {
             page: None,
         }],
     }
+}
+
+/// Whether elements nest deeper than `limit`, counting start tags (void and self-closed ones
+/// aside) against end tags; unclosed tags count as open, as they do for the tree builder.
+fn nesting_exceeds(text: &str, limit: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut depth = 0_usize;
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
+        at += offset + 1;
+        let closing = bytes.get(at) == Some(&b'/');
+        let name_start = at + usize::from(closing);
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = text[name_start..name_start + name_len].to_ascii_lowercase();
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        let tag_end = bytes[name_start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|p| name_start + p);
+        let self_closed = tag_end.is_some_and(|end| bytes[end - 1] == b'/');
+        if !self_closed && !VOID.contains(&name.as_str()) {
+            depth += 1;
+            if depth > limit {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Markup removed, the common character references decoded, whitespace collapsed per line.
+fn strip_tags(text: &str) -> String {
+    static TAG: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"<[^>]*>").expect("valid regex"));
+    let plain = TAG.replace_all(text, " ");
+    let plain = plain
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    plain
+        .lines()
+        .map(collapse_whitespace)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The encoding declared in a `<meta>` tag near the start of the page.
@@ -398,6 +473,30 @@ mod tests {
 
     fn text_of_bytes(bytes: &[u8]) -> String {
         parse(bytes).sections[0].text.clone()
+    }
+
+    #[test]
+    fn absurd_nesting_keeps_the_text_without_the_slow_tree_builder() {
+        let started = std::time::Instant::now();
+        let deep = format!(
+            "<p>before</p>{}deep &amp; text{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        assert_eq!(text_of(&deep), "before deep & text");
+        let unclosed = format!("{}x", "<b>".repeat(5_000));
+        assert_eq!(text_of(&unclosed), "x");
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+        // Ordinary nesting, void elements and self-closed tags do not count.
+        let normal = format!(
+            "{}{}x{}",
+            "<br><img src=a><span/>".repeat(5_000),
+            "<div>".repeat(50),
+            "</div>".repeat(50)
+        );
+        assert!(!nesting_exceeds(&normal, MAX_NESTING));
+        assert!(nesting_exceeds(&"<div>".repeat(MAX_NESTING + 1), MAX_NESTING));
+        assert!(!nesting_exceeds("a < b and 1<2 </>", MAX_NESTING));
     }
 
     #[test]

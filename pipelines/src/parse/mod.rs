@@ -2,12 +2,30 @@
 //! (panic isolation, time limit, size limits) so a hostile file fails its own document only.
 //!
 //! Parsers are plain functions of bytes; nothing here touches files, the network or shared state.
-//! Text formats give one section; PDF gives one section per page.
+//! Paginated formats give one section per page (PDF) or slide (pptx); spreadsheets one per sheet;
+//! e-books one per chapter; everything else one section. Structure that helps chunking and
+//! citations is kept as Markdown: headings as `#` lines, lists as `- ` items, tables as Markdown
+//! tables. Zip-based formats go through one bounded zip reader (`archive`, limits in
+//! [`ParseLimits`]); [`ContentKind`] and [`format_for_upload`] tell what a file's bytes really
+//! are, for the upload checks.
 
+mod archive;
+mod delimited;
+mod detect;
+mod docx;
+mod eml;
+mod epub;
 mod html;
+mod json;
 mod markdown;
+mod ooxml;
 mod pdf;
+mod pptx;
+mod spreadsheet;
+mod table;
 mod text;
+mod vtt;
+mod xml;
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -16,12 +34,16 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
+pub use detect::{ContentKind, format_for_upload};
+
+use archive::ArchiveLimits;
+
 use crate::document::ParsedDocument;
 
 /// File formats ragd can parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
-    /// Plain text in any common encoding (also WebVTT subtitles, `.properties` and log files).
+    /// Plain text in any common encoding (also `.properties` and log files).
     Text,
     /// Markdown and MDX, kept as Markdown source.
     Markdown,
@@ -29,11 +51,49 @@ pub enum Format {
     Html,
     /// PDF with a text layer, one section per page.
     Pdf,
+    /// Word documents (Office Open XML): headings, lists and tables kept as Markdown.
+    Docx,
+    /// Excel workbooks (Office Open XML), one section per sheet.
+    Xlsx,
+    /// Legacy Excel workbooks (Excel 97-2003), one section per sheet.
+    Xls,
+    /// Delimited text (comma, semicolon, tab or pipe), as a Markdown table.
+    Csv,
+    /// PowerPoint presentations (Office Open XML), one section per slide with its notes.
+    Pptx,
+    /// EPUB e-books, one section per chapter in reading order.
+    Epub,
+    /// E-mail messages (RFC 5322 / MIME): headers, body and text attachments.
+    Eml,
+    /// Any XML document, as its text content.
+    Xml,
+    /// JSON, flattened to `path: value` lines.
+    Json,
+    /// JSON Lines: one JSON value per line, each flattened like [`Format::Json`].
+    Jsonl,
+    /// WebVTT subtitles: the spoken text without timestamps or cue settings.
+    Vtt,
 }
 
 impl Format {
     /// Every format, for listing accepted extensions.
-    pub const ALL: [Format; 4] = [Format::Text, Format::Markdown, Format::Html, Format::Pdf];
+    pub const ALL: [Format; 15] = [
+        Format::Text,
+        Format::Markdown,
+        Format::Html,
+        Format::Pdf,
+        Format::Docx,
+        Format::Xlsx,
+        Format::Xls,
+        Format::Csv,
+        Format::Pptx,
+        Format::Epub,
+        Format::Eml,
+        Format::Xml,
+        Format::Json,
+        Format::Jsonl,
+        Format::Vtt,
+    ];
 
     /// The format for a file extension (case-insensitive, without the dot), or None if unsupported.
     pub fn from_extension(ext: &str) -> Option<Format> {
@@ -43,13 +103,24 @@ impl Format {
             .find(|format| format.extensions().contains(&ext.as_str()))
     }
 
-    /// Extensions accepted for this format.
+    /// Extensions accepted for this format; the first is the usual one.
     pub fn extensions(self) -> &'static [&'static str] {
         match self {
-            Format::Text => &["txt", "text", "vtt", "properties", "log"],
+            Format::Text => &["txt", "text", "properties", "log"],
             Format::Markdown => &["md", "markdown", "mdx"],
             Format::Html => &["html", "htm"],
             Format::Pdf => &["pdf"],
+            Format::Docx => &["docx"],
+            Format::Xlsx => &["xlsx", "xlsm"],
+            Format::Xls => &["xls"],
+            Format::Csv => &["csv", "tsv"],
+            Format::Pptx => &["pptx"],
+            Format::Epub => &["epub"],
+            Format::Eml => &["eml"],
+            Format::Xml => &["xml"],
+            Format::Json => &["json"],
+            Format::Jsonl => &["jsonl", "ndjson"],
+            Format::Vtt => &["vtt"],
         }
     }
 }
@@ -63,6 +134,13 @@ pub struct ParseLimits {
     pub max_pages: u32,
     /// Wall-clock time a parse may take.
     pub timeout: Duration,
+    /// Total bytes a zip-based document (docx, xlsx, pptx, epub) may decompress to.
+    pub max_decompressed_bytes: u64,
+    /// Most entries a zip-based document may hold.
+    pub max_archive_entries: usize,
+    /// Highest decompressed/compressed ratio accepted for an archive entry of 1 MiB or more:
+    /// deflate bombs reach about 1000:1, real documents stay well below 100:1.
+    pub max_compression_ratio: u64,
 }
 
 impl Default for ParseLimits {
@@ -71,6 +149,20 @@ impl Default for ParseLimits {
             max_bytes: 100 * 1024 * 1024,
             max_pages: 2000,
             timeout: Duration::from_secs(120),
+            max_decompressed_bytes: 200 * 1024 * 1024,
+            max_archive_entries: 10_000,
+            max_compression_ratio: 200,
+        }
+    }
+}
+
+impl ParseLimits {
+    /// Limits for unpacking zip-based formats.
+    fn archive(&self) -> ArchiveLimits {
+        ArchiveLimits {
+            max_decompressed_bytes: self.max_decompressed_bytes,
+            max_entries: self.max_archive_entries,
+            max_compression_ratio: self.max_compression_ratio,
         }
     }
 }
@@ -94,6 +186,21 @@ pub enum ParseError {
     Malformed { format: &'static str, detail: String },
     #[error("the parser crashed on this file: {0}")]
     Panicked(String),
+    /// A zip-based file that would unpack beyond the archive limits of [`ParseLimits`] (a zip
+    /// bomb, or just too big).
+    #[error("the file is refused as a possible zip bomb: {0}")]
+    ArchiveTooLarge(String),
+    /// The bytes are not what the extension says (see [`Format::check_content`]).
+    #[error(
+        "the file content does not match its type: a .{} file must be {}, but this one is {}",
+        .format.extensions()[0],
+        .format.content_kinds()[0].describe(),
+        .found.describe()
+    )]
+    ContentMismatch { format: Format, found: ContentKind },
+    /// A legacy spreadsheet whose sheets span more cells than can be unpacked safely.
+    #[error("the spreadsheet is too large: its sheets span {cells} cells, the limit is {limit}")]
+    SpreadsheetTooLarge { cells: u64, limit: u64 },
 }
 
 /// Parses `bytes` as `format` on a dedicated thread, catching panics and enforcing `limits`.
@@ -113,9 +220,9 @@ pub fn parse_guarded(
             limit: limits.max_bytes,
         });
     }
-    let max_pages = limits.max_pages;
+    let limits = limits.clone();
     run_guarded(limits.timeout, move |cancel| {
-        parse_unguarded(&bytes, format, max_pages, cancel)
+        parse_unguarded(&bytes, format, &limits, cancel)
     })
 }
 
@@ -123,14 +230,25 @@ pub fn parse_guarded(
 fn parse_unguarded(
     bytes: &[u8],
     format: Format,
-    max_pages: u32,
+    limits: &ParseLimits,
     cancel: &CancelFlag,
 ) -> Result<ParsedDocument, ParseError> {
+    let archive = limits.archive();
     match format {
         Format::Text => Ok(text::parse(bytes)),
         Format::Markdown => Ok(markdown::parse(bytes)),
         Format::Html => Ok(html::parse(bytes)),
-        Format::Pdf => pdf::parse(bytes, max_pages, cancel),
+        Format::Pdf => pdf::parse(bytes, limits.max_pages, cancel),
+        Format::Docx => docx::parse(bytes, &archive),
+        Format::Xlsx | Format::Xls => spreadsheet::parse(bytes, format, &archive, cancel),
+        Format::Csv => Ok(delimited::parse(bytes)),
+        Format::Pptx => pptx::parse(bytes, &archive, limits.max_pages, cancel),
+        Format::Epub => epub::parse(bytes, &archive, cancel),
+        Format::Eml => eml::parse(bytes),
+        Format::Xml => Ok(xml::parse(bytes)),
+        Format::Json => json::parse(bytes),
+        Format::Jsonl => Ok(json::parse_lines(bytes)),
+        Format::Vtt => Ok(vtt::parse(bytes)),
     }
 }
 
@@ -231,13 +349,18 @@ mod tests {
     #[test]
     fn extensions_map_to_formats_case_insensitively() {
         assert_eq!(Format::from_extension("txt"), Some(Format::Text));
-        assert_eq!(Format::from_extension("VTT"), Some(Format::Text));
+        assert_eq!(Format::from_extension("VTT"), Some(Format::Vtt));
         assert_eq!(Format::from_extension("properties"), Some(Format::Text));
         assert_eq!(Format::from_extension("Md"), Some(Format::Markdown));
         assert_eq!(Format::from_extension("mdx"), Some(Format::Markdown));
         assert_eq!(Format::from_extension("HTM"), Some(Format::Html));
         assert_eq!(Format::from_extension(".pdf"), Some(Format::Pdf));
-        assert_eq!(Format::from_extension("docx"), None);
+        assert_eq!(Format::from_extension("docx"), Some(Format::Docx));
+        assert_eq!(Format::from_extension("XLSX"), Some(Format::Xlsx));
+        assert_eq!(Format::from_extension("xls"), Some(Format::Xls));
+        assert_eq!(Format::from_extension("jsonl"), Some(Format::Jsonl));
+        assert_eq!(Format::from_extension("doc"), None);
+        assert_eq!(Format::from_extension("exe"), None);
         assert_eq!(Format::from_extension(""), None);
         for format in Format::ALL {
             for ext in format.extensions() {

@@ -41,7 +41,7 @@ fn guess_encoding(bytes: &[u8]) -> &'static Encoding {
 }
 
 /// UTF-16 without a BOM: text that is mostly ASCII has a NUL in every other byte.
-fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+pub(super) fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     let sample = &bytes[..bytes.len().min(8192) & !1];
     let pairs = sample.len() / 2;
     if pairs < 2 {

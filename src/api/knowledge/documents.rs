@@ -175,6 +175,15 @@ fn mime_type(extension: &str) -> &'static str {
         "pdf" => "application/pdf",
         "html" | "htm" => "text/html",
         "md" | "markdown" | "mdx" => "text/markdown",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xls" => "application/vnd.ms-excel",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "epub" => "application/epub+zip",
+        "eml" => "message/rfc822",
+        "csv" => "text/csv",
+        "xml" => "application/xml",
+        "json" | "jsonl" => "application/json",
         _ => "text/plain",
     }
 }
@@ -272,11 +281,22 @@ pub async fn create_by_file(
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if pipelines::Format::from_extension(&extension).is_none() {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedFileType,
-            "File type not allowed.",
-        ));
+    // The extension must be one ragd parses, and the bytes must be what the extension claims
+    // (a `.pdf` that is really a zip is refused before anything is stored).
+    match pipelines::parse::format_for_upload(&extension, &bytes) {
+        Ok(_) => {}
+        Err(pipelines::ParseError::ContentMismatch { .. }) => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedFileType,
+                format!("File type not allowed: the content is not a .{extension} file."),
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedFileType,
+                "File type not allowed.",
+            ));
+        }
     }
     if options.process_rule.is_none() && dataset.process_rule.is_null() {
         return Err(ApiError::invalid("process_rule is required."));
