@@ -229,10 +229,7 @@ async fn dataset_crud_with_dify_shapes_and_errors() {
 #[tokio::test]
 async fn retrieve_with_each_method() {
     let api = Api::new().await;
-    let (_, created) = api
-        .call("POST", "/v1/datasets", Some(json!({"name": "demo"})))
-        .await;
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = api.create_dataset("demo").await;
     api.engine
         .ingest(IngestOptions {
             tenant_id: DEFAULT_TENANT.into(),
@@ -315,6 +312,15 @@ async fn retrieve_with_each_method() {
 }
 
 impl Api {
+    /// Creates a dataset through the API and returns its id.
+    async fn create_dataset(&self, name: &str) -> String {
+        let (status, created) = self
+            .call("POST", "/v1/datasets", Some(json!({"name": name})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        created["id"].as_str().unwrap().to_string()
+    }
+
     /// Starts indexing workers for this API's engine.
     fn start_workers(&self) {
         ragd::jobs::spawn_workers(self.engine.clone(), 1, tokio_util::sync::CancellationToken::new());
@@ -379,10 +385,7 @@ impl Api {
 async fn documents_by_text_and_file_are_indexed_listed_and_deleted() {
     let api = Api::new().await;
     api.start_workers();
-    let (_, created) = api
-        .call("POST", "/v1/datasets", Some(json!({"name": "kb"})))
-        .await;
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = api.create_dataset("kb").await;
 
     let text = std::fs::read_to_string(support::repo_path("datasets/demo/tea.txt")).unwrap();
     let (status, answer) = api
@@ -514,10 +517,7 @@ async fn documents_by_text_and_file_are_indexed_listed_and_deleted() {
 #[tokio::test]
 async fn bad_document_requests_change_nothing() {
     let api = Api::new().await;
-    let (_, created) = api
-        .call("POST", "/v1/datasets", Some(json!({"name": "kb"})))
-        .await;
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = api.create_dataset("kb").await;
     let uri = format!("/v1/datasets/{id}/document/create-by-text");
     for bad in [
         json!({"text": "no name"}),
