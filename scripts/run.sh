@@ -11,4 +11,4 @@ ragd="$CARGO_TARGET_DIR/debug/ragd"
 "$ragd" ingest datasets/demo --dataset demo
 "$ragd" search --dataset demo "how do bees tell each other where flowers are"
 echo
-echo "try: $ragd search --dataset demo --method full_text \"Eyjafjallajokull ash cloud\""
+echo "try: $ragd search --dataset demo --method full_text \"Eyjafjallajökull ash cloud\""

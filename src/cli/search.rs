@@ -10,6 +10,8 @@ use crate::store::DEFAULT_TENANT;
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Method {
     Semantic,
+    /// BM25 full text (also accepted as `full-text`).
+    #[value(name = "full_text", alias = "full-text")]
     FullText,
     Hybrid,
 }
