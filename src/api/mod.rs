@@ -76,7 +76,8 @@ pub async fn serve(engine: Arc<Engine>, listen: SocketAddr) -> anyhow::Result<()
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -5,6 +5,7 @@ mod ingest;
 mod models;
 mod search;
 mod serve;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +43,10 @@ enum Command {
     /// Manage the offline models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
-    /// Run the HTTP service (Dify's knowledge API).
+    /// Run the HTTP service (Dify's knowledge API) with its indexing workers.
     Serve(serve::ServeArgs),
+    /// Run indexing workers only, against the same database.
+    Worker(worker::WorkerArgs),
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(api_key::ApiKeyCommand),
@@ -85,6 +88,7 @@ impl Cli {
             Command::Search(args) => args.execute(config).await,
             Command::Models(command) => command.execute(config).await,
             Command::Serve(args) => args.execute(config).await,
+            Command::Worker(args) => args.execute(config).await,
             Command::ApiKey(command) => command.execute(config).await,
         }
     }
