@@ -127,6 +127,15 @@ pub fn retrieval_record(result: &SearchResult) -> Value {
     })
 }
 
+/// `indexing_status` as Dify reports it: `paused` while a document is paused.
+fn reported_status(d: &DocumentRow) -> &str {
+    if d.is_paused {
+        "paused"
+    } else {
+        d.indexing_status.as_str()
+    }
+}
+
 /// Dify's display status of a document (A.5).
 pub fn display_status(d: &DocumentRow) -> &'static str {
     match d.indexing_status.as_str() {
@@ -173,7 +182,7 @@ pub fn document(d: &DocumentRow) -> Value {
         "created_by": DEFAULT_OWNER,
         "created_at": d.created_at,
         "tokens": d.tokens,
-        "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },
+        "indexing_status": reported_status(d),
         "error": d.error,
         "enabled": d.enabled,
         "disabled_at": d.disabled_at,
@@ -193,7 +202,7 @@ pub fn document(d: &DocumentRow) -> Value {
 pub fn indexing_status(d: &DocumentRow) -> Value {
     json!({
         "id": d.id,
-        "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },
+        "indexing_status": reported_status(d),
         "processing_started_at": d.processing_started_at,
         "parsing_completed_at": d.parsing_completed_at,
         "cleaning_completed_at": d.cleaning_completed_at,
@@ -235,7 +244,7 @@ pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str) -> Va
         "created_by": DEFAULT_OWNER,
         "created_at": d.created_at,
         "tokens": d.tokens,
-        "indexing_status": if d.is_paused { "paused" } else { d.indexing_status.as_str() },
+        "indexing_status": reported_status(d),
         "completed_at": d.completed_at,
         "updated_at": d.updated_at,
         "indexing_latency": d.indexing_latency,
