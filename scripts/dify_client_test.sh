@@ -9,23 +9,38 @@ if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import dify_knowled
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "dify-knowledge-sdk==0.2.0"
 fi
-data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-key=$("$ragd" --data-dir "$data" api-key create --type dataset 2>/dev/null | tail -n 1)
-"$ragd" --data-dir "$data" serve --listen "127.0.0.1:$port" 2>"$data/serve.log" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-RAGD_URL="http://127.0.0.1:$port" RAGD_KEY="$key" RAGD_REPO="$PWD" "$venv/bin/python" tests/dify_client/flow.py || {
-  echo "--- server log" >&2; tail -n 50 "$data/serve.log" >&2; exit 1; }
-kill "$server"; wait "$server" 2>/dev/null || true
+
+# The SDK flow against a fresh server; $1 is a DATABASE_URL (empty: SQLite in the data dir).
+run_flow() {
+  local data server key
+  data=$(mktemp -d)
+  key=$(DATABASE_URL="$1" "$ragd" --data-dir "$data" api-key create --type dataset 2>/dev/null | tail -n 1)
+  DATABASE_URL="$1" "$ragd" --data-dir "$data" serve --listen "127.0.0.1:$port" 2>"$data/serve.log" &
+  server=$!
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  RAGD_URL="http://127.0.0.1:$port" RAGD_KEY="$key" RAGD_REPO="$PWD" "$venv/bin/python" tests/dify_client/flow.py || {
+    echo "--- server log" >&2; tail -n 50 "$data/serve.log" >&2; kill "$server"; exit 1; }
+  kill "$server"; wait "$server" 2>/dev/null || true
+  rm -rf "$data"
+}
+
+echo "Dify SDK flow on SQLite" >&2
+run_flow ""
+if [[ -n "${RAGD_TEST_POSTGRES_URL:-}" ]]; then
+  database="ragd_sdk_$$"
+  psql -q "$RAGD_TEST_POSTGRES_URL" -c "CREATE DATABASE $database"
+  echo "Dify SDK flow on PostgreSQL" >&2
+  run_flow "${RAGD_TEST_POSTGRES_URL%/*}/$database"
+  psql -q "$RAGD_TEST_POSTGRES_URL" -c "DROP DATABASE $database WITH (FORCE)"
+fi
 
 # Crash safety: kill -9 while indexing, restart, compare with an uninterrupted run.
 crash=$(mktemp -d)
-trap 'rm -rf "$data" "$crash"' EXIT
+trap 'rm -rf "$crash"' EXIT
 key=$("$ragd" --data-dir "$crash" api-key create --type dataset 2>/dev/null | tail -n 1)
 RAGD_BIN="$ragd" RAGD_DATA="$crash" RAGD_KEY="$key" RAGD_PORT="$port" RAGD_REPO="$PWD" \
   "$venv/bin/python" tests/dify_client/kill_restart.py || {

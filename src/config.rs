@@ -12,6 +12,9 @@ use serde::Deserialize;
 pub struct Config {
     /// Runtime data: SQLite database, uploaded files, indexes.
     pub data_dir: PathBuf,
+    /// Metadata database: `postgres://...` for a shared PostgreSQL server; unset means the SQLite
+    /// file `ragd.db` in `data_dir`. Env: `DATABASE_URL` (or `RAGD_DATABASE_URL`, which wins).
+    pub database_url: Option<String>,
     pub models: ModelsConfig,
     pub embedding: EmbeddingConfig,
     pub ingest: IngestConfig,
@@ -87,6 +90,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            database_url: None,
             models: ModelsConfig::default(),
             embedding: EmbeddingConfig::default(),
             ingest: IngestConfig::default(),
@@ -192,6 +196,9 @@ impl Config {
         if let Some(v) = var("RAGD_DATA_DIR") {
             self.data_dir = v.into();
         }
+        if let Some(v) = var("RAGD_DATABASE_URL").or_else(|| var("DATABASE_URL")) {
+            self.database_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Some(v) = var("RAGD_MODEL_DIR") {
             self.models.cache_dir = v.into();
         }
@@ -217,9 +224,17 @@ impl Config {
         Ok(())
     }
 
-    /// The SQLite database file.
+    /// The SQLite database file (when no `database_url` is set).
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("ragd.db")
+    }
+
+    /// The metadata database to open: `database_url`, or the SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.database_path().display()),
+        }
     }
 
     /// Root of the per-dataset indexes.

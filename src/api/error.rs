@@ -139,9 +139,10 @@ impl From<StoreError> for ApiError {
                 ErrorCode::DatasetNameDuplicate,
                 "The dataset name already exists. Please modify your dataset name.",
             ),
-            StoreError::Database(_) | StoreError::Migrate(_) | StoreError::Corrupt(_) => {
-                Self::internal(error)
-            }
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Corrupt(_)
+            | StoreError::UnsupportedUrl(_) => Self::internal(error),
         }
     }
 }

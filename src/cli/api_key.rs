@@ -26,7 +26,7 @@ impl ApiKeyCommand {
     pub async fn execute(self, config: Config) -> anyhow::Result<()> {
         match self {
             ApiKeyCommand::Create(args) => {
-                let store = Store::open_sqlite(&config.database_path()).await?;
+                let store = Store::open(&config.database_url()).await?;
                 let token_type = match args.key_type {
                     KeyType::Dataset => TokenType::Dataset,
                 };

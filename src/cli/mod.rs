@@ -96,6 +96,6 @@ impl Cli {
 
 /// Opens the store and an engine over it.
 async fn open_engine(config: Config, progress: bool) -> anyhow::Result<Engine> {
-    let store = Store::open_sqlite(&config.database_path()).await?;
+    let store = Store::open(&config.database_url()).await?;
     Ok(Engine::new(config, store, progress))
 }

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, like_pattern, now};
+use super::{Store, StoreError, get_bool, like_pattern, now};
 
 /// A file kept in the file store.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +71,8 @@ pub struct DocumentRow {
 }
 
 const DOCUMENT_SELECT: &str = "SELECT d.id, d.dataset_id, d.position, d.name, d.data_source_type, d.batch, \
-    d.indexing_status, d.error, d.enabled, d.archived, d.is_paused, d.word_count, d.tokens, d.doc_form, \
+    d.indexing_status, d.error, CAST(d.enabled AS INTEGER) AS enabled, \
+    CAST(d.archived AS INTEGER) AS archived, CAST(d.is_paused AS INTEGER) AS is_paused, d.word_count, d.tokens, d.doc_form, \
     d.doc_language, d.process_rule, d.created_from, d.doc_metadata, d.created_at, d.updated_at, \
     d.processing_started_at, d.parsing_completed_at, d.cleaning_completed_at, d.splitting_completed_at, \
     d.completed_at, d.stopped_at, d.paused_at, d.disabled_at, d.indexing_latency, \
@@ -80,10 +81,10 @@ const DOCUMENT_SELECT: &str = "SELECT d.id, d.dataset_id, d.position, d.name, d.
     f.created_at AS file_created_at, \
     (SELECT COUNT(*) FROM document_segments s WHERE s.document_id = d.id) AS segment_count, \
     (SELECT COUNT(*) FROM document_segments s WHERE s.document_id = d.id AND s.status = 'completed') AS completed_segments, \
-    (SELECT COALESCE(SUM(s.hit_count), 0) FROM document_segments s WHERE s.document_id = d.id) AS hit_count \
+    (SELECT CAST(COALESCE(SUM(s.hit_count), 0) AS BIGINT) FROM document_segments s WHERE s.document_id = d.id) AS hit_count \
     FROM documents d LEFT JOIN upload_files f ON f.id = d.upload_file_id";
 
-fn document_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, StoreError> {
+fn document_from_row(row: &sqlx::any::AnyRow) -> Result<DocumentRow, StoreError> {
     let file_id: Option<String> = row.try_get("file_id")?;
     let file = match file_id {
         Some(id) => Some(UploadFile {
@@ -107,9 +108,9 @@ fn document_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, Store
         batch: row.try_get("batch")?,
         indexing_status: row.try_get("indexing_status")?,
         error: row.try_get("error")?,
-        enabled: row.try_get("enabled")?,
-        archived: row.try_get("archived")?,
-        is_paused: row.try_get("is_paused")?,
+        enabled: get_bool(row, "enabled")?,
+        archived: get_bool(row, "archived")?,
+        is_paused: get_bool(row, "is_paused")?,
         word_count: row.try_get("word_count")?,
         tokens: row.try_get("tokens")?,
         doc_form: row.try_get("doc_form")?,
@@ -155,7 +156,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO upload_files (id, tenant_id, name, size, extension, mime_type, hash, storage_key, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&new.file.id)
         .bind(&new.tenant_id)
@@ -168,14 +169,15 @@ impl Store {
         .bind(ts)
         .execute(&mut *tx)
         .await?;
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = ?")
-            .bind(&new.dataset_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let max: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = $1")
+                .bind(&new.dataset_id)
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query(
             "INSERT INTO documents (id, tenant_id, dataset_id, position, name, data_source_type, source, content_hash, \
              batch, indexing_status, created_at, updated_at, upload_file_id, created_from, doc_form, doc_language, \
-             process_rule) VALUES (?, ?, ?, ?, ?, 'upload_file', ?, ?, ?, 'waiting', ?, ?, ?, 'api', ?, ?, ?)",
+             process_rule) VALUES ($1, $2, $3, $4, $5, 'upload_file', $6, $7, $8, 'waiting', $9, $10, $11, 'api', $12, $13, $14)",
         )
         .bind(&document_id)
         .bind(&new.tenant_id)
@@ -195,7 +197,7 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO jobs (id, tenant_id, dataset_id, document_id, kind, status, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, 'index_document', 'enqueued', ?, ?)",
+             VALUES ($1, $2, $3, $4, 'index_document', 'enqueued', $5, $6)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(&new.tenant_id)
@@ -217,7 +219,7 @@ impl Store {
         dataset_id: &str,
         document_id: &str,
     ) -> Result<Option<DocumentRow>, StoreError> {
-        let sql = format!("{DOCUMENT_SELECT} WHERE d.dataset_id = ? AND d.id = ?");
+        let sql = format!("{DOCUMENT_SELECT} WHERE d.dataset_id = $1 AND d.id = $2");
         // Built from constants only.
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(dataset_id)
@@ -233,7 +235,7 @@ impl Store {
         dataset_id: &str,
         batch: &str,
     ) -> Result<Vec<DocumentRow>, StoreError> {
-        let sql = format!("{DOCUMENT_SELECT} WHERE d.dataset_id = ? AND d.batch = ? ORDER BY d.position");
+        let sql = format!("{DOCUMENT_SELECT} WHERE d.dataset_id = $1 AND d.batch = $2 ORDER BY d.position");
         // Built from constants only.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(dataset_id)
@@ -253,15 +255,15 @@ impl Store {
     ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
         let pattern = like_pattern(keyword);
         let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM documents WHERE dataset_id = ? AND name LIKE ? ESCAPE '\\'",
+            "SELECT COUNT(*) FROM documents WHERE dataset_id = $1 AND LOWER(name) LIKE LOWER($2) ESCAPE '\\'",
         )
         .bind(dataset_id)
         .bind(&pattern)
         .fetch_one(&self.pool)
         .await?;
         let sql = format!(
-            "{DOCUMENT_SELECT} WHERE d.dataset_id = ? AND d.name LIKE ? ESCAPE '\\' \
-             ORDER BY d.created_at DESC, d.position DESC LIMIT ? OFFSET ?"
+            "{DOCUMENT_SELECT} WHERE d.dataset_id = $1 AND LOWER(d.name) LIKE LOWER($2) ESCAPE '\\' \
+             ORDER BY d.created_at DESC, d.position DESC LIMIT $3 OFFSET $4"
         );
         // Built from constants only.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -282,18 +284,18 @@ impl Store {
         let ts = now();
         let query = match stage {
             Stage::Parsing => sqlx::query(
-                "UPDATE documents SET indexing_status = 'parsing', processing_started_at = ?, error = NULL, \
-                 updated_at = ? WHERE id = ?",
+                "UPDATE documents SET indexing_status = 'parsing', processing_started_at = $1, error = NULL, \
+                 updated_at = $2 WHERE id = $3",
             )
             .bind(ts),
             Stage::Splitting => sqlx::query(
-                "UPDATE documents SET indexing_status = 'splitting', parsing_completed_at = ?, updated_at = ? \
-                 WHERE id = ?",
+                "UPDATE documents SET indexing_status = 'splitting', parsing_completed_at = $1, updated_at = $2 \
+                 WHERE id = $3",
             )
             .bind(ts),
             Stage::Indexing => sqlx::query(
-                "UPDATE documents SET indexing_status = 'indexing', cleaning_completed_at = ?, \
-                 splitting_completed_at = ?, updated_at = ? WHERE id = ?",
+                "UPDATE documents SET indexing_status = 'indexing', cleaning_completed_at = $1, \
+                 splitting_completed_at = $2, updated_at = $3 WHERE id = $4",
             )
             .bind(ts)
             .bind(ts),
@@ -304,7 +306,7 @@ impl Store {
 
     /// Removes a document's segments (before re-indexing it after an interrupted attempt).
     pub async fn delete_document_segments(&self, document_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM document_segments WHERE document_id = ?")
+        sqlx::query("DELETE FROM document_segments WHERE document_id = $1")
             .bind(document_id)
             .execute(&self.pool)
             .await?;
@@ -314,11 +316,11 @@ impl Store {
     /// Deletes a document with its segments and jobs.
     pub async fn delete_api_document(&self, dataset_id: &str, document_id: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM jobs WHERE document_id = ?")
+        sqlx::query("DELETE FROM jobs WHERE document_id = $1")
             .bind(document_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM documents WHERE id = ? AND dataset_id = ?")
+        sqlx::query("DELETE FROM documents WHERE id = $1 AND dataset_id = $2")
             .bind(document_id)
             .bind(dataset_id)
             .execute(&mut *tx)

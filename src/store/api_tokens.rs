@@ -67,7 +67,7 @@ impl Store {
         );
         sqlx::query(
             "INSERT INTO api_tokens (id, tenant_id, type, token_hash, token_hint, app_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(tenant_id)
@@ -88,7 +88,7 @@ impl Store {
         key: &str,
         token_type: TokenType,
     ) -> Result<Option<ApiToken>, StoreError> {
-        let row = sqlx::query("SELECT id, tenant_id, type, app_id, last_used_at FROM api_tokens WHERE token_hash = ? AND type = ?")
+        let row = sqlx::query("SELECT id, tenant_id, type, app_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND type = $2")
             .bind(hash_key(key))
             .bind(token_type.as_str())
             .fetch_optional(&self.pool)
@@ -103,7 +103,7 @@ impl Store {
         let last_used: Option<i64> = row.try_get("last_used_at")?;
         let ts = now();
         if last_used.is_none_or(|t| ts - t >= 60) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(ts)
                 .bind(&token.id)
                 .execute(&self.pool)

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, like_pattern, now};
+use super::{Store, StoreError, get_bool, like_pattern, now};
 
 /// A knowledge base.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,7 @@ pub struct NewDataset {
     pub created_by: Option<String>,
 }
 
-fn dataset_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Dataset, StoreError> {
+fn dataset_from_row(row: &sqlx::any::AnyRow) -> Result<Dataset, StoreError> {
     let process_rule: String = row.try_get("process_rule")?;
     Ok(Dataset {
         id: row.try_get("id")?,
@@ -86,7 +86,7 @@ fn dataset_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Dataset, StoreError
         permission: row.try_get("permission")?,
         provider: row.try_get("provider")?,
         created_by: row.try_get("created_by")?,
-        enable_api: row.try_get("enable_api")?,
+        enable_api: get_bool(row, "enable_api")?,
         retrieval_model: row
             .try_get::<Option<String>, _>("retrieval_model")?
             .map(|text| serde_json::from_str(&text))
@@ -97,7 +97,7 @@ fn dataset_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Dataset, StoreError
 
 const DATASET_COLUMNS: &str = "id, tenant_id, name, embedding_model, embedding_dimension, doc_form, \
     process_rule, index_generation, created_at, updated_at, description, indexing_technique, permission, \
-    provider, created_by, enable_api, retrieval_model";
+    provider, created_by, CAST(enable_api AS INTEGER) AS enable_api, retrieval_model";
 
 impl Store {
     /// Creates a dataset; a name already used in the tenant is refused.
@@ -107,7 +107,7 @@ impl Store {
         let result = sqlx::query(
             "INSERT INTO datasets (id, tenant_id, name, embedding_model, embedding_dimension, doc_form, \
              process_rule, created_at, updated_at, description, indexing_technique, permission, retrieval_model, \
-             created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&id)
         .bind(&new.tenant_id)
@@ -138,7 +138,7 @@ impl Store {
     }
 
     pub async fn dataset(&self, tenant_id: &str, id: &str) -> Result<Option<Dataset>, StoreError> {
-        let sql = format!("SELECT {DATASET_COLUMNS} FROM datasets WHERE tenant_id = ? AND id = ?");
+        let sql = format!("SELECT {DATASET_COLUMNS} FROM datasets WHERE tenant_id = $1 AND id = $2");
         // Built from constant column lists only.
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
@@ -149,7 +149,7 @@ impl Store {
     }
 
     pub async fn dataset_by_name(&self, tenant_id: &str, name: &str) -> Result<Option<Dataset>, StoreError> {
-        let sql = format!("SELECT {DATASET_COLUMNS} FROM datasets WHERE tenant_id = ? AND name = ?");
+        let sql = format!("SELECT {DATASET_COLUMNS} FROM datasets WHERE tenant_id = $1 AND name = $2");
         // Built from constant column lists only.
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
@@ -167,8 +167,8 @@ impl Store {
         dimension: usize,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE datasets SET embedding_model = ?, embedding_dimension = ?, updated_at = ? \
-             WHERE id = ? AND embedding_model IS NULL",
+            "UPDATE datasets SET embedding_model = $1, embedding_dimension = $2, updated_at = $3 \
+             WHERE id = $4 AND embedding_model IS NULL",
         )
         .bind(model)
         .bind(dimension as i64)
@@ -192,7 +192,7 @@ impl Store {
     ) -> Result<(Vec<Dataset>, i64), StoreError> {
         let pattern = like_pattern(keyword);
         let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM datasets WHERE tenant_id = ? AND name LIKE ? ESCAPE '\\'",
+            "SELECT COUNT(*) FROM datasets WHERE tenant_id = $1 AND LOWER(name) LIKE LOWER($2) ESCAPE '\\'",
         )
         .bind(tenant_id)
         .bind(&pattern)
@@ -200,8 +200,8 @@ impl Store {
         .await?;
         // Built from constant column lists only.
         let sql = format!(
-            "SELECT {DATASET_COLUMNS} FROM datasets WHERE tenant_id = ? AND name LIKE ? ESCAPE '\\' \
-             ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
+            "SELECT {DATASET_COLUMNS} FROM datasets WHERE tenant_id = $1 AND LOWER(name) LIKE LOWER($2) ESCAPE '\\' \
+             ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
@@ -233,9 +233,9 @@ impl Store {
             ),
         };
         let result = sqlx::query(
-            "UPDATE datasets SET name = ?, description = ?, indexing_technique = ?, permission = ?, \
-             retrieval_model = ?, embedding_model = ?, embedding_dimension = ?, updated_at = ? \
-             WHERE tenant_id = ? AND id = ?",
+            "UPDATE datasets SET name = $1, description = $2, indexing_technique = $3, permission = $4, \
+             retrieval_model = $5, embedding_model = $6, embedding_dimension = $7, updated_at = $8 \
+             WHERE tenant_id = $9 AND id = $10",
         )
         .bind(&name)
         .bind(changes.description.unwrap_or(current.description))
@@ -266,12 +266,12 @@ impl Store {
     /// Deletes a dataset with its documents, segments and jobs; false if it did not exist.
     pub async fn delete_dataset(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM jobs WHERE dataset_id = ? AND tenant_id = ?")
+        sqlx::query("DELETE FROM jobs WHERE dataset_id = $1 AND tenant_id = $2")
             .bind(id)
             .bind(tenant_id)
             .execute(&mut *tx)
             .await?;
-        let deleted = sqlx::query("DELETE FROM datasets WHERE tenant_id = ? AND id = ?")
+        let deleted = sqlx::query("DELETE FROM datasets WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
             .execute(&mut *tx)
@@ -285,8 +285,8 @@ impl Store {
     pub async fn dataset_counts(&self, dataset_id: &str) -> Result<DatasetCounts, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS documents, \
-             COALESCE(SUM(CASE WHEN indexing_status = 'completed' AND enabled AND NOT archived THEN 1 ELSE 0 END), 0) AS available, \
-             COALESCE(SUM(word_count), 0) AS words FROM documents WHERE dataset_id = ?",
+             CAST(COALESCE(SUM(CASE WHEN indexing_status = 'completed' AND enabled AND NOT archived THEN 1 ELSE 0 END), 0) AS BIGINT) AS available, \
+             CAST(COALESCE(SUM(word_count), 0) AS BIGINT) AS words FROM documents WHERE dataset_id = $1",
         )
         .bind(dataset_id)
         .fetch_one(&self.pool)

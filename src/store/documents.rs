@@ -103,7 +103,7 @@ impl Store {
     ) -> Result<HashMap<String, Document>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, dataset_id, name, source, content_hash, indexing_status, error \
-             FROM documents WHERE dataset_id = ?",
+             FROM documents WHERE dataset_id = $1",
         )
         .bind(dataset_id)
         .fetch_all(&self.pool)
@@ -134,16 +134,17 @@ impl Store {
         docs: &[NewDocument],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = ?")
-            .bind(dataset_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let max: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = $1")
+                .bind(dataset_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let ts = now();
         for (i, doc) in docs.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO documents (id, tenant_id, dataset_id, position, name, data_source_type, source, \
                  content_hash, batch, indexing_status, doc_metadata, created_at, processing_started_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&doc.id)
             .bind(tenant_id)
@@ -187,8 +188,8 @@ impl Store {
             )
             .await?;
             sqlx::query(
-                "UPDATE documents SET indexing_status = ?, word_count = ?, tokens = ?, completed_at = ?, \
-                 updated_at = ?, error = NULL WHERE id = ? AND dataset_id = ?",
+                "UPDATE documents SET indexing_status = $1, word_count = $2, tokens = $3, completed_at = $4, \
+                 updated_at = $5, error = NULL WHERE id = $6 AND dataset_id = $7",
             )
             .bind(IndexingStatus::Completed.as_str())
             .bind(doc.word_count as i64)
@@ -211,7 +212,7 @@ impl Store {
         document_id: &str,
         error: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE documents SET indexing_status = ?, error = ?, updated_at = ? WHERE id = ? AND dataset_id = ?")
+        sqlx::query("UPDATE documents SET indexing_status = $1, error = $2, updated_at = $3 WHERE id = $4 AND dataset_id = $5")
             .bind(IndexingStatus::Error.as_str())
             .bind(error)
             .bind(now())
@@ -230,7 +231,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for id in document_ids {
-            sqlx::query("DELETE FROM documents WHERE id = ? AND dataset_id = ?")
+            sqlx::query("DELETE FROM documents WHERE id = $1 AND dataset_id = $2")
                 .bind(id)
                 .bind(dataset_id)
                 .execute(&mut *tx)
@@ -245,7 +246,7 @@ impl Store {
         &self,
         dataset_id: &str,
     ) -> Result<HashMap<IndexingStatus, usize>, StoreError> {
-        let rows = sqlx::query("SELECT indexing_status, COUNT(*) AS n FROM documents WHERE dataset_id = ? GROUP BY indexing_status")
+        let rows = sqlx::query("SELECT indexing_status, COUNT(*) AS n FROM documents WHERE dataset_id = $1 GROUP BY indexing_status")
             .bind(dataset_id)
             .fetch_all(&self.pool)
             .await?;

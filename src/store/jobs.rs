@@ -72,10 +72,10 @@ impl Store {
     pub async fn claim_job(&self, worker: &str, lease_secs: i64) -> Result<Option<Job>, StoreError> {
         let ts = now();
         let row = sqlx::query(
-            "UPDATE jobs SET status = 'processing', locked_by = ?, locked_until = ?, attempts = attempts + 1, \
-             updated_at = ? WHERE id = (SELECT id FROM jobs WHERE status = 'enqueued' \
-             OR (status = 'processing' AND locked_until < ?) ORDER BY created_at, id LIMIT 1) \
-             AND (status = 'enqueued' OR (status = 'processing' AND locked_until < ?)) \
+            "UPDATE jobs SET status = 'processing', locked_by = $1, locked_until = $2, attempts = attempts + 1, \
+             updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE status = 'enqueued' \
+             OR (status = 'processing' AND locked_until < $4) ORDER BY created_at, id LIMIT 1) \
+             AND (status = 'enqueued' OR (status = 'processing' AND locked_until < $5)) \
              RETURNING id, tenant_id, dataset_id, document_id, attempts",
         )
         .bind(worker)
@@ -100,7 +100,7 @@ impl Store {
     /// Extends the lease; false if the job is no longer this worker's (it expired and was taken).
     pub async fn renew_lease(&self, job_id: &str, worker: &str, lease_secs: i64) -> Result<bool, StoreError> {
         let updated = sqlx::query(
-            "UPDATE jobs SET locked_until = ?, updated_at = ? WHERE id = ? AND locked_by = ? AND status = 'processing'",
+            "UPDATE jobs SET locked_until = $1, updated_at = $2 WHERE id = $3 AND locked_by = $4 AND status = 'processing'",
         )
         .bind(now() + lease_secs)
         .bind(now())
@@ -124,8 +124,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let ts = now();
         let row = sqlx::query(
-            "UPDATE jobs SET status = ?, error = ?, locked_by = NULL, locked_until = NULL, updated_at = ? \
-             WHERE id = ? AND locked_by = ? AND status = 'processing' RETURNING document_id, dataset_id",
+            "UPDATE jobs SET status = $1, error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \
+             WHERE id = $4 AND locked_by = $5 AND status = 'processing' RETURNING document_id, dataset_id",
         )
         .bind(status.as_str())
         .bind(document_error)
@@ -138,7 +138,7 @@ impl Store {
         if let Some(error) = document_error {
             let document_id: String = row.try_get("document_id")?;
             sqlx::query(
-                "UPDATE documents SET indexing_status = 'error', error = ?, stopped_at = ?, updated_at = ? WHERE id = ?",
+                "UPDATE documents SET indexing_status = 'error', error = $1, stopped_at = $2, updated_at = $3 WHERE id = $4",
             )
             .bind(error)
             .bind(ts)
@@ -154,8 +154,8 @@ impl Store {
     /// Puts a job back in the queue after a failure worth retrying.
     pub async fn requeue_job(&self, job_id: &str, worker: &str, error: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE jobs SET status = 'enqueued', error = ?, locked_by = NULL, locked_until = NULL, updated_at = ? \
-             WHERE id = ? AND locked_by = ?",
+            "UPDATE jobs SET status = 'enqueued', error = $1, locked_by = NULL, locked_until = NULL, updated_at = $2 \
+             WHERE id = $3 AND locked_by = $4",
         )
         .bind(error)
         .bind(now())

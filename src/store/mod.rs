@@ -10,10 +10,10 @@ mod jobs;
 mod segments;
 
 use std::path::Path;
-use std::str::FromStr;
+use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use self::api_documents::{DocumentRow, NewApiDocument, Stage, UploadFile};
 pub use self::api_tokens::{ApiToken, TokenType};
@@ -40,33 +40,111 @@ pub enum StoreError {
     DuplicateDatasetName(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("unsupported database URL {0:?}: expected sqlite://... or postgres://...")]
+    UnsupportedUrl(String),
+}
+
+/// Which SQL engine holds the metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file in the data dir: the single-node default.
+    Sqlite,
+    /// A shared server, for several processes or machines.
+    Postgres,
 }
 
 /// Handle to the metadata database.
+///
+/// Queries go through sqlx's `Any` driver so one set of SQL serves both backends; they use
+/// numbered placeholders (`$1`, which SQLite also reads) and only portable SQL.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
+    /// Opens the database `url` names (`sqlite://path` or `postgres://...`), creating a SQLite
+    /// file if needed, and applies migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Self::open_sqlite(Path::new(path.split('?').next().unwrap_or(path))).await;
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        Self::migrated(pool, Backend::Postgres).await
+    }
+
     /// Opens (creating if needed) the SQLite database at `path` and applies migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
+        let options: AnyConnectOptions = format!("sqlite://{}?mode=rwc", path.display()).parse()?;
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
+            // WAL lets readers run beside the one writer; NORMAL sync is durable in WAL mode
+            // across process crashes (only an OS crash can lose the last commits).
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Self::migrated(pool, Backend::Sqlite).await
     }
+
+    async fn migrated(pool: AnyPool, backend: Backend) -> Result<Self, StoreError> {
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks the database answers (for health checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads a BOOLEAN column, selected as `CAST(col AS INTEGER) AS col`: sqlx's Any driver cannot
+/// carry SQLite's BOOLEAN type, so a bare boolean column fails the whole row on SQLite.
+pub(crate) fn get_bool(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}
+
+/// `$first, $first+1, ...`: `count` numbered placeholders for an `IN (...)` list.
+pub(crate) fn numbered_placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A `LIKE ... ESCAPE '\\'` pattern matching names that contain `keyword` literally.
@@ -92,5 +170,11 @@ mod tests {
     fn like_patterns_match_keywords_literally() {
         assert_eq!(like_pattern(None), "%%");
         assert_eq!(like_pattern(Some("50%_off\\")), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn placeholders_are_numbered_from_first() {
+        assert_eq!(numbered_placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(numbered_placeholders(1, 0), "");
     }
 }

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 
-use super::{Store, StoreError, now};
+use super::{Store, StoreError, get_bool, now, numbered_placeholders};
 
 /// A segment about to be written.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub struct SegmentHit {
 }
 
 pub(super) async fn insert_segments(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     tenant_id: &str,
     dataset_id: &str,
     document_id: &str,
@@ -58,7 +58,7 @@ pub(super) async fn insert_segments(
     for segment in segments {
         sqlx::query(
             "INSERT INTO document_segments (id, tenant_id, dataset_id, document_id, position, content, \
-             word_count, tokens, page, created_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             word_count, tokens, page, created_at, updated_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&segment.id)
         .bind(tenant_id)
@@ -78,7 +78,7 @@ pub(super) async fn insert_segments(
     for child in children {
         sqlx::query(
             "INSERT INTO child_chunks (id, tenant_id, dataset_id, document_id, segment_id, position, content, \
-             word_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             word_count, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&child.id)
         .bind(tenant_id)
@@ -105,14 +105,14 @@ impl Store {
     ) -> Result<HashMap<String, SegmentHit>, StoreError> {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let placeholders = numbered_placeholders(2, chunk.len());
             let sql = format!(
                 "SELECT s.id, s.document_id, d.name AS document_name, s.position, s.content, s.page, \
-                 s.word_count, s.tokens, s.hit_count, s.enabled, s.status, s.created_at, s.updated_at, \
+                 s.word_count, s.tokens, s.hit_count, CAST(s.enabled AS INTEGER) AS enabled, s.status, s.created_at, s.updated_at, \
                  s.completed_at, d.data_source_type, d.doc_metadata FROM document_segments s JOIN documents d ON d.id = s.document_id \
-                 WHERE s.dataset_id = ? AND s.id IN ({placeholders})"
+                 WHERE s.dataset_id = $1 AND s.id IN ({placeholders})"
             );
-            // Built from a constant and `?` placeholders only.
+            // Built from a constant and numbered placeholders only.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(dataset_id);
             for id in chunk {
                 query = query.bind(id);
@@ -128,7 +128,7 @@ impl Store {
                     word_count: row.try_get("word_count")?,
                     tokens: row.try_get("tokens")?,
                     hit_count: row.try_get("hit_count")?,
-                    enabled: row.try_get("enabled")?,
+                    enabled: get_bool(&row, "enabled")?,
                     status: row.try_get("status")?,
                     created_at: row.try_get("created_at")?,
                     updated_at: row.try_get("updated_at")?,
@@ -147,7 +147,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for id in ids {
             sqlx::query(
-                "UPDATE document_segments SET hit_count = hit_count + 1 WHERE dataset_id = ? AND id = ?",
+                "UPDATE document_segments SET hit_count = hit_count + 1 WHERE dataset_id = $1 AND id = $2",
             )
             .bind(dataset_id)
             .bind(id)
@@ -160,7 +160,7 @@ impl Store {
 
     /// Number of segments in a dataset.
     pub async fn count_segments(&self, dataset_id: &str) -> Result<usize, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM document_segments WHERE dataset_id = ?")
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM document_segments WHERE dataset_id = $1")
             .bind(dataset_id)
             .fetch_one(&self.pool)
             .await?;

@@ -5,4 +5,5 @@ mod engine_demo;
 mod ingest_recovery;
 mod knowledge_api;
 mod reference_vectors;
+mod storage_suite;
 mod support;

@@ -34,7 +34,9 @@ pub async fn engine() -> (Engine, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::load(None).expect("config");
     config.data_dir = dir.path().to_path_buf();
-    let store = Store::open_sqlite(&config.database_path()).await.expect("store");
+    // Each test gets its own SQLite file, whatever DATABASE_URL says (see storage_suite).
+    config.database_url = None;
+    let store = Store::open(&config.database_url()).await.expect("store");
     (Engine::with_embedder(config, store, embedder()), dir)
 }
 

@@ -1,0 +1,380 @@
+//! One storage suite, run on every metadata backend: SQLite always, PostgreSQL when
+//! `RAGD_TEST_POSTGRES_URL` names a server (`.ci/run` sets it). Each run gets a fresh database.
+
+use ragd::store::{
+    CompletedDocument, DEFAULT_TENANT, DatasetChanges, JobStatus, NewApiDocument, NewChildChunk, NewDataset,
+    NewSegment, Stage, Store, StoreError, TokenType, UploadFile,
+};
+use serde_json::json;
+
+#[tokio::test]
+async fn storage_suite_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("ragd.db").display()))
+        .await
+        .unwrap();
+    suite(&store).await;
+    // Reopening applies no migration twice and keeps the data.
+    store.close().await;
+    let reopened = Store::open(&format!("sqlite://{}", dir.path().join("ragd.db").display()))
+        .await
+        .unwrap();
+    assert!(
+        reopened
+            .dataset_by_name(DEFAULT_TENANT, "Renamed")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn storage_suite_postgres() {
+    let Ok(admin_url) = std::env::var("RAGD_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipping storage_suite_postgres: set RAGD_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+        );
+        return;
+    };
+    let database = postgres::TestDatabase::create(&admin_url).await;
+    let store = Store::open(&database.url).await.expect("open PostgreSQL store");
+    assert_eq!(store.backend(), ragd::store::Backend::Postgres);
+    suite(&store).await;
+    store.close().await;
+    // Migrations are recorded: opening again applies none and keeps the data.
+    let reopened = Store::open(&database.url).await.unwrap();
+    assert!(
+        reopened
+            .dataset_by_name(DEFAULT_TENANT, "Renamed")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    reopened.close().await;
+    database.drop().await;
+}
+
+async fn suite(store: &Store) {
+    datasets(store).await;
+    documents_jobs_and_segments(store).await;
+    api_tokens(store).await;
+}
+
+fn new_dataset(name: &str) -> NewDataset {
+    NewDataset {
+        tenant_id: DEFAULT_TENANT.into(),
+        name: name.into(),
+        embedding_model: Some("all-minilm-l6-v2".into()),
+        embedding_dimension: Some(384),
+        doc_form: "text_model".into(),
+        process_rule: json!({"mode": "automatic"}),
+        description: "about bees".into(),
+        indexing_technique: Some("high_quality".into()),
+        permission: "only_me".into(),
+        retrieval_model: None,
+        created_by: None,
+    }
+}
+
+async fn datasets(store: &Store) {
+    let bees = store.create_dataset(new_dataset("Bees")).await.unwrap();
+    assert_eq!(bees.name, "Bees");
+    assert_eq!(bees.embedding_dimension, Some(384));
+    assert!(bees.enable_api, "BOOLEAN columns read back on every backend");
+    assert_eq!(bees.process_rule, json!({"mode": "automatic"}));
+
+    let duplicate = store.create_dataset(new_dataset("Bees")).await;
+    assert!(matches!(duplicate, Err(StoreError::DuplicateDatasetName(name)) if name == "Bees"));
+
+    for name in ["Wasps", "Ants 50%_off"] {
+        store.create_dataset(new_dataset(name)).await.unwrap();
+    }
+    // Keyword search is case-insensitive on both backends and treats % and _ literally.
+    let (found, total) = store
+        .list_datasets(DEFAULT_TENANT, Some("bEE"), 1, 20)
+        .await
+        .unwrap();
+    assert_eq!((found.len(), total), (1, 1));
+    let (found, _) = store
+        .list_datasets(DEFAULT_TENANT, Some("%_"), 1, 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["Ants 50%_off"]
+    );
+    let (page, total) = store.list_datasets(DEFAULT_TENANT, None, 2, 2).await.unwrap();
+    assert_eq!((page.len(), total), (1, 3));
+
+    let renamed = store
+        .update_dataset(
+            DEFAULT_TENANT,
+            &bees.id,
+            DatasetChanges {
+                name: Some("Renamed".into()),
+                retrieval_model: Some(json!({"search_method": "hybrid_search", "top_k": 4})),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.name, "Renamed");
+    assert_eq!(renamed.description, "about bees", "fields not sent stay");
+    assert_eq!(renamed.retrieval_model.unwrap()["top_k"], 4);
+    let clash = store
+        .update_dataset(
+            DEFAULT_TENANT,
+            &bees.id,
+            DatasetChanges {
+                name: Some("Wasps".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(matches!(clash, Err(StoreError::DuplicateDatasetName(_))));
+    assert!(store.dataset("another-tenant", &bees.id).await.unwrap().is_none());
+
+    let wasps = store
+        .dataset_by_name(DEFAULT_TENANT, "Wasps")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.delete_dataset(DEFAULT_TENANT, &wasps.id).await.unwrap());
+    assert!(!store.delete_dataset(DEFAULT_TENANT, &wasps.id).await.unwrap());
+}
+
+fn upload(name: &str) -> UploadFile {
+    UploadFile {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.into(),
+        size: 42,
+        extension: "txt".into(),
+        mime_type: "text/plain".into(),
+        hash: "abc".into(),
+        storage_key: format!("upload/{name}"),
+        created_at: 0,
+    }
+}
+
+async fn documents_jobs_and_segments(store: &Store) {
+    let dataset = store
+        .dataset_by_name(DEFAULT_TENANT, "Renamed")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut ids = Vec::new();
+    for name in ["hive.txt", "comb.txt"] {
+        let document = store
+            .create_api_document(NewApiDocument {
+                tenant_id: DEFAULT_TENANT.into(),
+                dataset_id: dataset.id.clone(),
+                name: name.into(),
+                batch: "batch-1".into(),
+                doc_form: "text_model".into(),
+                doc_language: "English".into(),
+                process_rule: json!({"mode": "automatic"}),
+                file: upload(name),
+            })
+            .await
+            .unwrap();
+        assert_eq!(document.indexing_status, "waiting");
+        assert!(document.enabled && !document.archived && !document.is_paused);
+        assert_eq!(document.file.as_ref().unwrap().name, name);
+        ids.push(document.id);
+    }
+    let batch = store.batch_documents(&dataset.id, "batch-1").await.unwrap();
+    assert_eq!(batch.iter().map(|d| d.position).collect::<Vec<_>>(), [1, 2]);
+    let (listed, total) = store
+        .list_api_documents(&dataset.id, Some("HIVE"), 1, 20)
+        .await
+        .unwrap();
+    assert_eq!((listed.len(), total), (1, 1));
+
+    // The queue: two workers never hold the same job, leases are guarded by holder.
+    assert_eq!(store.pending_jobs().await.unwrap(), 2);
+    let first = store.claim_job("worker-a", 60).await.unwrap().unwrap();
+    let second = store.claim_job("worker-b", 60).await.unwrap().unwrap();
+    assert_ne!(first.id, second.id);
+    assert_eq!(first.attempts, 1);
+    assert!(store.claim_job("worker-c", 60).await.unwrap().is_none());
+    assert!(store.renew_lease(&first.id, "worker-a", 60).await.unwrap());
+    assert!(!store.renew_lease(&first.id, "worker-b", 60).await.unwrap());
+
+    // A job whose lease ran out is claimable again, and the old holder can no longer finish it.
+    store
+        .requeue_job(&second.id, "worker-b", "model busy")
+        .await
+        .unwrap();
+    let again = store.claim_job("worker-b", -1).await.unwrap().unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), (second.id.as_str(), 2));
+    let stolen = store.claim_job("worker-c", 60).await.unwrap().unwrap();
+    assert_eq!(stolen.id, second.id);
+    assert!(
+        !store
+            .finish_job(&second.id, "worker-b", JobStatus::Succeeded, None)
+            .await
+            .unwrap()
+    );
+
+    // The first document goes through its stages and completes with segments and child chunks.
+    let doc = &first.document_id;
+    for stage in [Stage::Parsing, Stage::Splitting, Stage::Indexing] {
+        store.set_document_stage(doc, stage).await.unwrap();
+    }
+    let segments: Vec<NewSegment> = (0..3)
+        .map(|i| NewSegment {
+            id: format!("{doc}-s{i}"),
+            position: i + 1,
+            content: format!("segment number {i} about honey"),
+            tokens: 6,
+            page: Some(i as u32),
+        })
+        .collect();
+    let children = vec![NewChildChunk {
+        id: format!("{doc}-c0"),
+        segment_id: segments[0].id.clone(),
+        position: 1,
+        content: "segment number 0".into(),
+    }];
+    store
+        .complete_documents(
+            DEFAULT_TENANT,
+            &dataset.id,
+            &[CompletedDocument {
+                document_id: doc.clone(),
+                word_count: 15,
+                tokens: 18,
+                segments: segments.clone(),
+                children,
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finish_job(&first.id, "worker-a", JobStatus::Succeeded, None)
+            .await
+            .unwrap()
+    );
+    let completed = store.api_document(&dataset.id, doc).await.unwrap().unwrap();
+    assert_eq!(completed.indexing_status, "completed");
+    assert!(completed.processing_started_at.is_some() && completed.splitting_completed_at.is_some());
+    assert_eq!((completed.segment_count, completed.completed_segments), (3, 3));
+    assert_eq!(completed.word_count, 15);
+
+    let hit_ids: Vec<String> = segments.iter().map(|s| s.id.clone()).collect();
+    store
+        .increment_hit_counts(&dataset.id, &hit_ids[..2])
+        .await
+        .unwrap();
+    let hits = store.segments_for_hits(&dataset.id, &hit_ids).await.unwrap();
+    assert_eq!(hits.len(), 3);
+    let hit = &hits[&hit_ids[0]];
+    assert_eq!((hit.hit_count, hit.page, hit.enabled), (1, Some(0), true));
+    assert_eq!(hit.document_name, completed.name);
+    assert_eq!(store.count_segments(&dataset.id).await.unwrap(), 3);
+    let counted = store.api_document(&dataset.id, doc).await.unwrap().unwrap();
+    assert_eq!(
+        counted.hit_count, 2,
+        "hit counts sum over the document's segments"
+    );
+    let counts = store.dataset_counts(&dataset.id).await.unwrap();
+    assert_eq!(
+        (counts.documents, counts.available_documents, counts.words),
+        (2, 1, 15)
+    );
+
+    // A failed job marks its document failed in the same transaction.
+    assert!(
+        store
+            .finish_job(&second.id, "worker-c", JobStatus::Failed, Some("file is damaged"))
+            .await
+            .unwrap()
+    );
+    let failed = store
+        .api_document(&dataset.id, &second.document_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.indexing_status, "error");
+    assert_eq!(failed.error.as_deref(), Some("file is damaged"));
+    assert!(failed.stopped_at.is_some());
+    assert_eq!(store.pending_jobs().await.unwrap(), 0);
+
+    // Deleting a document removes its segments (cascade) and jobs.
+    store.delete_api_document(&dataset.id, doc).await.unwrap();
+    assert!(store.api_document(&dataset.id, doc).await.unwrap().is_none());
+    assert_eq!(store.count_segments(&dataset.id).await.unwrap(), 0);
+}
+
+async fn api_tokens(store: &Store) {
+    let key = store
+        .create_api_token(DEFAULT_TENANT, TokenType::Dataset, None)
+        .await
+        .unwrap();
+    let token = store
+        .verify_api_token(&key, TokenType::Dataset)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(token.tenant_id, DEFAULT_TENANT);
+    assert!(
+        store
+            .verify_api_token(&key, TokenType::App)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .verify_api_token("dataset-wrong", TokenType::Dataset)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+mod postgres {
+    use sqlx::{Connection, Executor, PgConnection};
+
+    /// A database created for one test run on a PostgreSQL server, dropped at the end.
+    pub struct TestDatabase {
+        admin_url: String,
+        name: String,
+        pub url: String,
+    }
+
+    impl TestDatabase {
+        pub async fn create(admin_url: &str) -> Self {
+            let name = format!("ragd_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::connect(admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(admin_url);
+            Self {
+                admin_url: admin_url.to_string(),
+                url: format!("{base}/{name}"),
+                name,
+            }
+        }
+
+        pub async fn drop(self) {
+            if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+                let _ = admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    )))
+                    .await;
+            }
+        }
+    }
+}
