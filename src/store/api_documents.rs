@@ -1,7 +1,7 @@
 //! Documents as the knowledge API creates and shows them: an uploaded file, a document row and a
 //! job, created together; full rows with stage timestamps and segment progress.
 
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::{Store, StoreError, get_bool, like_pattern, now};
 
@@ -30,6 +30,26 @@ pub struct NewApiDocument {
     pub doc_language: String,
     pub process_rule: serde_json::Value,
     pub file: UploadFile,
+}
+
+/// Changes to an existing document (update-by-text / update-by-file).
+#[derive(Debug, Clone, Default)]
+pub struct DocumentUpdate {
+    pub name: Option<String>,
+    /// New content: the document is re-indexed from this file.
+    pub file: Option<UploadFile>,
+    /// New process rule: the document is re-split with it.
+    pub process_rule: Option<serde_json::Value>,
+    pub doc_language: Option<String>,
+    /// Batch the re-indexing is reported under.
+    pub batch: String,
+}
+
+impl DocumentUpdate {
+    /// Whether the change needs the document indexed again.
+    pub fn reindexes(&self) -> bool {
+        self.file.is_some() || self.process_rule.is_some()
+    }
 }
 
 /// A document with everything the API reports about it.
@@ -136,6 +156,68 @@ fn document_from_row(row: &sqlx::any::AnyRow) -> Result<DocumentRow, StoreError>
     })
 }
 
+/// How an update ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    Updated {
+        replaced_storage_key: Option<String>,
+    },
+    NotFound,
+    /// The document is queued or being indexed; content changes must wait.
+    Busy,
+}
+
+async fn insert_upload_file(
+    tx: &mut Transaction<'_, Any>,
+    tenant_id: &str,
+    file: &UploadFile,
+    ts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO upload_files (id, tenant_id, name, size, extension, mime_type, hash, storage_key, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&file.id)
+    .bind(tenant_id)
+    .bind(&file.name)
+    .bind(file.size)
+    .bind(&file.extension)
+    .bind(&file.mime_type)
+    .bind(&file.hash)
+    .bind(&file.storage_key)
+    .bind(ts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues indexing of a document; any earlier job of it that has not started is dropped.
+async fn enqueue_index_job(
+    tx: &mut Transaction<'_, Any>,
+    tenant_id: &str,
+    dataset_id: &str,
+    document_id: &str,
+    ts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM jobs WHERE document_id = $1 AND status <> 'processing'")
+        .bind(document_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, dataset_id, document_id, kind, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'index_document', 'enqueued', $5, $6)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(tenant_id)
+    .bind(dataset_id)
+    .bind(document_id)
+    .bind(ts)
+    .bind(ts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Indexing stages a worker reports, each with the timestamp column it sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -154,21 +236,7 @@ impl Store {
         let ts = now();
         let document_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO upload_files (id, tenant_id, name, size, extension, mime_type, hash, storage_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&new.file.id)
-        .bind(&new.tenant_id)
-        .bind(&new.file.name)
-        .bind(new.file.size)
-        .bind(&new.file.extension)
-        .bind(&new.file.mime_type)
-        .bind(&new.file.hash)
-        .bind(&new.file.storage_key)
-        .bind(ts)
-        .execute(&mut *tx)
-        .await?;
+        insert_upload_file(&mut tx, &new.tenant_id, &new.file, ts).await?;
         let max: Option<i64> =
             sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = $1")
                 .bind(&new.dataset_id)
@@ -195,22 +263,99 @@ impl Store {
         .bind(new.process_rule.to_string())
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO jobs (id, tenant_id, dataset_id, document_id, kind, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'index_document', 'enqueued', $5, $6)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(&new.tenant_id)
-        .bind(&new.dataset_id)
-        .bind(&document_id)
-        .bind(ts)
-        .bind(ts)
-        .execute(&mut *tx)
-        .await?;
+        enqueue_index_job(&mut tx, &new.tenant_id, &new.dataset_id, &document_id, ts).await?;
         tx.commit().await?;
         self.api_document(&new.dataset_id, &document_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("document vanished after insert".into()))
+    }
+
+    /// Applies `update` in one transaction. A change of content or rule puts the document back to
+    /// `waiting` (stage timestamps and error cleared) and enqueues its indexing job, unless the
+    /// document is being indexed right now (false is returned and nothing changes). The previous
+    /// upload file's storage key is returned so the caller can remove it once it is unused.
+    pub async fn update_api_document(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        document_id: &str,
+        update: &DocumentUpdate,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let ts = now();
+        let mut tx = self.pool.begin().await?;
+        let current = sqlx::query(
+            "SELECT d.indexing_status, d.upload_file_id, f.storage_key FROM documents d \
+             LEFT JOIN upload_files f ON f.id = d.upload_file_id WHERE d.id = $1 AND d.dataset_id = $2",
+        )
+        .bind(document_id)
+        .bind(dataset_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(current) = current else {
+            return Ok(UpdateOutcome::NotFound);
+        };
+        let status: String = current.try_get("indexing_status")?;
+        if update.reindexes() && !matches!(status.as_str(), "completed" | "error") {
+            return Ok(UpdateOutcome::Busy);
+        }
+        let old_storage_key: Option<String> = current.try_get("storage_key")?;
+        if let Some(name) = &update.name {
+            sqlx::query("UPDATE documents SET name = $1, updated_at = $2 WHERE id = $3")
+                .bind(name)
+                .bind(ts)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(file) = &update.file {
+            insert_upload_file(&mut tx, tenant_id, file, ts).await?;
+            sqlx::query(
+                "UPDATE documents SET upload_file_id = $1, source = $2, content_hash = $3 WHERE id = $4",
+            )
+            .bind(&file.id)
+            .bind(format!("upload_file:{}", file.id))
+            .bind(&file.hash)
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(rule) = &update.process_rule {
+            sqlx::query("UPDATE documents SET process_rule = $1 WHERE id = $2")
+                .bind(rule.to_string())
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(language) = &update.doc_language {
+            sqlx::query("UPDATE documents SET doc_language = $1 WHERE id = $2")
+                .bind(language)
+                .bind(document_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if update.reindexes() {
+            sqlx::query(
+                "UPDATE documents SET indexing_status = 'waiting', batch = $1, error = NULL, \
+                 processing_started_at = NULL, parsing_completed_at = NULL, cleaning_completed_at = NULL, \
+                 splitting_completed_at = NULL, completed_at = NULL, stopped_at = NULL, updated_at = $2 \
+                 WHERE id = $3",
+            )
+            .bind(&update.batch)
+            .bind(ts)
+            .bind(document_id)
+            .execute(&mut *tx)
+            .await?;
+            enqueue_index_job(&mut tx, tenant_id, dataset_id, document_id, ts).await?;
+        }
+        tx.commit().await?;
+        let replaced = if update.file.is_some() {
+            old_storage_key
+        } else {
+            None
+        };
+        Ok(UpdateOutcome::Updated {
+            replaced_storage_key: replaced,
+        })
     }
 
     /// One document of a dataset.

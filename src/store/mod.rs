@@ -15,7 +15,9 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
-pub use self::api_documents::{DocumentRow, NewApiDocument, Stage, UploadFile};
+pub use self::api_documents::{
+    DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile,
+};
 pub use self::api_tokens::{ApiToken, TokenType};
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};

@@ -327,13 +327,25 @@ impl Api {
     }
 
     async fn multipart(&self, uri: &str, file: (&str, &[u8]), data: Option<Value>) -> (StatusCode, Value) {
+        self.multipart_with("POST", uri, Some(file), data).await
+    }
+
+    async fn multipart_with(
+        &self,
+        method: &str,
+        uri: &str,
+        file: Option<(&str, &[u8])>,
+        data: Option<Value>,
+    ) -> (StatusCode, Value) {
         let boundary = "ragd-test-boundary";
         let mut body = Vec::new();
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n", file.0).as_bytes(),
-        );
-        body.extend_from_slice(file.1);
-        body.extend_from_slice(b"\r\n");
+        if let Some(file) = file {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n", file.0).as_bytes(),
+            );
+            body.extend_from_slice(file.1);
+            body.extend_from_slice(b"\r\n");
+        }
         if let Some(data) = data {
             body.extend_from_slice(
                 format!("--{boundary}\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{data}\r\n")
@@ -342,7 +354,7 @@ impl Api {
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let request = Request::builder()
-            .method("POST")
+            .method(method)
             .uri(uri)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
             .header(
@@ -558,4 +570,170 @@ async fn bad_document_requests_change_nothing() {
         )
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn documents_are_updated_by_text_and_file() {
+    let api = Api::new().await;
+    api.start_workers();
+    let id = api.create_dataset("kb").await;
+    let retrieve = |q: &str| json!({"query": q, "retrieval_model": {"search_method": "full_text_search", "reranking_enable": false, "top_k": 5, "score_threshold_enabled": false}});
+    let names = |found: &Value| -> Vec<String> {
+        found["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["segment"]["content"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let (status, answer) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/document/create_by_text"),
+            Some(json!({"name": "notes", "text": "Porcelain teapots crack in frost.", "indexing_technique": "high_quality", "process_rule": {"mode": "automatic"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let doc = answer["document"]["id"].as_str().unwrap().to_string();
+    api.wait_until_indexed(&id, answer["batch"].as_str().unwrap())
+        .await;
+
+    // A rename alone re-indexes nothing and keeps the batch.
+    let (status, renamed) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/documents/{doc}/update_by_text"),
+            Some(json!({"name": "kitchen notes"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["document"]["name"], "kitchen notes");
+    assert_eq!(renamed["document"]["indexing_status"], "completed");
+    assert_eq!(renamed["batch"], answer["batch"]);
+
+    // New text replaces the old segments once re-indexed.
+    let (status, updated) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/documents/{doc}/update-by-text"),
+            Some(json!({"name": "kitchen notes", "text": "Copper kettles tarnish near the sea."})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["document"]["indexing_status"], "waiting");
+    let batch = updated["batch"].as_str().unwrap().to_string();
+    assert_ne!(batch, answer["batch"].as_str().unwrap());
+    // While it waits, content changes are refused and nothing else changes.
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/documents/{doc}/update-by-text"),
+            Some(json!({"name": "x", "text": "racing update"})),
+        )
+        .await;
+    if status != StatusCode::OK {
+        assert_error(status, &body, StatusCode::BAD_REQUEST, "document_indexing");
+    } else {
+        // The worker finished first; wait for the racing update too, then restore the text.
+        api.wait_until_indexed(&id, body["batch"].as_str().unwrap()).await;
+        let (_, again) = api
+            .call(
+                "POST",
+                &format!("/v1/datasets/{id}/documents/{doc}/update-by-text"),
+                Some(json!({"name": "kitchen notes", "text": "Copper kettles tarnish near the sea."})),
+            )
+            .await;
+        api.wait_until_indexed(&id, again["batch"].as_str().unwrap())
+            .await;
+    }
+    let items = api.wait_until_indexed(&id, &batch).await;
+    assert_eq!(items[0]["indexing_status"], "completed", "{items:?}");
+    let (_, found) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/retrieve"),
+            Some(retrieve("copper kettles")),
+        )
+        .await;
+    assert_eq!(names(&found), ["Copper kettles tarnish near the sea."]);
+    let (_, gone) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/retrieve"),
+            Some(retrieve("porcelain teapots")),
+        )
+        .await;
+    assert!(names(&gone).is_empty(), "old text no longer retrievable: {gone}");
+
+    // update-by-file (and the newer PATCH) replace the content with a file's.
+    let (status, by_file) = api
+        .multipart_with(
+            "PATCH",
+            &format!("/v1/datasets/{id}/documents/{doc}"),
+            Some((
+                "kettles.md",
+                b"# Kettles\n\nCast iron kettles rust when left wet.",
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_file}");
+    assert_eq!(by_file["document"]["name"], "kettles.md");
+    api.wait_until_indexed(&id, by_file["batch"].as_str().unwrap())
+        .await;
+    let (_, found) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/retrieve"),
+            Some(retrieve("cast iron rust")),
+        )
+        .await;
+    assert!(
+        names(&found).iter().any(|c| c.contains("Cast iron kettles")),
+        "{found}"
+    );
+    let (_, detail) = api
+        .call("GET", &format!("/v1/datasets/{id}/documents/{doc}"), None)
+        .await;
+    assert_eq!(
+        detail["segment_count"], 1,
+        "no duplicate segments after updates: {detail}"
+    );
+
+    // Errors: text without name, a wrong file type, unknown documents; none changes anything.
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/documents/{doc}/update_by_text"),
+            Some(json!({"text": "no name"})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
+    let (status, body) = api
+        .multipart(
+            &format!("/v1/datasets/{id}/documents/{doc}/update_by_file"),
+            ("evil.pdf", b"PK\x03\x04 not a pdf"),
+            None,
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_file_type",
+    );
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/documents/00000000-0000-0000-0000-00000000dead/update_by_text"),
+            Some(json!({"name": "ghost"})),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let (_, detail) = api
+        .call("GET", &format!("/v1/datasets/{id}/documents/{doc}"), None)
+        .await;
+    assert_eq!(detail["name"], "kettles.md");
+    assert_eq!(detail["indexing_status"], "completed");
 }

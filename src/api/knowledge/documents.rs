@@ -1,4 +1,4 @@
-//! Documents: create by text or file, indexing status, list, get, delete (API.md A.1 #6-#13).
+//! Documents: create and update by text or file, indexing status, list, get, delete (API.md A.1 #6-#13).
 
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
@@ -14,7 +14,9 @@ use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
-use crate::store::{Dataset, DatasetChanges, DocumentRow, NewApiDocument, UploadFile};
+use crate::store::{
+    Dataset, DatasetChanges, DocumentRow, DocumentUpdate, NewApiDocument, UpdateOutcome, UploadFile,
+};
 
 /// Largest file accepted by create-by-file (Dify's default upload limit is 15 MB).
 pub const MAX_UPLOAD_BYTES: usize = 15 * 1024 * 1024;
@@ -108,6 +110,62 @@ fn new_batch() -> String {
     format!("{}{random}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
 }
 
+/// Writes the bytes to the file store (atomically) and describes the stored file.
+async fn store_file(
+    state: &AppState,
+    key: &DatasetKey,
+    name: &str,
+    extension: &str,
+    bytes: Vec<u8>,
+) -> Result<UploadFile, ApiError> {
+    let file_id = uuid::Uuid::new_v4().to_string();
+    let storage_key = format!("{}/{file_id}.{extension}", key.0.tenant_id);
+    let path = state.engine.file_store().join(&storage_key);
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let size = bytes.len() as i64;
+    tokio::task::spawn_blocking(move || crate::models::fetch::write_atomic(&path, &bytes))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(UploadFile {
+        id: file_id,
+        name: name.to_string(),
+        size,
+        extension: extension.to_string(),
+        mime_type: mime_type(extension).to_string(),
+        hash,
+        storage_key,
+        created_at: crate::store::now(),
+    })
+}
+
+/// Records the indexing technique (first document) and a retrieval model sent with a document.
+async fn apply_dataset_options(
+    state: &AppState,
+    key: &DatasetKey,
+    dataset: &Dataset,
+    options: &DocumentOptions,
+) -> Result<(), ApiError> {
+    if dataset.indexing_technique.is_none() || options.retrieval_model.is_some() {
+        let technique = options
+            .indexing_technique
+            .clone()
+            .or_else(|| dataset.indexing_technique.clone())
+            .unwrap_or_else(|| "high_quality".into());
+        let changes = DatasetChanges {
+            indexing_technique: Some(technique),
+            retrieval_model: options.retrieval_model.clone(),
+            ..DatasetChanges::default()
+        };
+        state
+            .engine
+            .store()
+            .update_dataset(&key.0.tenant_id, &dataset.id, changes)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Stores the bytes in the file store and creates the document and its indexing job.
 async fn create_document(
     state: &AppState,
@@ -119,33 +177,11 @@ async fn create_document(
     options: DocumentOptions,
 ) -> Result<Value, ApiError> {
     let rule = resolve_options(dataset, &options)?;
-    let engine = &state.engine;
-    let file_id = uuid::Uuid::new_v4().to_string();
-    let storage_key = format!("{}/{file_id}.{extension}", key.0.tenant_id);
-    let path = engine.file_store().join(&storage_key);
-    let hash = hex::encode(Sha256::digest(&bytes));
-    let size = bytes.len() as i64;
-    tokio::task::spawn_blocking(move || crate::models::fetch::write_atomic(&path, &bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    if dataset.indexing_technique.is_none() || options.retrieval_model.is_some() {
-        let technique = options
-            .indexing_technique
-            .clone()
-            .unwrap_or_else(|| "high_quality".into());
-        let changes = DatasetChanges {
-            indexing_technique: Some(technique),
-            retrieval_model: options.retrieval_model.clone(),
-            ..DatasetChanges::default()
-        };
-        engine
-            .store()
-            .update_dataset(&key.0.tenant_id, &dataset.id, changes)
-            .await?;
-    }
+    let file = store_file(state, key, name, extension, bytes).await?;
+    apply_dataset_options(state, key, dataset, &options).await?;
     let batch = new_batch();
-    let document = engine
+    let document = state
+        .engine
         .store()
         .create_api_document(NewApiDocument {
             tenant_id: key.0.tenant_id.clone(),
@@ -155,16 +191,7 @@ async fn create_document(
             doc_form: dataset.doc_form.clone(),
             doc_language: options.doc_language.unwrap_or_else(|| "English".into()),
             process_rule: rule,
-            file: UploadFile {
-                id: file_id,
-                name: name.to_string(),
-                size,
-                extension: extension.to_string(),
-                mime_type: mime_type(extension).to_string(),
-                hash,
-                storage_key,
-                created_at: crate::store::now(),
-            },
+            file,
         })
         .await?;
     Ok(json!({ "document": views::document(&document), "batch": batch }))
@@ -218,15 +245,18 @@ pub async fn create_by_text(
     Ok(Json(answer))
 }
 
-pub async fn create_by_file(
-    State(state): State<AppState>,
-    key: DatasetKey,
-    Path(dataset_id): Path<String>,
-    mut multipart: Multipart,
-) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    let mut options = DocumentOptions::default();
+/// The parts of a create/update-by-file request.
+struct FileForm {
+    file: Option<(String, Vec<u8>)>,
+    options: DocumentOptions,
+}
+
+/// Reads `file` (at most one, within the size limit) and `data` (a JSON string) from a multipart body.
+async fn read_file_form(mut multipart: Multipart) -> Result<FileForm, ApiError> {
+    let mut form = FileForm {
+        file: None,
+        options: DocumentOptions::default(),
+    };
     while let Some(field) = multipart
         .next_field()
         .await
@@ -234,7 +264,7 @@ pub async fn create_by_file(
     {
         match field.name() {
             Some("file") => {
-                if file.is_some() {
+                if form.file.is_some() {
                     return Err(ApiError::new(
                         ErrorCode::TooManyFiles,
                         "Only one file is allowed.",
@@ -254,21 +284,24 @@ pub async fn create_by_file(
                         ),
                     ));
                 }
-                file = Some((name, bytes.to_vec()));
+                form.file = Some((name, bytes.to_vec()));
             }
             Some("data") => {
                 let text = field
                     .text()
                     .await
                     .map_err(|e| ApiError::invalid(format!("cannot read data: {e}")))?;
-                options = serde_json::from_str(&text)
+                form.options = serde_json::from_str(&text)
                     .map_err(|e| ApiError::invalid(format!("data is not valid JSON: {e}")))?;
             }
             Some(_) | None => {}
         }
     }
-    let (name, bytes) =
-        file.ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
+    Ok(form)
+}
+
+/// Checks an uploaded file's name and content; returns the trimmed name and its extension.
+fn check_file(name: &str, bytes: &[u8]) -> Result<(String, String), ApiError> {
     let name = name.trim().to_string();
     if name.is_empty() {
         return Err(ApiError::new(
@@ -283,26 +316,170 @@ pub async fn create_by_file(
         .unwrap_or_default();
     // The extension must be one ragd parses, and the bytes must be what the extension claims
     // (a `.pdf` that is really a zip is refused before anything is stored).
-    match pipelines::parse::format_for_upload(&extension, &bytes) {
-        Ok(_) => {}
-        Err(pipelines::ParseError::ContentMismatch { .. }) => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedFileType,
-                format!("File type not allowed: the content is not a .{extension} file."),
-            ));
-        }
-        Err(_) => {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedFileType,
-                "File type not allowed.",
-            ));
-        }
+    match pipelines::parse::format_for_upload(&extension, bytes) {
+        Ok(_) => Ok((name, extension)),
+        Err(pipelines::ParseError::ContentMismatch { .. }) => Err(ApiError::new(
+            ErrorCode::UnsupportedFileType,
+            format!("File type not allowed: the content is not a .{extension} file."),
+        )),
+        Err(_) => Err(ApiError::new(
+            ErrorCode::UnsupportedFileType,
+            "File type not allowed.",
+        )),
     }
-    if options.process_rule.is_none() && dataset.process_rule.is_null() {
+}
+
+pub async fn create_by_file(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path(dataset_id): Path<String>,
+    multipart: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let form = read_file_form(multipart).await?;
+    let (name, bytes) = form
+        .file
+        .ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
+    let (name, extension) = check_file(&name, &bytes)?;
+    if form.options.process_rule.is_none() && dataset.process_rule.is_null() {
         return Err(ApiError::invalid("process_rule is required."));
     }
-    let answer = create_document(&state, &key, &dataset, &name, &extension, bytes, options).await?;
+    let answer = create_document(&state, &key, &dataset, &name, &extension, bytes, form.options).await?;
     Ok(Json(answer))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateByText {
+    name: Option<String>,
+    text: Option<String>,
+    #[serde(flatten)]
+    options: DocumentOptions,
+}
+
+/// update-by-text (A.1 #8): rename, replace the text, or re-split with a new rule.
+pub async fn update_by_text(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateByText>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let document = find_document(&state, &dataset, &document_id).await?;
+    let name = body.name.map(|n| n.trim().chars().take(200).collect::<String>());
+    if name.as_deref() == Some("") {
+        return Err(ApiError::invalid("name is required."));
+    }
+    let file = match body.text {
+        Some(text) => {
+            let Some(name) = &name else {
+                return Err(ApiError::invalid("name is required when text is given."));
+            };
+            if text.trim().is_empty() {
+                return Err(ApiError::invalid("text is required."));
+            }
+            Some((name.clone(), "txt".to_string(), text.into_bytes()))
+        }
+        None => None,
+    };
+    update_document(&state, &key, &dataset, &document, name, file, body.options).await
+}
+
+/// update-by-file (A.1 #9, and the newer PATCH on the document): a new file, new options, or both.
+pub async fn update_by_file(
+    State(state): State<AppState>,
+    key: DatasetKey,
+    Path((dataset_id, document_id)): Path<(String, String)>,
+    multipart: Multipart,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let document = find_document(&state, &dataset, &document_id).await?;
+    let form = read_file_form(multipart).await?;
+    let (name, file) = match form.file {
+        Some((name, bytes)) => {
+            let (name, extension) = check_file(&name, &bytes)?;
+            (Some(name.clone()), Some((name, extension, bytes)))
+        }
+        None => (None, None),
+    };
+    update_document(&state, &key, &dataset, &document, name, file, form.options).await
+}
+
+/// Applies an update: content or rule changes re-index the document (its old segments stay
+/// searchable until the new ones replace them).
+async fn update_document(
+    state: &AppState,
+    key: &DatasetKey,
+    dataset: &Dataset,
+    document: &DocumentRow,
+    name: Option<String>,
+    file: Option<(String, String, Vec<u8>)>,
+    options: DocumentOptions,
+) -> Result<Json<Value>, ApiError> {
+    if document.archived {
+        return Err(ApiError::new(
+            ErrorCode::ArchivedDocumentImmutable,
+            "The archived document is not editable.",
+        ));
+    }
+    let reindex = file.is_some() || options.process_rule.is_some();
+    if reindex && !matches!(document.indexing_status.as_str(), "completed" | "error") {
+        return Err(ApiError::new(
+            ErrorCode::DocumentIndexing,
+            "The document is being processed and cannot be edited.",
+        ));
+    }
+    let process_rule = match &options.process_rule {
+        Some(_) => Some(resolve_options(dataset, &options)?),
+        None => {
+            if let Some(form) = &options.doc_form
+                && form != &dataset.doc_form
+            {
+                return Err(ApiError::invalid(
+                    "doc_form is different from the dataset doc_form.",
+                ));
+            }
+            None
+        }
+    };
+    let file = match file {
+        Some((name, extension, bytes)) => Some(store_file(state, key, &name, &extension, bytes).await?),
+        None => None,
+    };
+    apply_dataset_options(state, key, dataset, &options).await?;
+    let update = DocumentUpdate {
+        name,
+        file,
+        process_rule,
+        doc_language: options.doc_language,
+        batch: if reindex {
+            new_batch()
+        } else {
+            document.batch.clone()
+        },
+    };
+    let store = state.engine.store();
+    match store
+        .update_api_document(&key.0.tenant_id, &dataset.id, &document.id, &update)
+        .await?
+    {
+        UpdateOutcome::Updated { replaced_storage_key } => {
+            if let Some(old) = replaced_storage_key {
+                // The document no longer refers to it; losing this removal only leaves a stray file.
+                let _ = tokio::fs::remove_file(state.engine.file_store().join(old)).await;
+            }
+        }
+        UpdateOutcome::NotFound => return Err(ApiError::not_found("Document Not Exists.")),
+        UpdateOutcome::Busy => {
+            return Err(ApiError::new(
+                ErrorCode::DocumentIndexing,
+                "The document is being processed and cannot be edited.",
+            ));
+        }
+    }
+    let updated = find_document(state, dataset, &document.id).await?;
+    Ok(Json(
+        json!({ "document": views::document(&updated), "batch": update.batch }),
+    ))
 }
 
 pub async fn indexing_status(

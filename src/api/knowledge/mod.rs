@@ -38,7 +38,25 @@ pub fn routes() -> Router<AppState> {
         .route("/datasets/{dataset_id}/documents", get(documents::list))
         .route(
             "/datasets/{dataset_id}/documents/{document_id}",
-            get(documents::get).delete(documents::delete),
+            get(documents::get)
+                .patch(documents::update_by_file)
+                .delete(documents::delete),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/update-by-text",
+            post(documents::update_by_text),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/update_by_text",
+            post(documents::update_by_text),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/update-by-file",
+            post(documents::update_by_file),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/update_by_file",
+            post(documents::update_by_file),
         )
         .route(
             "/datasets/{dataset_id}/documents/{batch}/indexing-status",
