@@ -139,6 +139,15 @@ impl From<StoreError> for ApiError {
                 ErrorCode::DatasetNameDuplicate,
                 "The dataset name already exists. Please modify your dataset name.",
             ),
+            StoreError::DuplicateMetadataName { built_in: false, .. } => {
+                Self::invalid("Metadata name already exists.")
+            }
+            StoreError::DuplicateMetadataName { built_in: true, .. } => {
+                Self::invalid("Metadata name already exists in Built-in fields.")
+            }
+            StoreError::DuplicateTagName(_) => Self::invalid("Tag name already exists"),
+            StoreError::DocumentNotFound(_) => Self::not_found("Document not found."),
+            StoreError::MetadataNotFound(_) => Self::not_found("Metadata not found."),
             StoreError::Database(_)
             | StoreError::Migrate(_)
             | StoreError::Corrupt(_)

@@ -65,7 +65,7 @@ pub struct NewDataset {
     pub created_by: Option<String>,
 }
 
-fn dataset_from_row(row: &sqlx::any::AnyRow) -> Result<Dataset, StoreError> {
+pub(super) fn dataset_from_row(row: &sqlx::any::AnyRow) -> Result<Dataset, StoreError> {
     let process_rule: String = row.try_get("process_rule")?;
     Ok(Dataset {
         id: row.try_get("id")?,
@@ -95,7 +95,7 @@ fn dataset_from_row(row: &sqlx::any::AnyRow) -> Result<Dataset, StoreError> {
     })
 }
 
-const DATASET_COLUMNS: &str = "id, tenant_id, name, embedding_model, embedding_dimension, doc_form, \
+pub(super) const DATASET_COLUMNS: &str = "id, tenant_id, name, embedding_model, embedding_dimension, doc_form, \
     process_rule, index_generation, created_at, updated_at, description, indexing_technique, permission, \
     provider, created_by, CAST(enable_api AS INTEGER) AS enable_api, retrieval_model";
 
@@ -269,6 +269,12 @@ impl Store {
         sqlx::query("DELETE FROM jobs WHERE dataset_id = $1 AND tenant_id = $2")
             .bind(id)
             .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        // Tag bindings name their target without a foreign key (a target may be an app).
+        sqlx::query("DELETE FROM tag_bindings WHERE tenant_id = $1 AND target_id = $2")
+            .bind(tenant_id)
+            .bind(id)
             .execute(&mut *tx)
             .await?;
         let deleted = sqlx::query("DELETE FROM datasets WHERE tenant_id = $1 AND id = $2")

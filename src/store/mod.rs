@@ -7,7 +7,9 @@ mod api_tokens;
 mod datasets;
 mod documents;
 mod jobs;
+mod metadata;
 mod segments;
+mod tags;
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,7 +24,12 @@ pub use self::api_tokens::{ApiToken, TokenType};
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
 pub use self::jobs::{Job, JobStatus, MAX_ATTEMPTS};
+pub use self::metadata::{
+    BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,
+    MetadataSchema, MetadataType, built_in_values, metadata_source,
+};
 pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
+pub use self::tags::{KNOWLEDGE_TAG, Tag};
 
 /// The workspace that CLI commands act in until workspaces are managed through the API.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";
@@ -30,6 +37,9 @@ pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";
 /// The account that service-API requests act as in the default workspace (Dify runs them as the
 /// workspace owner); reported as `created_by`.
 pub const DEFAULT_OWNER: &str = "00000000-0000-0000-0000-000000000002";
+
+/// Display name of [`DEFAULT_OWNER`] (a dataset's `author_name`, a document's `uploader`).
+pub const DEFAULT_OWNER_NAME: &str = "owner";
 
 /// Why a metadata operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +50,14 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("a dataset named {0:?} already exists")]
     DuplicateDatasetName(String),
+    #[error("a metadata field named {name:?} already exists (built-in: {built_in})")]
+    DuplicateMetadataName { name: String, built_in: bool },
+    #[error("a tag named {0:?} already exists")]
+    DuplicateTagName(String),
+    #[error("document {0} not found")]
+    DocumentNotFound(String),
+    #[error("metadata field {0} not found")]
+    MetadataNotFound(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("unsupported database URL {0:?}: expected sqlite://... or postgres://...")]

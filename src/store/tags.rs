@@ -1,0 +1,290 @@
+//! Tags of a workspace and their bindings to targets (datasets for `knowledge` tags).
+
+use sqlx::Row;
+
+use super::datasets::{DATASET_COLUMNS, dataset_from_row};
+use super::{Dataset, Store, StoreError, like_pattern, now};
+
+/// Tag type of tags bound to datasets.
+pub const KNOWLEDGE_TAG: &str = "knowledge";
+
+/// A tag with the number of targets bound to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    pub id: String,
+    pub name: String,
+    /// `knowledge` (datasets) or `app`.
+    pub kind: String,
+    pub binding_count: i64,
+}
+
+fn tag_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Tag, StoreError> {
+    Ok(Tag {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        kind: row.try_get("type")?,
+        binding_count: row.try_get("binding_count")?,
+    })
+}
+
+/// Tags with their binding counts; `{where}` is spliced in after the tenant and type conditions.
+const TAG_SELECT: &str = "SELECT t.id, t.name, t.type, t.created_at, COUNT(b.id) AS binding_count \
+    FROM tags t LEFT JOIN tag_bindings b ON b.tag_id = t.id WHERE t.tenant_id = $1 AND t.type = $2";
+const TAG_GROUP: &str = "GROUP BY t.id, t.name, t.type, t.created_at";
+
+/// `$first, $first+1, ...` for `count` values.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Store {
+    /// Creates a tag; a name already used by a tag of the same type in the tenant is refused.
+    pub async fn create_tag(&self, tenant_id: &str, kind: &str, name: &str) -> Result<Tag, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let result = sqlx::query(
+            "INSERT INTO tags (id, tenant_id, type, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(kind)
+        .bind(name)
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(Tag {
+                id,
+                name: name.to_string(),
+                kind: kind.to_string(),
+                binding_count: 0,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::DuplicateTagName(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The tenant's tags of a type, newest first, optionally those whose name contains `keyword`
+    /// (case-insensitively).
+    pub async fn tags(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        keyword: Option<&str>,
+    ) -> Result<Vec<Tag>, StoreError> {
+        let sql = format!(
+            "{TAG_SELECT} AND LOWER(t.name) LIKE LOWER($3) ESCAPE '\\' {TAG_GROUP} ORDER BY t.created_at DESC, t.name"
+        );
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(kind)
+            .bind(like_pattern(keyword))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tag_from_row).collect()
+    }
+
+    /// The tags among `ids` that exist in the tenant with this type.
+    pub async fn tags_by_ids(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        ids: &[String],
+    ) -> Result<Vec<Tag>, StoreError> {
+        let mut tags = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "{TAG_SELECT} AND t.id IN ({}) {TAG_GROUP} ORDER BY t.name",
+                placeholders(3, chunk.len())
+            );
+            // Built from constants and numbered placeholders only.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(kind);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                tags.push(tag_from_row(&row)?);
+            }
+        }
+        Ok(tags)
+    }
+
+    /// Renames a tag; None if it does not exist. Its own current name is not a clash.
+    pub async fn rename_tag(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<Option<Tag>, StoreError> {
+        let result = sqlx::query("UPDATE tags SET name = $1 WHERE tenant_id = $2 AND type = $3 AND id = $4")
+            .bind(name)
+            .bind(tenant_id)
+            .bind(kind)
+            .bind(id)
+            .execute(&self.pool)
+            .await;
+        match result {
+            Ok(done) if done.rows_affected() == 0 => Ok(None),
+            Ok(_) => Ok(self
+                .tags_by_ids(tenant_id, kind, std::slice::from_ref(&id.to_string()))
+                .await?
+                .pop()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::DuplicateTagName(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes a tag with its bindings; false if it did not exist.
+    pub async fn delete_tag(&self, tenant_id: &str, kind: &str, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tag_bindings WHERE tenant_id = $1 AND tag_id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM tags WHERE tenant_id = $1 AND type = $2 AND id = $3")
+            .bind(tenant_id)
+            .bind(kind)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
+
+    /// Binds tags to a target; bindings that exist already are kept as they are.
+    pub async fn bind_tags(
+        &self,
+        tenant_id: &str,
+        tag_ids: &[String],
+        target_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ts = now();
+        for tag_id in tag_ids {
+            sqlx::query(
+                "INSERT INTO tag_bindings (id, tenant_id, tag_id, target_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (tag_id, target_id) DO NOTHING",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(tenant_id)
+            .bind(tag_id)
+            .bind(target_id)
+            .bind(ts)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes bindings of tags to a target; missing bindings are no error.
+    pub async fn unbind_tags(
+        &self,
+        tenant_id: &str,
+        tag_ids: &[String],
+        target_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for tag_id in tag_ids {
+            sqlx::query("DELETE FROM tag_bindings WHERE tenant_id = $1 AND target_id = $2 AND tag_id = $3")
+                .bind(tenant_id)
+                .bind(target_id)
+                .bind(tag_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Tags of this type bound to a target, by name.
+    pub async fn target_tags(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        target_id: &str,
+    ) -> Result<Vec<Tag>, StoreError> {
+        let sql = format!(
+            "{TAG_SELECT} AND t.id IN (SELECT tag_id FROM tag_bindings WHERE tenant_id = $1 AND target_id = $3) \
+             {TAG_GROUP} ORDER BY t.name"
+        );
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(kind)
+            .bind(target_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tag_from_row).collect()
+    }
+
+    /// Like `list_datasets`, restricted to datasets bound to at least one of `tag_ids` (Dify's
+    /// dataset list with `tag_ids`); unknown tags match nothing.
+    pub async fn list_datasets_with_tags(
+        &self,
+        tenant_id: &str,
+        keyword: Option<&str>,
+        tag_ids: &[String],
+        page: u32,
+        limit: u32,
+    ) -> Result<(Vec<Dataset>, i64), StoreError> {
+        if tag_ids.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let condition = format!(
+            "tenant_id = $1 AND LOWER(name) LIKE LOWER($2) ESCAPE '\\' AND id IN (SELECT b.target_id FROM tag_bindings b \
+             JOIN tags t ON t.id = b.tag_id WHERE b.tenant_id = $1 AND t.type = '{KNOWLEDGE_TAG}' AND b.tag_id IN ({}))",
+            placeholders(3, tag_ids.len())
+        );
+        let pattern = like_pattern(keyword);
+        let count_sql = format!("SELECT COUNT(*) FROM datasets WHERE {condition}");
+        // Built from constants and numbered placeholders only.
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql))
+            .bind(tenant_id)
+            .bind(&pattern);
+        for id in tag_ids {
+            count = count.bind(id);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let next = 3 + tag_ids.len();
+        let sql = format!(
+            "SELECT {DATASET_COLUMNS} FROM datasets WHERE {condition} ORDER BY created_at DESC, id LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
+        // Built from constants and numbered placeholders only.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(&pattern);
+        for id in tag_ids {
+            query = query.bind(id);
+        }
+        let rows = query
+            .bind(i64::from(limit))
+            .bind(i64::from(page.saturating_sub(1)) * i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let datasets = rows.iter().map(dataset_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok((datasets, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_from_the_first() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 1), "$1");
+    }
+}
