@@ -74,6 +74,7 @@ impl SearchArgs {
                 score_threshold: self.score_threshold,
                 fusion,
                 document_ids: None,
+                metadata_filter: None,
             })
             .await?;
         for (rank, result) in results.iter().enumerate() {

@@ -3,6 +3,7 @@
 
 mod index_document;
 mod ingest;
+pub mod metadata_filter;
 mod prepare;
 mod search;
 pub mod source;
@@ -16,6 +17,7 @@ use pipelines::Embedder;
 
 pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
+pub use self::metadata_filter::MetadataFilter;
 pub use self::search::{MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
 use crate::config::Config;
 use crate::store::{Dataset, NewDataset, Store, StoreError};
@@ -48,6 +50,19 @@ pub enum EngineError {
     Model(#[from] crate::models::ModelError),
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+/// The configured embedding model as the model-types API describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingModelInfo {
+    pub id: String,
+    pub dimension: usize,
+    /// Tokens the model reads at most.
+    pub context_size: usize,
+    /// Texts embedded per model call.
+    pub max_chunks: usize,
+    /// The pinned default model (true) or a model configured from local files.
+    pub predefined: bool,
 }
 
 type EmbedderLoader = Arc<dyn Fn() -> Result<Arc<dyn Embedder>, EngineError> + Send + Sync>;
@@ -127,6 +142,24 @@ impl Engine {
                 self.config.embedding.model_id.clone().unwrap_or_default(),
                 self.config.embedding.dimension.unwrap_or_default(),
             ),
+        }
+    }
+
+    /// What the model-types API reports about the configured embedding model, without loading it.
+    pub fn embedding_model_info(&self) -> EmbeddingModelInfo {
+        let (id, dimension) = self.configured_model();
+        let predefined = self.config.embedding.onnx.is_none();
+        let context_size = if predefined {
+            crate::models::registry::DEFAULT_MODEL_MAX_LENGTH
+        } else {
+            self.config.embedding.max_length.unwrap_or(512)
+        };
+        EmbeddingModelInfo {
+            id,
+            dimension,
+            context_size,
+            max_chunks: self.config.embedding.batch_size,
+            predefined,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use indexes::{Filter, Fusion, SearchMethod, SearchRequest};
 
+use super::metadata_filter::MetadataFilter;
 use super::{Engine, EngineError};
 use crate::store::{Dataset, SegmentHit};
 
@@ -15,8 +16,11 @@ pub struct SearchOptions {
     pub top_k: usize,
     pub score_threshold: Option<f32>,
     pub fusion: Fusion,
-    /// Restrict to these documents (metadata conditions are resolved to ids before this point).
+    /// Restrict to these documents.
     pub document_ids: Option<Vec<String>>,
+    /// Restrict to available documents whose metadata passes these conditions (Dify's
+    /// `metadata_filtering_conditions`); resolved to document ids before either index is searched.
+    pub metadata_filter: Option<MetadataFilter>,
 }
 
 /// One retrieved segment with its scores.
@@ -60,6 +64,20 @@ impl Engine {
                 "top_k must be between 1 and {MAX_TOP_K}"
             )));
         }
+        let document_ids = match &options.metadata_filter {
+            None => options.document_ids.clone(),
+            Some(filter) => {
+                let mut ids = self.documents_matching(dataset, filter).await?;
+                if let Some(only) = &options.document_ids {
+                    ids.retain(|id| only.contains(id));
+                }
+                if ids.is_empty() {
+                    // Dify answers an empty record list when the conditions match no document.
+                    return Ok(Vec::new());
+                }
+                Some(ids)
+            }
+        };
         let query_vector = match options.method {
             SearchMethod::FullText => None,
             SearchMethod::Semantic | SearchMethod::Hybrid => {
@@ -79,9 +97,7 @@ impl Engine {
             top_k: options.top_k,
             score_threshold: options.score_threshold,
             fusion: options.fusion,
-            filter: Filter {
-                document_ids: options.document_ids.clone(),
-            },
+            filter: Filter { document_ids },
         };
         let hits = index.search(&request, query_vector.as_deref()).await?;
         let ids: Vec<String> = hits.iter().map(|h| h.segment_id.clone()).collect();

@@ -17,6 +17,7 @@ fn options(query: &str, method: SearchMethod) -> SearchOptions {
         score_threshold: None,
         fusion: Fusion::default(),
         document_ids: None,
+        metadata_filter: None,
     }
 }
 

@@ -58,6 +58,7 @@ async fn a_broken_file_fails_alone_and_reruns_are_idempotent() {
             score_threshold: None,
             fusion: Fusion::default(),
             document_ids: None,
+            metadata_filter: None,
         })
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState};
-use crate::store::{Dataset, DatasetChanges, NewDataset};
+use crate::store::{Dataset, DatasetChanges, KNOWLEDGE_TAG, NewDataset};
 
 #[derive(Debug, Deserialize)]
 pub struct CreateDataset {
@@ -99,8 +99,13 @@ fn embedding_model(state: &AppState, requested: Option<&str>) -> Result<(String,
 }
 
 pub async fn dataset_json(state: &AppState, dataset: &Dataset) -> Result<Value, ApiError> {
-    let counts = state.engine.store().dataset_counts(&dataset.id).await?;
-    Ok(views::dataset(dataset, counts))
+    let store = state.engine.store();
+    let counts = store.dataset_counts(&dataset.id).await?;
+    let tags = store
+        .target_tags(&dataset.tenant_id, KNOWLEDGE_TAG, &dataset.id)
+        .await?;
+    let schema = store.metadata_schema(&dataset.tenant_id, &dataset.id).await?;
+    Ok(views::dataset(dataset, counts, &tags, &schema))
 }
 
 /// The dataset named by the path, in the key's workspace.
@@ -171,6 +176,7 @@ pub async fn list(
     State(state): State<AppState>,
     key: DatasetKey,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     if query.page == 0 {
         return Err(ApiError::invalid("page must be at least 1"));
@@ -178,16 +184,24 @@ pub async fn list(
     if !(1..=100).contains(&query.limit) {
         return Err(ApiError::invalid("limit must be between 1 and 100"));
     }
-    let (datasets, total) = state
-        .engine
-        .store()
-        .list_datasets(
-            &key.0.tenant_id,
-            query.keyword.as_deref(),
-            query.page,
-            query.limit,
-        )
-        .await?;
+    // `tag_ids` repeats (`?tag_ids=a&tag_ids=b`), which a struct cannot hold.
+    let tag_ids: Vec<String> = pairs
+        .into_iter()
+        .filter(|(name, value)| name == "tag_ids" && !value.is_empty())
+        .map(|(_, value)| value)
+        .collect();
+    let store = state.engine.store();
+    let tenant = &key.0.tenant_id;
+    let keyword = query.keyword.as_deref();
+    let (datasets, total) = if tag_ids.is_empty() {
+        store
+            .list_datasets(tenant, keyword, query.page, query.limit)
+            .await?
+    } else {
+        store
+            .list_datasets_with_tags(tenant, keyword, &tag_ids, query.page, query.limit)
+            .await?
+    };
     let mut data = Vec::with_capacity(datasets.len());
     for dataset in &datasets {
         data.push(dataset_json(&state, dataset).await?);

@@ -194,7 +194,11 @@ async fn create_document(
             file,
         })
         .await?;
-    Ok(json!({ "document": views::document(&document), "batch": batch }))
+    let schema = engine
+        .store()
+        .metadata_schema(&key.0.tenant_id, &dataset.id)
+        .await?;
+    Ok(json!({ "document": views::document(&document, &schema), "batch": batch }))
 }
 
 fn mime_type(extension: &str) -> &'static str {
@@ -514,8 +518,13 @@ pub async fn list(
         .store()
         .list_api_documents(&dataset.id, query.keyword.as_deref(), query.page, query.limit)
         .await?;
+    let schema = state
+        .engine
+        .store()
+        .metadata_schema(&key.0.tenant_id, &dataset.id)
+        .await?;
     Ok(Json(json!({
-        "data": documents.iter().map(views::document).collect::<Vec<_>>(),
+        "data": documents.iter().map(|d| views::document(d, &schema)).collect::<Vec<_>>(),
         "has_more": i64::from(query.page) * i64::from(query.limit) < total,
         "limit": query.limit,
         "total": total,
@@ -552,7 +561,14 @@ pub async fn get(
         ));
     }
     let document = find_document(&state, &dataset, &document_id).await?;
-    Ok(Json(views::document_detail(&document, &dataset, &metadata)))
+    let schema = state
+        .engine
+        .store()
+        .metadata_schema(&key.0.tenant_id, &dataset.id)
+        .await?;
+    Ok(Json(views::document_detail(
+        &document, &dataset, &metadata, &schema,
+    )))
 }
 
 pub async fn delete(

@@ -2,11 +2,14 @@
 
 mod datasets;
 mod documents;
+mod metadata;
+mod models;
 mod retrieve;
+mod tags;
 mod views;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 
 use super::AppState;
 
@@ -64,4 +67,40 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/datasets/{dataset_id}/retrieve", post(retrieve::retrieve))
         .route("/datasets/{dataset_id}/hit-testing", post(retrieve::retrieve))
+        // Static segments win over `{dataset_id}` in axum's router, so `/datasets/tags` is
+        // never taken for a dataset id (the tests check it).
+        .route(
+            "/datasets/tags",
+            get(tags::list)
+                .post(tags::create)
+                .patch(tags::update)
+                .delete(tags::delete),
+        )
+        .route("/datasets/tags/binding", post(tags::bind))
+        .route("/datasets/tags/unbinding", post(tags::unbind))
+        .route("/datasets/{dataset_id}/tags", get(tags::dataset_tags))
+        .route(
+            "/datasets/{dataset_id}/metadata",
+            get(metadata::list).post(metadata::create),
+        )
+        .route(
+            "/datasets/{dataset_id}/metadata/built-in",
+            get(metadata::built_in_fields),
+        )
+        .route(
+            "/datasets/{dataset_id}/metadata/built-in/{action}",
+            post(metadata::built_in_action),
+        )
+        .route(
+            "/datasets/{dataset_id}/metadata/{metadata_id}",
+            patch(metadata::rename).delete(metadata::delete),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/metadata",
+            post(metadata::update_documents),
+        )
+        .route(
+            "/workspaces/current/models/model-types/{model_type}",
+            get(models::by_type),
+        )
 }

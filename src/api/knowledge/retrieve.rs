@@ -1,17 +1,20 @@
 //! `POST /datasets/{id}/retrieve` and its alias `/hit-testing` (API.md A.6, A.7).
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use indexes::{Fusion, SearchMethod};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::datasets::find_dataset;
 use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState, ErrorCode};
-use crate::engine::SearchOptions;
+use crate::engine::{MetadataFilter, SearchOptions};
+use crate::store::DocumentSelection;
 
 #[derive(Debug, Deserialize)]
 pub struct RetrieveBody {
@@ -59,6 +62,8 @@ pub struct RetrievalSettings {
     pub top_k: usize,
     pub score_threshold: Option<f32>,
     pub fusion: Fusion,
+    /// Dify's `metadata_filtering_conditions`, when given.
+    pub metadata_filter: Option<MetadataFilter>,
 }
 
 /// Validates a retrieval_model object and resolves it to settings.
@@ -78,17 +83,8 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
              Disable reranking_enable or use reranking_mode weighted_score.",
         ));
     }
-    if model
-        .metadata_filtering_conditions
-        .as_ref()
-        .and_then(|c| c.get("conditions"))
-        .and_then(Value::as_array)
-        .is_some_and(|c| !c.is_empty())
-    {
-        return Err(ApiError::invalid(
-            "metadata_filtering_conditions are not supported by this server yet.",
-        ));
-    }
+    let metadata_filter = MetadataFilter::from_json(model.metadata_filtering_conditions.as_ref())
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let top_k = model.top_k.unwrap_or(4);
     if !(1..=crate::engine::MAX_TOP_K).contains(&top_k) {
         return Err(ApiError::invalid(format!(
@@ -125,6 +121,7 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
         top_k,
         score_threshold,
         fusion,
+        metadata_filter,
     })
 }
 
@@ -171,18 +168,31 @@ pub async fn retrieve(
                 score_threshold: settings.score_threshold,
                 fusion: settings.fusion,
                 document_ids: None,
+                metadata_filter: settings.metadata_filter,
             },
         )
         .await?;
     let ids: Vec<String> = results.iter().map(|r| r.segment.id.clone()).collect();
-    state
-        .engine
-        .store()
-        .increment_hit_counts(&dataset.id, &ids)
-        .await?;
+    let store = state.engine.store();
+    store.increment_hit_counts(&dataset.id, &ids).await?;
+    let mut document_ids: Vec<String> = results.iter().map(|r| r.segment.document_id.clone()).collect();
+    document_ids.sort();
+    document_ids.dedup();
+    let metadata: HashMap<String, Map<String, Value>> = store
+        .documents_metadata(
+            &dataset.tenant_id,
+            &dataset.id,
+            DocumentSelection::Ids(&document_ids),
+        )
+        .await?
+        .into_iter()
+        .collect();
     Ok(Json(json!({
         "query": {"content": query},
-        "records": results.iter().map(views::retrieval_record).collect::<Vec<_>>(),
+        "records": results
+            .iter()
+            .map(|r| views::retrieval_record(r, metadata.get(&r.segment.document_id)))
+            .collect::<Vec<_>>(),
     })))
 }
 
@@ -223,7 +233,8 @@ mod tests {
             json!({"search_method": "magic"}),
             json!({"reranking_enable": true}),
             json!({"top_k": 0}),
-            json!({"metadata_filtering_conditions": {"conditions": [{"name": "a", "comparison_operator": "is", "value": "b"}]}}),
+            json!({"metadata_filtering_conditions": {"conditions": [{"name": "a", "comparison_operator": "like", "value": "b"}]}}),
+            json!({"metadata_filtering_conditions": {"logical_operator": "xor", "conditions": []}}),
             json!({"weights": {"vector_setting": {"vector_weight": 2.0}}}),
         ] {
             let err = parse_retrieval_model(&bad).unwrap_err();

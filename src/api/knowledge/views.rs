@@ -1,11 +1,16 @@
 //! Wire shapes of knowledge API objects (API.md A.3, A.5, A.6).
 
-use serde_json::{Value, json};
-
-use crate::engine::SearchResult;
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::store::{DEFAULT_OWNER, Dataset, DatasetCounts, DocumentRow};
+use crate::engine::SearchResult;
+use crate::store::{
+    BUILT_IN_FIELDS, DEFAULT_OWNER, DEFAULT_OWNER_NAME, Dataset, DatasetCounts, DocumentRow, MetadataField,
+    MetadataSchema, Tag, built_in_values,
+};
+
+/// The `id` Dify gives built-in metadata fields.
+const BUILT_IN_ID: &str = "built-in";
 
 /// Provider name reported for ragd's local models.
 pub const MODEL_PROVIDER: &str = "ragd";
@@ -24,8 +29,31 @@ pub fn default_retrieval_model() -> Value {
     })
 }
 
-/// The dataset object.
-pub fn dataset(dataset: &Dataset, counts: DatasetCounts) -> Value {
+/// A metadata field as `{id, name, type}`.
+pub fn metadata_field(field: &MetadataField) -> Value {
+    json!({"id": field.id, "name": field.name, "type": field.kind.as_str()})
+}
+
+/// A tag as the tag routes show it (`binding_count` is a string on Dify's wire).
+pub fn tag(tag: &Tag) -> Value {
+    json!({"id": tag.id, "name": tag.name, "type": tag.kind, "binding_count": tag.binding_count.to_string()})
+}
+
+/// A dataset's `doc_metadata`: its fields, then the built-in ones when they are on.
+fn dataset_metadata_fields(schema: &MetadataSchema) -> Value {
+    let mut fields: Vec<Value> = schema.fields.iter().map(metadata_field).collect();
+    if schema.built_in_field_enabled {
+        fields.extend(
+            BUILT_IN_FIELDS
+                .iter()
+                .map(|(name, kind)| json!({"id": BUILT_IN_ID, "name": name, "type": kind.as_str()})),
+        );
+    }
+    Value::Array(fields)
+}
+
+/// The dataset object, with its tags and metadata fields.
+pub fn dataset(dataset: &Dataset, counts: DatasetCounts, tags: &[Tag], schema: &MetadataSchema) -> Value {
     let mut retrieval = dataset
         .retrieval_model
         .clone()
@@ -46,7 +74,7 @@ pub fn dataset(dataset: &Dataset, counts: DatasetCounts) -> Value {
         "document_count": counts.documents,
         "word_count": counts.words,
         "created_by": dataset.created_by.as_deref().unwrap_or(DEFAULT_OWNER),
-        "author_name": "owner",
+        "author_name": DEFAULT_OWNER_NAME,
         "created_at": dataset.created_at,
         "updated_by": dataset.created_by.as_deref().unwrap_or(DEFAULT_OWNER),
         "updated_at": dataset.updated_at,
@@ -55,7 +83,10 @@ pub fn dataset(dataset: &Dataset, counts: DatasetCounts) -> Value {
         "embedding_available": true,
         "retrieval_model_dict": retrieval,
         "summary_index_setting": null,
-        "tags": [],
+        "tags": tags
+            .iter()
+            .map(|t| json!({"id": t.id, "name": t.name, "type": t.kind}))
+            .collect::<Vec<_>>(),
         "doc_form": dataset.doc_form,
         "external_knowledge_info": {
             "external_knowledge_id": null,
@@ -64,8 +95,8 @@ pub fn dataset(dataset: &Dataset, counts: DatasetCounts) -> Value {
             "external_knowledge_api_endpoint": null,
         },
         "external_retrieval_model": null,
-        "doc_metadata": [],
-        "built_in_field_enabled": false,
+        "doc_metadata": dataset_metadata_fields(schema),
+        "built_in_field_enabled": schema.built_in_field_enabled,
         "pipeline_id": null,
         "runtime_mode": "general",
         "chunk_structure": null,
@@ -78,14 +109,14 @@ pub fn dataset(dataset: &Dataset, counts: DatasetCounts) -> Value {
     })
 }
 
-/// One retrieval record.
-pub fn retrieval_record(result: &SearchResult) -> Value {
+/// One retrieval record; `metadata` is the document's metadata object (stored values and, when
+/// on, built-in ones), shown as Dify shows `doc_metadata` there.
+pub fn retrieval_record(result: &SearchResult, metadata: Option<&Map<String, Value>>) -> Value {
     let s = &result.segment;
-    let doc_metadata: Value = s
-        .doc_metadata
-        .as_deref()
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(Value::Null);
+    let doc_metadata = match metadata {
+        Some(values) if !values.is_empty() || s.doc_metadata.is_some() => Value::Object(values.clone()),
+        Some(_) | None => Value::Null,
+    };
     json!({
         "segment": {
             "id": s.id,
@@ -161,15 +192,38 @@ fn upload_file(d: &DocumentRow) -> Value {
     }
 }
 
-fn doc_metadata(d: &DocumentRow) -> Value {
-    d.doc_metadata
-        .as_deref()
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(Value::Null)
+/// A document's `doc_metadata`: `{id, name, type, value}` for each field of the dataset the
+/// document has a value for, then the built-in fields when they are on (times shown as Dify
+/// shows them, the text of float Unix seconds).
+fn doc_metadata(d: &DocumentRow, schema: &MetadataSchema) -> Value {
+    let stored: Map<String, Value> = match d.doc_metadata.as_deref().map(serde_json::from_str) {
+        Some(Ok(Value::Object(values))) => values,
+        Some(Ok(_) | Err(_)) | None => Map::new(),
+    };
+    let mut list: Vec<Value> = schema
+        .fields
+        .iter()
+        .filter_map(|field| {
+            stored.get(&field.name).map(|value| {
+                json!({"id": field.id, "name": field.name, "type": field.kind.as_str(), "value": value})
+            })
+        })
+        .collect();
+    if schema.built_in_field_enabled {
+        let values = built_in_values(&d.name, &d.data_source_type, d.created_at, d.updated_at);
+        for ((name, value), (_, kind)) in values.into_iter().zip(BUILT_IN_FIELDS) {
+            let value = match value.as_f64() {
+                Some(seconds) => Value::from(format!("{seconds:?}")),
+                None => value,
+            };
+            list.push(json!({"id": BUILT_IN_ID, "name": name, "type": kind.as_str(), "value": value}));
+        }
+    }
+    Value::Array(list)
 }
 
 /// The document object of lists and create answers.
-pub fn document(d: &DocumentRow) -> Value {
+pub fn document(d: &DocumentRow, schema: &MetadataSchema) -> Value {
     json!({
         "id": d.id,
         "position": d.position,
@@ -192,7 +246,7 @@ pub fn document(d: &DocumentRow) -> Value {
         "word_count": d.word_count,
         "hit_count": d.hit_count,
         "doc_form": d.doc_form,
-        "doc_metadata": doc_metadata(d),
+        "doc_metadata": doc_metadata(d, schema),
         "summary_index_status": null,
         "need_summary": false,
     })
@@ -217,9 +271,9 @@ pub fn indexing_status(d: &DocumentRow) -> Value {
 }
 
 /// The document detail, shaped by the `metadata` query value (all, only, without).
-pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str) -> Value {
+pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str, schema: &MetadataSchema) -> Value {
     if metadata == "only" {
-        return json!({"id": d.id, "doc_type": null, "doc_metadata": doc_metadata(d)});
+        return json!({"id": d.id, "doc_type": null, "doc_metadata": doc_metadata(d, schema)});
     }
     let rule: Value = d
         .process_rule
@@ -254,7 +308,7 @@ pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str) -> Va
         "disabled_by": null,
         "archived": d.archived,
         "doc_type": null,
-        "doc_metadata": doc_metadata(d),
+        "doc_metadata": doc_metadata(d, schema),
         "segment_count": d.segment_count,
         "average_segment_length": average,
         "hit_count": d.hit_count,
