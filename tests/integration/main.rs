@@ -4,6 +4,7 @@
 mod engine_demo;
 mod ingest_recovery;
 mod knowledge_api;
+mod metadata_tags_api;
 mod reference_vectors;
 mod storage_suite;
 mod support;
