@@ -175,7 +175,7 @@ fn rekey(values: &mut Map<String, Value>, from: &str, to: Option<&str>) -> bool 
     true
 }
 
-fn field_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<MetadataField, StoreError> {
+fn field_from_row(row: &sqlx::any::AnyRow) -> Result<MetadataField, StoreError> {
     let kind: String = row.try_get("type")?;
     Ok(MetadataField {
         id: row.try_get("id")?,
@@ -263,8 +263,9 @@ impl Store {
         dataset_id: &str,
     ) -> Result<MetadataSchema, StoreError> {
         let fields = self.metadata_fields(tenant_id, dataset_id).await?;
-        let enabled: Option<bool> = sqlx::query_scalar(
-            "SELECT built_in_field_enabled FROM datasets WHERE tenant_id = $1 AND id = $2",
+        // As an integer: the Any driver cannot carry SQLite's BOOLEAN (see store::get_bool).
+        let enabled: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(built_in_field_enabled AS INTEGER) FROM datasets WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(dataset_id)
@@ -272,7 +273,7 @@ impl Store {
         .await?;
         Ok(MetadataSchema {
             fields,
-            built_in_field_enabled: enabled.unwrap_or(false),
+            built_in_field_enabled: enabled.is_some_and(|e| e != 0),
         })
     }
 
@@ -472,14 +473,14 @@ impl Store {
         dataset_id: &str,
         selection: DocumentSelection<'_>,
     ) -> Result<Vec<(String, Map<String, Value>)>, StoreError> {
-        let built_in: Option<bool> = sqlx::query_scalar(
-            "SELECT built_in_field_enabled FROM datasets WHERE tenant_id = $1 AND id = $2",
+        let built_in: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(built_in_field_enabled AS INTEGER) FROM datasets WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id)
         .bind(dataset_id)
         .fetch_optional(&self.pool)
         .await?;
-        let built_in = built_in.unwrap_or(false);
+        let built_in = built_in.is_some_and(|e| e != 0);
         const COLUMNS: &str = "SELECT id, name, data_source_type, doc_metadata, created_at, updated_at FROM documents \
              WHERE tenant_id = $1 AND dataset_id = $2";
         let rows = match selection {
@@ -538,7 +539,7 @@ impl Store {
 
 /// Renames or removes a key in the stored values of every document of a dataset.
 async fn rekey_documents(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant_id: &str,
     dataset_id: &str,
     from: &str,

@@ -18,7 +18,7 @@ pub struct Tag {
     pub binding_count: i64,
 }
 
-fn tag_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Tag, StoreError> {
+fn tag_from_row(row: &sqlx::any::AnyRow) -> Result<Tag, StoreError> {
     Ok(Tag {
         id: row.try_get("id")?,
         name: row.try_get("name")?,

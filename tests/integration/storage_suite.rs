@@ -2,8 +2,9 @@
 //! `RAGD_TEST_POSTGRES_URL` names a server (`.ci/run` sets it). Each run gets a fresh database.
 
 use ragd::store::{
-    CompletedDocument, DEFAULT_TENANT, DatasetChanges, JobStatus, NewApiDocument, NewChildChunk, NewDataset,
-    NewSegment, Stage, Store, StoreError, TokenType, UploadFile,
+    CompletedDocument, DEFAULT_TENANT, DatasetChanges, DocumentMetadataUpdate, DocumentSelection, JobStatus,
+    MetadataType, NewApiDocument, NewChildChunk, NewDataset, NewSegment, Stage, Store, StoreError, TokenType,
+    UploadFile,
 };
 use serde_json::json;
 
@@ -57,6 +58,7 @@ async fn storage_suite_postgres() {
 async fn suite(store: &Store) {
     datasets(store).await;
     documents_jobs_and_segments(store).await;
+    metadata_and_tags(store).await;
     api_tokens(store).await;
 }
 
@@ -306,6 +308,120 @@ async fn documents_jobs_and_segments(store: &Store) {
     store.delete_api_document(&dataset.id, doc).await.unwrap();
     assert!(store.api_document(&dataset.id, doc).await.unwrap().is_none());
     assert_eq!(store.count_segments(&dataset.id).await.unwrap(), 0);
+}
+
+async fn metadata_and_tags(store: &Store) {
+    let dataset = store
+        .dataset_by_name(DEFAULT_TENANT, "Renamed")
+        .await
+        .unwrap()
+        .unwrap();
+    let (documents, _) = store.list_api_documents(&dataset.id, None, 1, 20).await.unwrap();
+    let document = documents[0].id.clone();
+
+    let author = store
+        .create_metadata_field(DEFAULT_TENANT, &dataset.id, "author", MetadataType::String)
+        .await
+        .unwrap();
+    let year = store
+        .create_metadata_field(DEFAULT_TENANT, &dataset.id, "year", MetadataType::Number)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_metadata_field(DEFAULT_TENANT, &dataset.id, "author", MetadataType::String)
+            .await,
+        Err(StoreError::DuplicateMetadataName { .. })
+    ));
+    store
+        .update_documents_metadata(
+            DEFAULT_TENANT,
+            &dataset.id,
+            &[DocumentMetadataUpdate {
+                document_id: document.clone(),
+                values: vec![(author.id.clone(), json!("Ada")), (year.id.clone(), json!(1843))],
+                partial: false,
+            }],
+        )
+        .await
+        .unwrap();
+    store
+        .rename_metadata_field(DEFAULT_TENANT, &dataset.id, &author.id, "writer")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .set_built_in_field_enabled(DEFAULT_TENANT, &dataset.id, true)
+        .await
+        .unwrap();
+    let schema = store.metadata_schema(DEFAULT_TENANT, &dataset.id).await.unwrap();
+    assert!(
+        schema.built_in_field_enabled,
+        "BOOLEAN read back on every backend"
+    );
+    assert_eq!(
+        schema.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["writer", "year"]
+    );
+    let values = store
+        .documents_metadata(
+            DEFAULT_TENANT,
+            &dataset.id,
+            DocumentSelection::Ids(std::slice::from_ref(&document)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        values[0].1["writer"], "Ada",
+        "renames move the values: {values:?}"
+    );
+    assert_eq!(values[0].1["year"], 1843);
+    assert_eq!(values[0].1["document_name"], documents[0].name, "built-in values");
+    assert!(
+        store
+            .delete_metadata_field(DEFAULT_TENANT, &dataset.id, &year.id)
+            .await
+            .unwrap()
+    );
+    let counts = store
+        .metadata_value_counts(DEFAULT_TENANT, &dataset.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts
+            .get(&author.id)
+            .copied()
+            .or_else(|| counts.get("writer").copied()),
+        Some(1)
+    );
+
+    let tag = store
+        .create_tag(DEFAULT_TENANT, "knowledge", "Biology")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_tag(DEFAULT_TENANT, "knowledge", "Biology").await,
+        Err(StoreError::DuplicateTagName(_))
+    ));
+    store
+        .bind_tags(DEFAULT_TENANT, std::slice::from_ref(&tag.id), &dataset.id)
+        .await
+        .unwrap();
+    let bound = store
+        .target_tags(DEFAULT_TENANT, "knowledge", &dataset.id)
+        .await
+        .unwrap();
+    assert_eq!((bound[0].name.as_str(), bound[0].binding_count), ("Biology", 1));
+    let (tagged, total) = store
+        .list_datasets_with_tags(DEFAULT_TENANT, None, std::slice::from_ref(&tag.id), 1, 20)
+        .await
+        .unwrap();
+    assert_eq!((tagged[0].id.as_str(), total), (dataset.id.as_str(), 1));
+    let listed = store
+        .tags(DEFAULT_TENANT, "knowledge", Some("bio"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
 }
 
 async fn api_tokens(store: &Store) {

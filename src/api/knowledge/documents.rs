@@ -194,7 +194,8 @@ async fn create_document(
             file,
         })
         .await?;
-    let schema = engine
+    let schema = state
+        .engine
         .store()
         .metadata_schema(&key.0.tenant_id, &dataset.id)
         .await?;
@@ -481,8 +482,9 @@ async fn update_document(
         }
     }
     let updated = find_document(state, dataset, &document.id).await?;
+    let schema = store.metadata_schema(&key.0.tenant_id, &dataset.id).await?;
     Ok(Json(
-        json!({ "document": views::document(&updated), "batch": update.batch }),
+        json!({ "document": views::document(&updated, &schema), "batch": update.batch }),
     ))
 }
 
