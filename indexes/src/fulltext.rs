@@ -97,6 +97,12 @@ impl FullTextIndex {
         run_blocking(move || inner.upsert(&rows)).await
     }
 
+    /// Deletes these rows by id, then commits.
+    pub async fn delete_rows(&self, ids: Vec<String>) -> Result<(), IndexError> {
+        let inner = self.inner.clone();
+        run_blocking(move || inner.delete(inner.fields.id, &ids)).await
+    }
+
     /// Deletes the rows of these segments, then commits.
     pub async fn delete_segments(&self, segment_ids: Vec<String>) -> Result<(), IndexError> {
         let inner = self.inner.clone();

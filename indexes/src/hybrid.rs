@@ -186,6 +186,23 @@ impl DatasetIndex {
         both(vector, fulltext)
     }
 
+    /// Deletes these rows by id from both indexes (single child chunks; a segment's rows go with
+    /// [`Self::delete_segments`]).
+    pub async fn delete_rows(&self, ids: &[String]) -> Result<(), IndexError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let _write = self.write_lock.lock().await;
+        let vector_write = async {
+            match &self.vectors {
+                Some(vectors) => vectors.delete_rows(ids).await,
+                None => Ok(()),
+            }
+        };
+        let (vector, fulltext) = tokio::join!(vector_write, self.fulltext.delete_rows(ids.to_vec()));
+        both(vector, fulltext)
+    }
+
     /// Deletes the rows of these segments (with their child rows) from both indexes.
     pub async fn delete_segments(&self, segment_ids: &[String]) -> Result<(), IndexError> {
         if segment_ids.is_empty() {

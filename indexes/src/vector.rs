@@ -118,6 +118,11 @@ impl VectorStore {
         Ok(())
     }
 
+    /// Deletes these rows by id (one child chunk, not its whole segment).
+    pub async fn delete_rows(&self, ids: &[String]) -> Result<(), IndexError> {
+        self.delete_where("id", ids).await
+    }
+
     /// Deletes the rows of these segments (parent segments delete their child rows too).
     pub async fn delete_segments(&self, segment_ids: &[String]) -> Result<(), IndexError> {
         self.delete_where("segment_id", segment_ids).await

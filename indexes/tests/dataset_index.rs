@@ -404,6 +404,29 @@ async fn child_rows_group_to_their_parent_with_the_best_score() {
 }
 
 #[tokio::test]
+async fn deleting_one_child_row_keeps_its_siblings() {
+    let dir = TempDir::new().unwrap();
+    let index = open(dir.path()).await;
+    index
+        .upsert(vec![
+            child("p1-c1", "p1", "engines need oil", blend(0, 1, 0.9)),
+            child("p1-c2", "p1", "tyres need air", blend(0, 1, 0.5)),
+        ])
+        .await
+        .unwrap();
+    index.delete_rows(&["p1-c1".into()]).await.unwrap();
+    assert_eq!(index.count_rows().await.unwrap(), 1);
+    assert_eq!(index.count_vector_rows().await.unwrap(), Some(1));
+    assert!(full_text(&index, "oil", 10).await.is_empty());
+    let hits = semantic(&index, &unit(0), 10).await;
+    assert_eq!(segments(&hits), ["p1"]);
+    assert_eq!(hits[0].matched_rows[0].0, "p1-c2");
+    // unknown ids are no-ops
+    index.delete_rows(&["nope".into()]).await.unwrap();
+    assert_eq!(index.count_rows().await.unwrap(), 1);
+}
+
+#[tokio::test]
 async fn wrong_dimensions_fail_before_anything_is_written() {
     let dir = TempDir::new().unwrap();
     let index = open(dir.path()).await;

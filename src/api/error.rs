@@ -161,6 +161,12 @@ impl From<EngineError> for ApiError {
         match error {
             EngineError::DatasetNotFound(_) => Self::not_found("Dataset not found."),
             EngineError::Input(message) => Self::invalid(message),
+            EngineError::NotFound(message) => Self::not_found(message),
+            EngineError::ArchivedDocument => Self::new(
+                ErrorCode::ArchivedDocumentImmutable,
+                "The archived document is not editable.",
+            ),
+            EngineError::InvalidAction(message) => Self::new(ErrorCode::InvalidAction, message),
             EngineError::Rule(rule) => Self::invalid(rule.to_string()),
             EngineError::ModelMismatch { .. } => Self::invalid(error.to_string()),
             EngineError::Store(store) => store.into(),

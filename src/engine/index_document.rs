@@ -107,6 +107,18 @@ impl Engine {
             .complete_documents(&job.tenant_id, &dataset.id, std::slice::from_ref(&completed))
             .await
             .map_err(EngineError::from)?;
+        // A document disabled or archived while it was indexed stays out of search. Checked after
+        // the rows are written, so a status change racing with this job is never lost.
+        let current = store
+            .api_document(&dataset.id, &document.id)
+            .await
+            .map_err(EngineError::from)?;
+        if current.is_some_and(|d| !d.enabled || d.archived) {
+            index
+                .set_documents_enabled(std::slice::from_ref(&document.id), false)
+                .await
+                .map_err(EngineError::from)?;
+        }
         Ok(())
     }
 }

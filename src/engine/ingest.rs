@@ -295,33 +295,11 @@ pub(super) fn segment_rows(
         let segment_id = uuid::Uuid::new_v4().to_string();
         doc.tokens += chunk.tokens;
         if chunk.children.is_empty() {
-            rows.push(IndexRow {
-                id: segment_id.clone(),
-                segment_id: segment_id.clone(),
-                document_id: document_id.to_string(),
-                text: chunk.text.clone(),
-                vector: None,
-                enabled: true,
-            });
+            rows.push(index_row(&segment_id, &segment_id, document_id, &chunk.text));
         }
-        // In parent-child datasets the children are embedded and a hit returns their parent.
-        for (child_position, child) in chunk.children.into_iter().enumerate() {
-            let child_id = uuid::Uuid::new_v4().to_string();
-            rows.push(IndexRow {
-                id: child_id.clone(),
-                segment_id: segment_id.clone(),
-                document_id: document_id.to_string(),
-                text: child.text.clone(),
-                vector: None,
-                enabled: true,
-            });
-            doc.children.push(NewChildChunk {
-                id: child_id,
-                segment_id: segment_id.clone(),
-                position: child_position + 1,
-                content: child.text,
-            });
-        }
+        let (child_index_rows, children) = child_rows(&segment_id, document_id, chunk.children);
+        rows.extend(child_index_rows);
+        doc.children.extend(children);
         doc.segments.push(NewSegment {
             id: segment_id,
             position: position + 1,
@@ -331,6 +309,42 @@ pub(super) fn segment_rows(
         });
     }
     (rows, doc)
+}
+
+/// Child chunk rows (new ids, positions from 1) and their index rows for a parent segment.
+/// In parent-child datasets the children are embedded and a hit returns their parent.
+pub(super) fn child_rows(
+    segment_id: &str,
+    document_id: &str,
+    children: Vec<pipelines::ChildChunk>,
+) -> (Vec<IndexRow>, Vec<NewChildChunk>) {
+    children
+        .into_iter()
+        .enumerate()
+        .map(|(position, child)| {
+            let child_id = uuid::Uuid::new_v4().to_string();
+            let row = index_row(&child_id, segment_id, document_id, &child.text);
+            let chunk = NewChildChunk {
+                id: child_id,
+                segment_id: segment_id.to_string(),
+                position: position + 1,
+                content: child.text,
+            };
+            (row, chunk)
+        })
+        .unzip()
+}
+
+/// An enabled index row without its vector: a segment (`id == segment_id`) or a child chunk.
+pub(super) fn index_row(id: &str, segment_id: &str, document_id: &str, text: &str) -> IndexRow {
+    IndexRow {
+        id: id.to_string(),
+        segment_id: segment_id.to_string(),
+        document_id: document_id.to_string(),
+        text: text.to_string(),
+        vector: None,
+        enabled: true,
+    }
 }
 
 /// Embeds the rows' texts off the async runtime, in calls of `EMBED_CALL_TEXTS`; returns how many.

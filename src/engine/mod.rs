@@ -6,6 +6,7 @@ mod ingest;
 pub mod metadata_filter;
 mod prepare;
 mod search;
+mod segments;
 pub mod source;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
 pub use self::metadata_filter::MetadataFilter;
 pub use self::search::{MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
+pub use self::segments::{SegmentInput, SegmentUpdate};
 use crate::config::Config;
 use crate::store::{Dataset, NewDataset, Store, StoreError};
 
@@ -38,6 +40,16 @@ pub enum EngineError {
     },
     #[error("invalid input: {0}")]
     Input(String),
+    /// Something the request names does not exist, or is not in a state that allows the request
+    /// (Dify answers 404 for both, e.g. "Document is not completed."); the text is Dify's message.
+    #[error("{0}")]
+    NotFound(String),
+    /// Archived documents are read-only.
+    #[error("the archived document is not editable")]
+    ArchivedDocument,
+    /// A document status action that is unknown or cannot apply; the text is Dify's message.
+    #[error("{0}")]
+    InvalidAction(String),
     #[error("invalid process rule: {0}")]
     Rule(#[from] pipelines::chunk::RuleError),
     #[error(transparent)]

@@ -102,11 +102,13 @@ impl Engine {
         let hits = index.search(&request, query_vector.as_deref()).await?;
         let ids: Vec<String> = hits.iter().map(|h| h.segment_id.clone()).collect();
         let mut segments = self.store.segments_for_hits(&dataset.id, &ids).await?;
-        // A hit whose segment is not in SQL belongs to a document that is not committed (yet): skip.
+        // A hit whose segment is not in SQL belongs to a document that is not committed (yet), and
+        // a disabled segment is hidden in SQL before its index rows are: skip both.
         Ok(hits
             .into_iter()
             .filter_map(|hit| {
-                segments.remove(&hit.segment_id).map(|segment| SearchResult {
+                let segment = segments.remove(&hit.segment_id).filter(|s| s.enabled);
+                segment.map(|segment| SearchResult {
                     segment,
                     score: hit.score,
                     vector_score: hit.vector_score,

@@ -5,9 +5,11 @@
 mod api_documents;
 mod api_tokens;
 mod datasets;
+mod document_status;
 mod documents;
 mod jobs;
 mod metadata;
+mod segment_edits;
 mod segments;
 mod tags;
 
@@ -22,11 +24,15 @@ pub use self::api_documents::{
 };
 pub use self::api_tokens::{ApiToken, TokenType};
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
+pub use self::document_status::{DocumentAction, UnknownAction};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
 pub use self::jobs::{Job, JobStatus, MAX_ATTEMPTS};
 pub use self::metadata::{
     BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,
     MetadataSchema, MetadataType, built_in_values, metadata_source,
+};
+pub use self::segment_edits::{
+    AddedSegment, ChildChunkRow, SegmentFilter, SegmentRow, SegmentScope, SegmentText,
 };
 pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
 pub use self::tags::{KNOWLEDGE_TAG, Tag};

@@ -74,6 +74,49 @@ for method in ("semantic_search", "full_text_search", "hybrid_search"):
     ).json()
     assert answer["records"][0]["segment"]["document"]["name"] == "honeybees.pdf", (method, answer)
 
+
+def retrieve(query, **retrieval):
+    model = {"search_method": "full_text_search", "reranking_enable": False, "top_k": 5,
+             "score_threshold_enabled": False, **retrieval}
+    return httpx.post(f"{URL}/v1/datasets/{dataset.id}/hit-testing", headers={"Authorization": f"Bearer {KEY}"},
+                      json={"query": query, "retrieval_model": model}).json()
+
+
+# Segments: add, list, edit (the SDK's update_segment expects a list where Dify answers one segment,
+# so that call goes through httpx), delete; retrieval follows every change.
+doc_id = by_text.document.id
+added = client.create_segments(dataset.id, doc_id, [{"content": "Oolong is partly oxidised tea.", "keywords": ["oolong"]}])
+segment_id = added.data[0].id
+assert added.data[0].content == "Oolong is partly oxidised tea.", added
+segments = client.list_segments(dataset.id, doc_id)
+assert any(seg.id == segment_id for seg in segments.data), segments
+assert any("Oolong" in r["segment"]["content"] for r in retrieve("oolong oxidised")["records"])
+edited = httpx.post(f"{URL}/v1/datasets/{dataset.id}/documents/{doc_id}/segments/{segment_id}",
+                    headers={"Authorization": f"Bearer {KEY}"},
+                    json={"segment": {"content": "Pu-erh is fermented and aged tea."}}).json()
+assert edited["data"]["content"] == "Pu-erh is fermented and aged tea.", edited
+assert not retrieve("oolong oxidised")["records"] or all("Oolong" not in r["segment"]["content"] for r in retrieve("oolong oxidised")["records"])
+client.delete_segment(dataset.id, doc_id, segment_id)
+assert all("Pu-erh" not in r["segment"]["content"] for r in retrieve("pu-erh fermented aged")["records"])
+
+# Metadata: a field, a value on one document, and a filter that keeps only that document.
+field = client.create_metadata_field(dataset.id, "string", "topic")
+client.update_document_metadata(dataset.id, [{"document_id": by_file.document.id,
+                                              "metadata_list": [{"id": field.id, "name": "topic", "value": "bees"}]}])
+fields = client.list_metadata_fields(dataset.id)
+assert [(m.name, m.use_count) for m in fields.doc_metadata] == [("topic", 1)], fields
+only_bees = retrieve("history", search_method="hybrid_search", metadata_filtering_conditions={
+    "logical_operator": "and", "conditions": [{"name": "topic", "comparison_operator": "is", "value": "bees"}]})
+assert only_bees["records"] and all(r["segment"]["document"]["name"] == "honeybees.pdf" for r in only_bees["records"]), only_bees
+renamed = client.update_metadata_field(dataset.id, field.id, "subject")
+assert renamed.name == "subject"
+
+# Update by text: new content replaces the old once re-indexed.
+updated = client.update_document_by_text(dataset.id, doc_id, name="tea", text="Matcha is powdered green tea from Japan.")
+items = wait_indexed(dataset.id, updated.batch)
+assert [i.indexing_status for i in items] == ["completed"], items
+assert any("Matcha" in r["segment"]["content"] for r in retrieve("powdered green tea matcha")["records"])
+
 client.delete_document(dataset.id, by_file.document.id)
 assert client.list_documents(dataset.id).total == 1
 client.delete_dataset(dataset.id)

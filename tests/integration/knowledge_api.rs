@@ -12,15 +12,16 @@ use tower::ServiceExt;
 
 use crate::support;
 
-struct Api {
+/// A router over a fresh data dir with the real model, and a dataset key for it.
+pub(crate) struct Api {
     app: axum::Router,
-    engine: Arc<Engine>,
+    pub(crate) engine: Arc<Engine>,
     key: String,
     _dir: tempfile::TempDir,
 }
 
 impl Api {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let (engine, dir) = support::engine().await;
         let key = engine
             .store()
@@ -38,7 +39,7 @@ impl Api {
         }
     }
 
-    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
         let auth = format!("Bearer {}", self.key);
         self.raw(method, uri, Some(&auth), body).await
     }
@@ -73,7 +74,7 @@ impl Api {
     }
 }
 
-fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+pub(crate) fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], expected.as_u16(), "{body}");
@@ -313,7 +314,7 @@ async fn retrieve_with_each_method() {
 
 impl Api {
     /// Creates a dataset through the API and returns its id.
-    async fn create_dataset(&self, name: &str) -> String {
+    pub(crate) async fn create_dataset(&self, name: &str) -> String {
         let (status, created) = self
             .call("POST", "/v1/datasets", Some(json!({"name": name})))
             .await;
@@ -322,7 +323,7 @@ impl Api {
     }
 
     /// Starts indexing workers for this API's engine.
-    fn start_workers(&self) {
+    pub(crate) fn start_workers(&self) {
         ragd::jobs::spawn_workers(self.engine.clone(), 1, tokio_util::sync::CancellationToken::new());
     }
 
@@ -370,7 +371,7 @@ impl Api {
     }
 
     /// Polls a batch until every document has finished (completed or error).
-    async fn wait_until_indexed(&self, dataset_id: &str, batch: &str) -> Vec<Value> {
+    pub(crate) async fn wait_until_indexed(&self, dataset_id: &str, batch: &str) -> Vec<Value> {
         for _ in 0..600 {
             let (status, body) = self
                 .call(

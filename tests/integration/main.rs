@@ -6,5 +6,6 @@ mod ingest_recovery;
 mod knowledge_api;
 mod metadata_tags_api;
 mod reference_vectors;
+mod segments_api;
 mod storage_suite;
 mod support;

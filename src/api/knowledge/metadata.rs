@@ -97,11 +97,14 @@ pub async fn list(
         .fields
         .iter()
         .map(|field| {
+            let count = counts.get(&field.name).copied().unwrap_or(0);
+            // `count` is Dify's name; `use_count` is what dify-knowledge-sdk reads.
             json!({
                 "id": field.id,
                 "name": field.name,
                 "type": field.kind.as_str(),
-                "count": counts.get(&field.name).copied().unwrap_or(0),
+                "count": count,
+                "use_count": count,
             })
         })
         .collect();

@@ -5,6 +5,7 @@ mod documents;
 mod metadata;
 mod models;
 mod retrieve;
+mod segments;
 mod tags;
 mod views;
 
@@ -64,6 +65,28 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/datasets/{dataset_id}/documents/{batch}/indexing-status",
             get(documents::indexing_status),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/status/{action}",
+            patch(segments::document_status),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/segments",
+            get(segments::list).post(segments::create),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}",
+            get(segments::get)
+                .post(segments::update)
+                .delete(segments::delete),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks",
+            get(segments::list_child_chunks).post(segments::create_child_chunk),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}",
+            patch(segments::update_child_chunk).delete(segments::delete_child_chunk),
         )
         .route("/datasets/{dataset_id}/retrieve", post(retrieve::retrieve))
         .route("/datasets/{dataset_id}/hit-testing", post(retrieve::retrieve))

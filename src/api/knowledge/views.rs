@@ -5,8 +5,8 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::SearchResult;
 use crate::store::{
-    BUILT_IN_FIELDS, DEFAULT_OWNER, DEFAULT_OWNER_NAME, Dataset, DatasetCounts, DocumentRow, MetadataField,
-    MetadataSchema, Tag, built_in_values,
+    BUILT_IN_FIELDS, ChildChunkRow, DEFAULT_OWNER, DEFAULT_OWNER_NAME, Dataset, DatasetCounts, DocumentRow,
+    MetadataField, MetadataSchema, SegmentRow, Tag, built_in_values,
 };
 
 /// The `id` Dify gives built-in metadata fields.
@@ -129,7 +129,7 @@ pub fn retrieval_record(result: &SearchResult, metadata: Option<&Map<String, Val
             "tokens": s.tokens,
             "keywords": [],
             "index_node_id": s.id,
-            "index_node_hash": hex::encode(Sha256::digest(s.content.as_bytes())),
+            "index_node_hash": content_hash(&s.content),
             "hit_count": s.hit_count,
             "enabled": s.enabled,
             "disabled_at": null,
@@ -155,6 +155,58 @@ pub fn retrieval_record(result: &SearchResult, metadata: Option<&Map<String, Val
         "tsne_position": null,
         "files": null,
         "summary": null,
+    })
+}
+
+/// A segment's `index_node_hash`: SHA-256 of its content.
+fn content_hash(content: &str) -> String {
+    hex::encode(Sha256::digest(content.as_bytes()))
+}
+
+/// The segment object (A.5).
+pub fn segment(s: &SegmentRow) -> Value {
+    json!({
+        "id": s.id,
+        "position": s.position,
+        "document_id": s.document_id,
+        "content": s.content,
+        "sign_content": s.content,
+        "answer": s.answer,
+        "word_count": s.word_count,
+        "tokens": s.tokens,
+        "keywords": s.keywords,
+        "index_node_id": s.id,
+        "index_node_hash": content_hash(&s.content),
+        "hit_count": s.hit_count,
+        "enabled": s.enabled,
+        "disabled_at": s.disabled_at,
+        "disabled_by": s.disabled_by,
+        "status": s.status,
+        "created_by": s.created_by.as_deref().unwrap_or(DEFAULT_OWNER),
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "updated_by": s.updated_by,
+        "indexing_at": s.indexing_at.unwrap_or(s.created_at),
+        "completed_at": s.completed_at,
+        "error": s.error,
+        "stopped_at": s.stopped_at,
+        "child_chunks": s.child_chunks.iter().map(child_chunk).collect::<Vec<_>>(),
+        "attachments": [],
+        "summary": null,
+    })
+}
+
+/// The child chunk object (A.5).
+pub fn child_chunk(c: &ChildChunkRow) -> Value {
+    json!({
+        "id": c.id,
+        "segment_id": c.segment_id,
+        "content": c.content,
+        "position": c.position,
+        "word_count": c.word_count,
+        "type": c.chunk_type,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
     })
 }
 
