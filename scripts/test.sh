@@ -8,6 +8,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ragd-target}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo run --quiet --bin ragd -- models fetch
-cargo test --workspace
+# Snapshot mismatches fail the run and write nothing (review with `cargo insta review` locally).
+INSTA_UPDATE=no cargo test --workspace
 cargo build --quiet --bin ragd
 ./scripts/dify_client_test.sh

@@ -9,3 +9,4 @@ mod reference_vectors;
 mod segments_api;
 mod storage_suite;
 mod support;
+mod wire_shapes;
