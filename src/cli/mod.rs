@@ -3,6 +3,7 @@
 mod api_key;
 mod ingest;
 mod models;
+mod reindex;
 mod search;
 mod serve;
 mod worker;
@@ -40,6 +41,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Query a dataset.
     Search(search::SearchArgs),
+    /// Rebuild datasets' indexes (new model, compaction) while the live ones keep serving.
+    Reindex(reindex::ReindexArgs),
     /// Manage the offline models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -86,6 +89,7 @@ impl Cli {
         match self.command {
             Command::Ingest(args) => args.execute(config).await,
             Command::Search(args) => args.execute(config).await,
+            Command::Reindex(args) => args.execute(config).await,
             Command::Models(command) => command.execute(config).await,
             Command::Serve(args) => args.execute(config).await,
             Command::Worker(args) => args.execute(config).await,

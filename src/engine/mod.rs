@@ -5,6 +5,7 @@ mod index_document;
 mod ingest;
 pub mod metadata_filter;
 mod prepare;
+mod reindex;
 mod search;
 mod segments;
 pub mod source;
@@ -19,6 +20,7 @@ use pipelines::Embedder;
 pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
 pub use self::metadata_filter::MetadataFilter;
+pub use self::reindex::{ReindexOptions, ReindexReport, find_dataset};
 pub use self::search::{MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
 pub use self::segments::{SegmentInput, SegmentUpdate};
 use crate::config::Config;
@@ -226,6 +228,8 @@ impl Engine {
             .indexes
             .lock()
             .map_err(|_| EngineError::Task("index cache poisoned".into()))?;
+        // A rebuild switched generations: let go of the older ones (queries holding them finish).
+        cache.retain(|(id, generation), _| id != &dataset.id || *generation >= dataset.index_generation);
         Ok(cache.entry(key).or_insert(index).clone())
     }
 

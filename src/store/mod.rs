@@ -9,6 +9,7 @@ mod document_status;
 mod documents;
 mod jobs;
 mod metadata;
+mod reindex;
 mod segment_edits;
 mod segments;
 mod tags;
@@ -31,6 +32,7 @@ pub use self::metadata::{
     BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,
     MetadataSchema, MetadataType, built_in_values, metadata_source,
 };
+pub use self::reindex::{ReindexRun, SegmentSource};
 pub use self::segment_edits::{
     AddedSegment, ChildChunkRow, SegmentFilter, SegmentRow, SegmentScope, SegmentText,
 };

@@ -304,6 +304,66 @@ async fn documents_jobs_and_segments(store: &Store) {
     assert!(failed.stopped_at.is_some());
     assert_eq!(store.pending_jobs().await.unwrap(), 0);
 
+    // An index rebuild walks segments in id order from a recorded cursor and switches atomically.
+    let run = store
+        .start_reindex(DEFAULT_TENANT, &dataset.id, 2, Some(("model-b", 8)))
+        .await
+        .unwrap();
+    let page = store
+        .segment_sources_after(&dataset.id, &run.cursor, 2)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2);
+    assert!(page[0].id < page[1].id && page.iter().all(|s| s.enabled));
+    let with_child = page
+        .iter()
+        .chain(
+            store
+                .segment_sources_after(&dataset.id, &page[1].id, 10)
+                .await
+                .unwrap()
+                .iter(),
+        )
+        .find(|s| !s.children.is_empty())
+        .cloned();
+    assert_eq!(with_child.map(|s| s.children.len()), Some(1));
+    store.advance_reindex(&dataset.id, &page[1].id, 2).await.unwrap();
+    let resumed = store.reindex_run(&dataset.id).await.unwrap().unwrap();
+    assert_eq!(
+        (resumed.cursor.as_str(), resumed.rows_written),
+        (page[1].id.as_str(), 2)
+    );
+    assert_eq!(
+        store
+            .segment_sources_after(&dataset.id, &resumed.cursor, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .segment_sources_changed_since(&dataset.id, 0)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(store.finish_reindex(&resumed).await.unwrap());
+    assert!(
+        !store.finish_reindex(&resumed).await.unwrap(),
+        "a finished run switches once"
+    );
+    let switched = store.dataset(DEFAULT_TENANT, &dataset.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            switched.index_generation,
+            switched.embedding_model.as_deref(),
+            switched.embedding_dimension
+        ),
+        (2, Some("model-b"), Some(8))
+    );
+
     // Deleting a document removes its segments (cascade) and jobs.
     store.delete_api_document(&dataset.id, doc).await.unwrap();
     assert!(store.api_document(&dataset.id, doc).await.unwrap().is_none());

@@ -1,0 +1,63 @@
+//! `ragd reindex`: rebuild datasets' indexes from their stored segments (after a model change,
+//! or to compact them), beside the live indexes, which keep serving until the switch.
+
+use clap::Args;
+
+use crate::config::Config;
+use crate::engine::{ReindexOptions, find_dataset};
+use crate::store::DEFAULT_TENANT;
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["dataset", "all"])))]
+pub struct ReindexArgs {
+    /// The dataset to rebuild (id or name).
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Rebuild every dataset of the workspace.
+    #[arg(long)]
+    all: bool,
+    /// Segments re-embedded between progress records.
+    #[arg(long, default_value_t = 256)]
+    page_segments: usize,
+    /// Stop after this many pages; the next run resumes where this one stopped.
+    #[arg(long)]
+    max_pages: Option<usize>,
+}
+
+impl ReindexArgs {
+    pub async fn execute(self, config: Config) -> anyhow::Result<()> {
+        let engine = super::open_engine(config, true).await?;
+        let datasets = match &self.dataset {
+            Some(name) => vec![find_dataset(&engine, DEFAULT_TENANT, name).await?],
+            None => engine.store().all_datasets(DEFAULT_TENANT).await?,
+        };
+        let options = ReindexOptions {
+            page_segments: self.page_segments,
+            max_pages: self.max_pages,
+            progress: true,
+        };
+        for dataset in datasets {
+            let report = engine.reindex(&dataset, &options).await?;
+            if !report.switched {
+                println!(
+                    "paused {:?} after {} segments; run reindex again to continue",
+                    report.dataset, report.segments
+                );
+                continue;
+            }
+            println!(
+                "reindexed {:?}: generation {}, {} segments, {} index rows ({} written before a restart), \
+                 model {}, {:.1}s ({:.1} rows/s)",
+                report.dataset,
+                report.generation,
+                report.segments,
+                report.rows,
+                report.resumed_rows,
+                report.model.as_deref().unwrap_or("none (keyword only)"),
+                report.elapsed.as_secs_f64(),
+                report.rows_per_second(),
+            );
+        }
+        Ok(())
+    }
+}
