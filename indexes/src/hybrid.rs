@@ -356,6 +356,14 @@ impl DatasetIndex {
     }
 
     /// Number of rows in the vector table, None for keyword-only datasets.
+    /// Data fragments of the vector table (None without one): how much compaction is pending.
+    pub async fn vector_fragments(&self) -> Result<Option<usize>, IndexError> {
+        match &self.vectors {
+            Some(vectors) => vectors.fragment_count().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub async fn count_vector_rows(&self) -> Result<Option<usize>, IndexError> {
         match &self.vectors {
             Some(vectors) => vectors.count_rows().await.map(Some),

@@ -235,6 +235,17 @@ impl VectorStore {
         Ok(())
     }
 
+    /// Number of data fragments (files) in the table; each write adds some until `optimize`.
+    pub async fn fragment_count(&self) -> Result<usize, IndexError> {
+        Ok(self
+            .table
+            .stats()
+            .await
+            .map_err(vector_error)?
+            .fragment_stats
+            .num_fragments)
+    }
+
     /// Number of rows, enabled or not.
     pub async fn count_rows(&self) -> Result<usize, IndexError> {
         self.table.count_rows(None).await.map_err(vector_error)

@@ -35,6 +35,7 @@ fn hostname() -> String {
 }
 
 async fn run_worker(engine: Arc<Engine>, name: String, shutdown: CancellationToken) {
+    let mut compaction = Compaction::default();
     while !shutdown.is_cancelled() {
         let job = match engine.store().claim_job(&name, LEASE_SECS).await {
             Ok(job) => job,
@@ -44,12 +45,61 @@ async fn run_worker(engine: Arc<Engine>, name: String, shutdown: CancellationTok
             }
         };
         match job {
-            Some(job) => process(&engine, &name, job).await,
+            Some(job) => {
+                let dataset = (job.tenant_id.clone(), job.dataset_id.clone());
+                process(&engine, &name, job).await;
+                if compaction.indexed(dataset) {
+                    compaction.run(&engine).await;
+                }
+            }
             None => {
+                compaction.run(&engine).await;
                 tokio::select! {
                     () = tokio::time::sleep(IDLE_POLL) => {},
                     () = shutdown.cancelled() => {},
                 }
+            }
+        }
+    }
+}
+
+/// Every indexed document leaves small files in its dataset's vector table, which slow queries
+/// down as they pile up; a worker compacts the datasets it wrote to when the queue runs dry, or
+/// after `COMPACT_EVERY_JOBS` documents under continuous load.
+#[derive(Debug, Default)]
+struct Compaction {
+    datasets: std::collections::HashSet<(String, String)>,
+    jobs: usize,
+}
+
+const COMPACT_EVERY_JOBS: usize = 64;
+
+impl Compaction {
+    /// Notes a document indexed in `dataset`; true when compaction is due despite a busy queue.
+    fn indexed(&mut self, dataset: (String, String)) -> bool {
+        self.datasets.insert(dataset);
+        self.jobs += 1;
+        self.jobs >= COMPACT_EVERY_JOBS
+    }
+
+    async fn run(&mut self, engine: &Engine) {
+        self.jobs = 0;
+        for (tenant_id, dataset_id) in std::mem::take(&mut self.datasets) {
+            let dataset = match engine.store().dataset(&tenant_id, &dataset_id).await {
+                Ok(Some(dataset)) => dataset,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(dataset_id = %dataset_id, error = %e, "cannot load a dataset to compact");
+                    continue;
+                }
+            };
+            let result = match engine.index(&dataset).await {
+                Ok(index) => index.optimize().await.map_err(crate::engine::EngineError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                // Compaction is an optimisation: a failure costs query speed, not data.
+                tracing::warn!(dataset_id = %dataset_id, error = %e, "index compaction failed");
             }
         }
     }

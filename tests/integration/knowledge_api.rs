@@ -738,3 +738,54 @@ async fn documents_are_updated_by_text_and_file() {
     assert_eq!(detail["name"], "kettles.md");
     assert_eq!(detail["indexing_status"], "completed");
 }
+
+#[tokio::test]
+async fn workers_compact_the_vector_table_when_the_queue_runs_dry() {
+    let api = Api::new().await;
+    api.start_workers();
+    let id = api.create_dataset("kb").await;
+    let mut batches = Vec::new();
+    for (name, text) in [
+        ("one", "Bees dance to show where flowers are."),
+        ("two", "Volcanoes erupt ash into the sky."),
+        ("three", "Tea leaves are dried and rolled."),
+    ] {
+        let (status, answer) = api
+            .call(
+                "POST",
+                &format!("/v1/datasets/{id}/document/create_by_text"),
+                Some(
+                    json!({"name": name, "text": text, "indexing_technique": "high_quality",
+                            "process_rule": {"mode": "automatic"}}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        batches.push(answer["batch"].as_str().unwrap().to_string());
+    }
+    for batch in &batches {
+        api.wait_until_indexed(&id, batch).await;
+    }
+    let dataset = api
+        .engine
+        .store()
+        .dataset(DEFAULT_TENANT, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    let index = api.engine.index(&dataset).await.unwrap();
+    let mut fragments = None;
+    for _ in 0..100 {
+        fragments = index.vector_fragments().await.unwrap();
+        if fragments == Some(1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        fragments,
+        Some(1),
+        "three documents' writes compacted into one fragment"
+    );
+    assert_eq!(index.count_vector_rows().await.unwrap(), Some(3));
+}
