@@ -20,6 +20,8 @@ mod json;
 mod markdown;
 mod ooxml;
 mod pdf;
+mod pdf_fixups;
+mod pdf_text;
 mod pptx;
 mod spreadsheet;
 mod table;

@@ -7,7 +7,9 @@
 //! parse abandoned after a timeout stops soon.
 //!
 //! pdf-extract 0.12.1 ignores the text-showing operators `'` and `"`; before extraction, content
-//! streams using them are rewritten to the equivalent `T*`/`Tw`/`Tc` + `Tj` sequences.
+//! streams using them are rewritten to the equivalent `T*`/`Tw`/`Tc` + `Tj` sequences. Other
+//! objects it misreads are rewritten by `pdf_fixups`; `pdf_text` turns its glyphs into lines in
+//! reading order.
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -16,10 +18,9 @@ use std::time::Duration;
 
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, ObjectId};
-use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 use regex::bytes::Regex as BytesRegex;
-use unicode_normalization::UnicodeNormalization;
 
+use super::pdf_text::PageText;
 use super::{CancelFlag, ParseError, panic_message};
 use crate::document::{ParsedDocument, Section};
 
@@ -46,6 +47,7 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
         return Err(malformed("the document has no pages"));
     }
     rewrite_quote_operators(&mut doc, &pages);
+    super::pdf_fixups::apply(&mut doc);
     let title = document_title(&doc);
 
     let mut sections = Vec::with_capacity(pages.len());
@@ -195,12 +197,13 @@ fn extract_page(doc: &Document, page: u32) -> (String, Option<String>) {
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         pdf_extract::output_doc_page(doc, &mut output, page)
     }));
+    let text = output.finish();
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
         Err(payload) => Some(format!("parser panic: {}", panic_message(payload.as_ref()))),
     };
-    (output.text, failure)
+    (text, failure)
 }
 
 /// Deepest chain of form XObjects drawing each other that a page may use.
@@ -289,89 +292,6 @@ fn page_resources(doc: &Document, page_id: ObjectId) -> Option<&lopdf::Dictionar
             .ok()?;
     }
     None
-}
-
-/// Plain-text output of one page. Same layout heuristics as pdf-extract's `PlainTextOutput`
-/// (a new line when the baseline moves, a space when a word starts right of the previous end),
-/// computed from the text matrix directly so rotated text does not produce NaN sizes.
-struct PageText {
-    text: String,
-    last_end: f64,
-    last_y: f64,
-    first_char: bool,
-}
-
-impl PageText {
-    fn new() -> Self {
-        Self {
-            text: String::new(),
-            last_end: 100_000.0,
-            last_y: 0.0,
-            first_char: false,
-        }
-    }
-}
-
-impl OutputDev for PageText {
-    fn begin_page(
-        &mut self,
-        _page_num: u32,
-        _media_box: &MediaBox,
-        _art_box: Option<(f64, f64, f64, f64)>,
-    ) -> Result<(), OutputError> {
-        Ok(())
-    }
-
-    fn end_page(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
-
-    fn output_character(
-        &mut self,
-        trm: &Transform,
-        width: f64,
-        _spacing: f64,
-        font_size: f64,
-        char: &str,
-    ) -> Result<(), OutputError> {
-        // Device y grows downwards; the page height offset cancels out in differences.
-        let (x, y) = (trm.m31, -trm.m32);
-        let size = font_size * (trm.m11 * trm.m22 - trm.m12 * trm.m21).abs().sqrt();
-        if self.first_char {
-            if (y - self.last_y).abs() > size * 1.5 {
-                self.text.push('\n');
-            }
-            if x < self.last_end && (y - self.last_y).abs() > size * 0.5 {
-                self.text.push('\n');
-            }
-            if x > self.last_end + size * 0.1 {
-                self.text.push(' ');
-            }
-        }
-        // Typographic ligatures (U+FB00..U+FB06) become their letters, so "ﬁle" matches "file".
-        if char.chars().any(|c| ('\u{FB00}'..='\u{FB06}').contains(&c)) {
-            self.text.extend(char.nfkc());
-        } else {
-            self.text.push_str(char);
-        }
-        self.first_char = false;
-        self.last_y = y;
-        self.last_end = x + width * size;
-        Ok(())
-    }
-
-    fn begin_word(&mut self) -> Result<(), OutputError> {
-        self.first_char = true;
-        Ok(())
-    }
-
-    fn end_word(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
-
-    fn end_line(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
 }
 
 /// The document information dictionary's `Title`, if it has a non-blank one.

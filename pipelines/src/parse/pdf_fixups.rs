@@ -1,0 +1,241 @@
+//! Rewrites of a loaded PDF into forms pdf-extract 0.12 reads correctly. Each fixes a way valid
+//! files lose text there:
+//! - CID font widths given as ranges (`first last width` in `/W`, as Chrome, Skia and Google Docs
+//!   write them) are skipped by pdf-extract, so those glyphs get width 0 and words fall apart into
+//!   letters; the ranges are expanded into the list form it reads.
+//! - A stream's `/Filter` or `/DecodeParms` given by reference is not followed, so its content
+//!   stays compressed; they are made direct.
+//! - Type0 fonts with a predefined Unicode CMap (`UniGB-UCS2-H`, `UniJIS-UTF16-H`, ...: Chinese,
+//!   Japanese and Korean office files whose fonts are not embedded) make pdf-extract panic. Their
+//!   codes are UTF-16 already, so they become `Identity-H` with a ToUnicode map of codes to
+//!   themselves.
+
+use lopdf::{Dictionary, Document, Object, Stream};
+
+/// Largest CID range expanded (the whole two-byte code space).
+const MAX_WIDTH_RANGE: i64 = 0x1_0000;
+
+/// Applies every rewrite to the document.
+pub(super) fn apply(doc: &mut Document) {
+    direct_stream_filters(doc);
+    expand_cid_widths(doc);
+    identity_for_unicode_cmaps(doc);
+}
+
+/// The object, or what it refers to.
+fn resolved(doc: &Document, object: &Object) -> Option<Object> {
+    match object {
+        Object::Reference(id) => doc.get_object(*id).ok().cloned(),
+        other => Some(other.clone()),
+    }
+}
+
+fn direct_stream_filters(doc: &mut Document) {
+    let mut updates = Vec::new();
+    for (&id, object) in &doc.objects {
+        let Object::Stream(stream) = object else { continue };
+        for key in [b"Filter".as_slice(), b"DecodeParms".as_slice()] {
+            if let Ok(Object::Reference(_)) = stream.dict.get(key)
+                && let Some(value) = stream.dict.get(key).ok().and_then(|v| resolved(doc, v))
+            {
+                updates.push((id, key, value));
+            }
+        }
+    }
+    for (id, key, value) in updates {
+        if let Some(Object::Stream(stream)) = doc.objects.get_mut(&id) {
+            stream.dict.set(key, value);
+        }
+    }
+}
+
+fn expand_cid_widths(doc: &mut Document) {
+    let mut updates = Vec::new();
+    for (&id, object) in &doc.objects {
+        let Object::Dictionary(dict) = object else {
+            continue;
+        };
+        let subtype = dict.get(b"Subtype").and_then(Object::as_name).ok();
+        if !matches!(subtype, Some(b"CIDFontType0" | b"CIDFontType2")) {
+            continue;
+        }
+        let Some(Object::Array(widths)) = dict.get(b"W").ok().and_then(|w| resolved(doc, w)) else {
+            continue;
+        };
+        if let Some(listed) = listed_widths(doc, &widths) {
+            updates.push((id, listed));
+        }
+    }
+    for (id, listed) in updates {
+        if let Some(Object::Dictionary(dict)) = doc.objects.get_mut(&id) {
+            dict.set("W", Object::Array(listed));
+        }
+    }
+}
+
+fn number(doc: &Document, object: &Object) -> Option<f64> {
+    match resolved(doc, object)? {
+        Object::Integer(value) => Some(value as f64),
+        Object::Real(value) => Some(f64::from(value)),
+        _ => None,
+    }
+}
+
+/// `/W` in the `cid [w1 w2 ...]` form only, with direct numbers; None if it already is.
+fn listed_widths(doc: &Document, widths: &[Object]) -> Option<Vec<Object>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < widths.len() {
+        let first = number(doc, &widths[i])? as i64;
+        match resolved(doc, &widths[i + 1])? {
+            Object::Array(list) => {
+                let list: Vec<Object> = list
+                    .iter()
+                    .map(|w| match w {
+                        Object::Reference(_) => Object::Real(number(doc, w).unwrap_or(0.0) as f32),
+                        direct => direct.clone(),
+                    })
+                    .collect();
+                out.push(Object::Integer(first));
+                out.push(Object::Array(list));
+                i += 2;
+            }
+            last => {
+                let last = number(doc, &last)? as i64;
+                let width = number(doc, widths.get(i + 2)?)?;
+                let count = (last - first + 1).clamp(0, MAX_WIDTH_RANGE);
+                out.push(Object::Integer(first));
+                out.push(Object::Array(vec![Object::Real(width as f32); count as usize]));
+                i += 3;
+            }
+        }
+    }
+    (out != widths).then_some(out)
+}
+
+/// True for the names of Adobe's predefined CMaps whose codes are UCS-2 or UTF-16BE.
+fn is_unicode_cmap(name: &[u8]) -> bool {
+    name.starts_with(b"Uni")
+        && [b"-UCS2-H".as_slice(), b"-UCS2-V", b"-UTF16-H", b"-UTF16-V"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
+}
+
+/// A ToUnicode CMap mapping every two-byte code to the same UTF-16 value (surrogates left out:
+/// pairs of them are not single codes).
+fn identity_to_unicode() -> Vec<u8> {
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n\
+         /CMapName /Ragd-UTF16-Identity def /CMapType 2 def\n\
+         1 begincodespacerange <0000> <FFFF> endcodespacerange\n",
+    );
+    let rows: Vec<u8> = (0..=0xFF_u8)
+        .filter(|high| !(0xD8..=0xDF).contains(high))
+        .collect();
+    for block in rows.chunks(100) {
+        cmap.push_str(&format!("{} beginbfrange\n", block.len()));
+        for high in block {
+            cmap.push_str(&format!("<{high:02X}00> <{high:02X}FF> <{high:02X}00>\n"));
+        }
+        cmap.push_str("endbfrange\n");
+    }
+    cmap.push_str("endcmap CMapName currentdict /CMap defineresource pop end end\n");
+    cmap.into_bytes()
+}
+
+fn identity_for_unicode_cmaps(doc: &mut Document) {
+    let fonts: Vec<(lopdf::ObjectId, bool)> = doc
+        .objects
+        .iter()
+        .filter_map(|(&id, object)| {
+            let dict = object.as_dict().ok()?;
+            if dict.get(b"Subtype").and_then(Object::as_name).ok()? != b"Type0" {
+                return None;
+            }
+            let encoding = dict.get(b"Encoding").and_then(Object::as_name).ok()?;
+            is_unicode_cmap(encoding).then_some((id, encoding.ends_with(b"-V")))
+        })
+        .collect();
+    if fonts.is_empty() {
+        return;
+    }
+    let to_unicode = doc.add_object(Stream::new(Dictionary::new(), identity_to_unicode()));
+    for (id, vertical) in fonts {
+        let descendant = doc
+            .get_dictionary(id)
+            .ok()
+            .and_then(|font| font.get(b"DescendantFonts").ok())
+            .and_then(|d| resolved(doc, d))
+            .and_then(|d| d.as_array().ok()?.first()?.as_reference().ok());
+        if let Ok(font) = doc.get_dictionary_mut(id) {
+            let identity = if vertical { "Identity-V" } else { "Identity-H" };
+            font.set("Encoding", Object::Name(identity.as_bytes().to_vec()));
+            if !font.has(b"ToUnicode") {
+                font.set("ToUnicode", to_unicode);
+            }
+        }
+        // Widths are listed by CID, which no longer matches the codes: the default width is
+        // closer than the wrong glyph's.
+        if let Some(descendant) = descendant
+            && let Ok(cid_font) = doc.get_dictionary_mut(descendant)
+        {
+            cid_font.remove(b"W");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lopdf::dictionary;
+
+    use super::*;
+
+    #[test]
+    fn width_ranges_become_lists() {
+        let doc = Document::new();
+        let widths = vec![
+            1.into(),
+            Object::Array(vec![500.into(), 600.into()]),
+            10.into(),
+            12.into(),
+            Object::Real(250.5),
+        ];
+        let listed = listed_widths(&doc, &widths).unwrap();
+        assert_eq!(
+            listed,
+            vec![
+                1.into(),
+                Object::Array(vec![500.into(), 600.into()]),
+                10.into(),
+                Object::Array(vec![Object::Real(250.5); 3]),
+            ]
+        );
+        // Already in list form: nothing to do.
+        assert_eq!(listed_widths(&doc, &listed), None);
+    }
+
+    #[test]
+    fn unicode_cmap_names_are_recognised() {
+        assert!(is_unicode_cmap(b"UniGB-UCS2-H"));
+        assert!(is_unicode_cmap(b"UniJIS-UTF16-V"));
+        assert!(!is_unicode_cmap(b"Identity-H"));
+        assert!(!is_unicode_cmap(b"90ms-RKSJ-H"));
+        let cmap = adobe_cmap_parser::get_unicode_map(&identity_to_unicode()).unwrap();
+        assert_eq!(cmap.get(&0x4E2D), Some(&vec![0x4E, 0x2D]));
+        assert_eq!(cmap.get(&0x0041), Some(&vec![0x00, 0x41]));
+        assert_eq!(cmap.get(&0xD800), None);
+    }
+
+    #[test]
+    fn referenced_filters_become_direct() {
+        let mut doc = Document::new();
+        let filter = doc.add_object(Object::Name(b"FlateDecode".to_vec()));
+        let stream = doc.add_object(lopdf::Stream::new(dictionary! { "Filter" => filter }, vec![]));
+        apply(&mut doc);
+        let dict = &doc.get_object(stream).unwrap().as_stream().unwrap().dict;
+        assert_eq!(
+            dict.get(b"Filter").unwrap(),
+            &Object::Name(b"FlateDecode".to_vec())
+        );
+    }
+}
