@@ -21,6 +21,7 @@ mod markdown;
 mod ooxml;
 mod pdf;
 mod pdf_fixups;
+mod pdf_repair;
 mod pdf_text;
 mod pptx;
 mod spreadsheet;

@@ -13,13 +13,12 @@
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, ObjectId};
-use regex::bytes::Regex as BytesRegex;
 
+use super::pdf_repair::rebuild_xref;
 use super::pdf_text::PageText;
 use super::{CancelFlag, ParseError, panic_message};
 use crate::document::{ParsedDocument, Section};
@@ -103,77 +102,6 @@ fn load(bytes: &[u8]) -> Result<Document, ParseError> {
         }
         Some(Err(_)) | None => Err(load_error(error)),
     }
-}
-
-/// `N G obj` object headers.
-static OBJECT_HEADER: LazyLock<BytesRegex> = LazyLock::new(|| {
-    BytesRegex::new(r"(?-u)(?:^|[\r\n \t])(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+obj\b").expect("valid regex")
-});
-
-/// Trailer entries worth carrying over to a rebuilt trailer.
-static TRAILER_REFERENCE: LazyLock<BytesRegex> = LazyLock::new(|| {
-    BytesRegex::new(r"(?-u)/(Root|Info|Encrypt)[ \t\r\n]*(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+R")
-        .expect("valid regex")
-});
-static TRAILER_ID: LazyLock<BytesRegex> = LazyLock::new(|| {
-    BytesRegex::new(r"(?-u)/ID[ \t\r\n]*\[[ \t\r\n]*<[0-9A-Fa-f]*>[ \t\r\n]*<[0-9A-Fa-f]*>[ \t\r\n]*\]")
-        .expect("valid regex")
-});
-
-/// Most objects a rebuilt cross-reference table may list.
-const MAX_REBUILT_OBJECTS: usize = 10_000_000;
-
-/// The file with a fresh cross-reference table and trailer appended, made by scanning for object
-/// headers (a later definition of an object wins, as with incremental updates). Objects inside
-/// object streams are found by lopdf through their container. None without objects or a `/Root`.
-fn rebuild_xref(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut offsets: BTreeMap<usize, (usize, u16)> = BTreeMap::new();
-    for header in OBJECT_HEADER.captures_iter(bytes) {
-        let id = header.get(1)?;
-        let number: usize = std::str::from_utf8(id.as_bytes()).ok()?.parse().ok()?;
-        let generation: u16 = std::str::from_utf8(header.get(2)?.as_bytes())
-            .ok()?
-            .parse()
-            .ok()?;
-        if number > 0 && number < MAX_REBUILT_OBJECTS {
-            offsets.insert(number, (id.start(), generation));
-        }
-    }
-    let size = offsets.keys().next_back()? + 1;
-    let mut trailer_entries: BTreeMap<&[u8], String> = BTreeMap::new();
-    for reference in TRAILER_REFERENCE.captures_iter(bytes) {
-        let (key, number, generation) = (reference.get(1)?, reference.get(2)?, reference.get(3)?);
-        let value = format!(
-            "{} {} R",
-            String::from_utf8_lossy(number.as_bytes()),
-            String::from_utf8_lossy(generation.as_bytes())
-        );
-        trailer_entries.insert(key.as_bytes(), value);
-    }
-    trailer_entries.get(b"Root".as_slice())?;
-    let mut out = Vec::with_capacity(bytes.len() + size * 20 + 256);
-    out.extend_from_slice(bytes);
-    out.push(b'\n');
-    let xref_offset = out.len();
-    out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
-    for number in 1..size {
-        let entry = match offsets.get(&number) {
-            Some((offset, generation)) => format!("{offset:010} {generation:05} n \n"),
-            None => "0000000000 65535 f \n".to_string(),
-        };
-        out.extend_from_slice(entry.as_bytes());
-    }
-    let mut trailer = format!("trailer\n<< /Size {size}");
-    for (key, value) in &trailer_entries {
-        trailer.push_str(&format!(" /{} {value}", String::from_utf8_lossy(key)));
-    }
-    if let Some(id) = TRAILER_ID.find_iter(bytes).last() {
-        trailer.push(' ');
-        trailer.push_str(&String::from_utf8_lossy(id.as_bytes()));
-    }
-    trailer.push_str(&format!(" >>\nstartxref\n{xref_offset}\n%%EOF\n"));
-    out.extend_from_slice(trailer.as_bytes());
-    Some(out)
 }
 
 fn malformed(detail: &str) -> ParseError {

@@ -9,8 +9,13 @@
 //!   Japanese and Korean office files whose fonts are not embedded) make pdf-extract panic. Their
 //!   codes are UTF-16 already, so they become `Identity-H` with a ToUnicode map of codes to
 //!   themselves.
+//! - A form XObject that draws itself, directly or through others, would recurse forever in
+//!   pdf-extract; the `Do` that closes each cycle is dropped, so the rest of the page still reads.
 
-use lopdf::{Dictionary, Document, Object, Stream};
+use std::collections::{HashMap, HashSet};
+
+use lopdf::content::Content;
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 
 /// Largest CID range expanded (the whole two-byte code space).
 const MAX_WIDTH_RANGE: i64 = 0x1_0000;
@@ -20,6 +25,7 @@ pub(super) fn apply(doc: &mut Document) {
     direct_stream_filters(doc);
     expand_cid_widths(doc);
     identity_for_unicode_cmaps(doc);
+    break_form_cycles(doc);
 }
 
 /// The object, or what it refers to.
@@ -184,6 +190,117 @@ fn identity_for_unicode_cmaps(doc: &mut Document) {
     }
 }
 
+/// The forms each form draws: `(name in its resources, form id)` for every `Do`.
+fn form_graph(doc: &Document) -> HashMap<ObjectId, Vec<(Vec<u8>, ObjectId)>> {
+    let mut graph = HashMap::new();
+    for (&id, object) in &doc.objects {
+        let Object::Stream(stream) = object else { continue };
+        if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
+            continue;
+        }
+        let Some(xobjects) = stream
+            .dict
+            .get(b"Resources")
+            .ok()
+            .and_then(|r| resolved(doc, r))
+            .and_then(|r| {
+                r.as_dict()
+                    .ok()?
+                    .get(b"XObject")
+                    .ok()
+                    .and_then(|x| resolved(doc, x))
+            })
+        else {
+            continue;
+        };
+        let Ok(xobjects) = xobjects.as_dict() else {
+            continue;
+        };
+        let content = stream
+            .decompressed_content()
+            .unwrap_or_else(|_| stream.content.clone());
+        if !content.windows(2).any(|w| w == b"Do") {
+            continue;
+        }
+        let Ok(decoded) = Content::decode(&content) else {
+            continue;
+        };
+        let edges: Vec<(Vec<u8>, ObjectId)> = decoded
+            .operations
+            .iter()
+            .filter(|op| op.operator == "Do")
+            .filter_map(|op| {
+                let name = op.operands.first()?.as_name().ok()?;
+                let target = xobjects.get(name).ok()?.as_reference().ok()?;
+                Some((name.to_vec(), target))
+            })
+            .collect();
+        if !edges.is_empty() {
+            graph.insert(id, edges);
+        }
+    }
+    graph
+}
+
+/// The `(form, name)` uses that close a cycle, found by depth-first search.
+fn cycle_closing_uses(graph: &HashMap<ObjectId, Vec<(Vec<u8>, ObjectId)>>) -> Vec<(ObjectId, Vec<u8>)> {
+    let mut closing = Vec::new();
+    let mut done: HashSet<ObjectId> = HashSet::new();
+    let mut roots: Vec<&ObjectId> = graph.keys().collect();
+    roots.sort();
+    for &root in roots {
+        if done.contains(&root) {
+            continue;
+        }
+        // Iterative, so a long chain of forms cannot overflow the stack here either.
+        let mut path: Vec<(ObjectId, usize)> = vec![(root, 0)];
+        let mut on_path: HashSet<ObjectId> = HashSet::from([root]);
+        while let Some((form, next)) = path.last_mut() {
+            let form = *form;
+            let edges = graph.get(&form).map(Vec::as_slice).unwrap_or_default();
+            let Some((name, target)) = edges.get(*next) else {
+                path.pop();
+                on_path.remove(&form);
+                done.insert(form);
+                continue;
+            };
+            *next += 1;
+            if on_path.contains(target) {
+                closing.push((form, name.clone()));
+            } else if !done.contains(target) {
+                path.push((*target, 0));
+                on_path.insert(*target);
+            }
+        }
+    }
+    closing
+}
+
+fn break_form_cycles(doc: &mut Document) {
+    let graph = form_graph(doc);
+    if graph.is_empty() {
+        return;
+    }
+    for (form, name) in cycle_closing_uses(&graph) {
+        let Some(Object::Stream(stream)) = doc.objects.get_mut(&form) else {
+            continue;
+        };
+        let content = stream
+            .decompressed_content()
+            .unwrap_or_else(|_| stream.content.clone());
+        let Ok(mut decoded) = Content::decode(&content) else {
+            continue;
+        };
+        decoded.operations.retain(|op| {
+            !(op.operator == "Do"
+                && op.operands.first().and_then(|n| n.as_name().ok()) == Some(name.as_slice()))
+        });
+        if let Ok(encoded) = decoded.encode() {
+            stream.set_plain_content(encoded);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use lopdf::dictionary;
@@ -212,6 +329,22 @@ mod tests {
         );
         // Already in list form: nothing to do.
         assert_eq!(listed_widths(&doc, &listed), None);
+    }
+
+    #[test]
+    fn cycles_lose_only_their_closing_use() {
+        let (a, b, c) = ((1, 0), (2, 0), (3, 0));
+        // a draws b and c, b draws a (a cycle), c draws c (a loop).
+        let graph = HashMap::from([
+            (a, vec![(b"B".to_vec(), b), (b"C".to_vec(), c)]),
+            (b, vec![(b"A".to_vec(), a)]),
+            (c, vec![(b"C".to_vec(), c)]),
+        ]);
+        let mut closing = cycle_closing_uses(&graph);
+        closing.sort();
+        assert_eq!(closing, vec![(b, b"A".to_vec()), (c, b"C".to_vec())]);
+        let acyclic = HashMap::from([(a, vec![(b"B".to_vec(), b)]), (b, vec![(b"C".to_vec(), c)])]);
+        assert!(cycle_closing_uses(&acyclic).is_empty());
     }
 
     #[test]
