@@ -9,6 +9,9 @@
 //!   Japanese and Korean office files whose fonts are not embedded) make pdf-extract panic. Their
 //!   codes are UTF-16 already, so they become `Identity-H` with a ToUnicode map of codes to
 //!   themselves.
+//! - Embedded TrueType CID fonts with `Identity-H` codes and no ToUnicode map (older PHP and Java
+//!   generators, or a ToUnicode that is just a name) read as nothing; a ToUnicode map is made from
+//!   the font file's own `cmap` table.
 //! - A form XObject that draws itself, directly or through others, would recurse forever in
 //!   pdf-extract; the `Do` that closes each cycle is dropped, so the rest of the page still reads.
 
@@ -25,6 +28,7 @@ pub(super) fn apply(doc: &mut Document) {
     direct_stream_filters(doc);
     expand_cid_widths(doc);
     identity_for_unicode_cmaps(doc);
+    to_unicode_from_font_files(doc);
     break_form_cycles(doc);
 }
 
@@ -188,6 +192,125 @@ fn identity_for_unicode_cmaps(doc: &mut Document) {
             cid_font.remove(b"W");
         }
     }
+}
+
+/// Most glyphs a font's made-up ToUnicode map lists.
+const MAX_MAPPED_GLYPHS: usize = 0x1_0000;
+
+fn to_unicode_from_font_files(doc: &mut Document) {
+    let mut maps = Vec::new();
+    let mut bad_to_unicode = Vec::new();
+    for (&id, object) in &doc.objects {
+        let Ok(font) = object.as_dict() else { continue };
+        if font.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Type0") {
+            continue;
+        }
+        // A ToUnicode that is not a stream (`/Identity-H` is common) maps nothing, and pdf-extract
+        // panics on most such values: treat it as missing.
+        let to_unicode = font.get(b"ToUnicode").ok().and_then(|t| resolved(doc, t));
+        if to_unicode.is_some() && !matches!(to_unicode, Some(Object::Stream(_))) {
+            bad_to_unicode.push(id);
+        } else if to_unicode.is_some() {
+            continue;
+        }
+        if !matches!(
+            font.get(b"Encoding").and_then(Object::as_name).ok(),
+            Some(b"Identity-H" | b"Identity-V")
+        ) {
+            continue;
+        }
+        if let Some(map) = cid_to_unicode(doc, font) {
+            maps.push((id, map));
+        }
+    }
+    for id in bad_to_unicode {
+        if let Ok(font) = doc.get_dictionary_mut(id) {
+            font.remove(b"ToUnicode");
+        }
+    }
+    for (id, map) in maps {
+        let to_unicode = doc.add_object(Stream::new(Dictionary::new(), to_unicode_cmap(&map)));
+        if let Ok(font) = doc.get_dictionary_mut(id) {
+            font.set("ToUnicode", to_unicode);
+        }
+    }
+}
+
+/// CID -> character for a Type0 font whose descendant embeds a TrueType file with a Unicode
+/// `cmap`, through its `CIDToGIDMap` (identity when absent).
+fn cid_to_unicode(doc: &Document, font: &Dictionary) -> Option<Vec<(u32, char)>> {
+    let descendants = resolved(doc, font.get(b"DescendantFonts").ok()?)?;
+    let cid_font = resolved(doc, descendants.as_array().ok()?.first()?)?;
+    let cid_font = cid_font.as_dict().ok()?;
+    let descriptor = resolved(doc, cid_font.get(b"FontDescriptor").ok()?)?;
+    let file = resolved(doc, descriptor.as_dict().ok()?.get(b"FontFile2").ok()?)?;
+    let file = file.as_stream().ok()?;
+    let data = file
+        .decompressed_content()
+        .unwrap_or_else(|_| file.content.clone());
+    let glyph_chars = glyph_to_char(&data)?;
+    let cid_to_gid = match cid_font.get(b"CIDToGIDMap").ok().and_then(|m| resolved(doc, m)) {
+        Some(Object::Stream(map)) => Some(map.decompressed_content().unwrap_or_else(|_| map.content.clone())),
+        _ => None,
+    };
+    let mut map: Vec<(u32, char)> = match cid_to_gid {
+        None => glyph_chars.iter().map(|(&gid, &c)| (u32::from(gid), c)).collect(),
+        Some(table) => table
+            .chunks_exact(2)
+            .enumerate()
+            .filter_map(|(cid, gid)| {
+                let gid = u16::from_be_bytes([gid[0], gid[1]]);
+                Some((u32::try_from(cid).ok()?, *glyph_chars.get(&gid)?))
+            })
+            .collect(),
+    };
+    map.sort_unstable();
+    map.truncate(MAX_MAPPED_GLYPHS);
+    (!map.is_empty()).then_some(map)
+}
+
+/// Glyph id -> the lowest character the font's Unicode `cmap` subtables map to it.
+fn glyph_to_char(font_file: &[u8]) -> Option<HashMap<u16, char>> {
+    let face = ttf_parser::RawFace::parse(font_file, 0).ok()?;
+    let cmap = ttf_parser::cmap::Table::parse(face.table(ttf_parser::Tag::from_bytes(b"cmap"))?)?;
+    let mut glyphs: HashMap<u16, char> = HashMap::new();
+    for subtable in cmap.subtables.into_iter().filter(|s| s.is_unicode()) {
+        subtable.codepoints(|code_point| {
+            if let (Some(glyph), Some(c)) = (subtable.glyph_index(code_point), char::from_u32(code_point))
+                && glyph.0 != 0
+                && !c.is_control()
+            {
+                glyphs
+                    .entry(glyph.0)
+                    .and_modify(|known| *known = (*known).min(c))
+                    .or_insert(c);
+            }
+        });
+    }
+    (!glyphs.is_empty()).then_some(glyphs)
+}
+
+/// A ToUnicode CMap for two-byte codes listing each code's character.
+fn to_unicode_cmap(map: &[(u32, char)]) -> Vec<u8> {
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n\
+         /CMapName /Ragd-FontFile def /CMapType 2 def\n\
+         1 begincodespacerange <0000> <FFFF> endcodespacerange\n",
+    );
+    for block in map.chunks(100) {
+        cmap.push_str(&format!("{} beginbfchar\n", block.len()));
+        for (code, c) in block {
+            let utf16: String = c
+                .encode_utf16(&mut [0; 2])
+                .iter()
+                .map(|u| format!("{u:04X}"))
+                .collect();
+            cmap.push_str(&format!("<{code:04X}> <{utf16}>\n"));
+        }
+        cmap.push_str("endbfchar\n");
+    }
+    cmap.push_str("endcmap CMapName currentdict /CMap defineresource pop end end\n");
+    cmap.into_bytes()
 }
 
 /// The forms each form draws: `(name in its resources, form id)` for every `Do`.
@@ -357,6 +480,14 @@ mod tests {
         assert_eq!(cmap.get(&0x4E2D), Some(&vec![0x4E, 0x2D]));
         assert_eq!(cmap.get(&0x0041), Some(&vec![0x00, 0x41]));
         assert_eq!(cmap.get(&0xD800), None);
+    }
+
+    #[test]
+    fn made_up_to_unicode_maps_parse() {
+        let cmap = to_unicode_cmap(&[(3, ' '), (36, 'A'), (0x1234, '\u{1F600}')]);
+        let parsed = adobe_cmap_parser::get_unicode_map(&cmap).unwrap();
+        assert_eq!(parsed.get(&36), Some(&vec![0x00, 0x41]));
+        assert_eq!(parsed.get(&0x1234), Some(&vec![0xD8, 0x3D, 0xDE, 0x00]));
     }
 
     #[test]
