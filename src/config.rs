@@ -82,6 +82,14 @@ pub struct IngestConfig {
     pub max_file_bytes: usize,
     /// Most pages accepted in one PDF.
     pub max_pages: u32,
+    /// Bytes a zip-based document (docx, xlsx, pptx, epub) may unpack to in total; more is
+    /// refused as a possible zip bomb.
+    pub max_decompressed_bytes: u64,
+    /// Most entries a zip-based document may hold.
+    pub max_archive_entries: usize,
+    /// Highest unpacked/packed size ratio for an archive entry of 1 MiB or more: zip bombs reach
+    /// about 1000, real documents stay below 100.
+    pub max_compression_ratio: u64,
     /// Documents parsed and chunked together before their chunks are embedded.
     pub documents_per_batch: usize,
 }
@@ -130,11 +138,16 @@ impl Default for EmbeddingConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
+        // The archive limits are the parser's own defaults, so the two cannot drift apart.
+        let parser = pipelines::ParseLimits::default();
         Self {
             template: "general".into(),
             parse_timeout_secs: 120,
             max_file_bytes: 100 * 1024 * 1024,
             max_pages: 2000,
+            max_decompressed_bytes: parser.max_decompressed_bytes,
+            max_archive_entries: parser.max_archive_entries,
+            max_compression_ratio: parser.max_compression_ratio,
             documents_per_batch: 256,
         }
     }
@@ -149,6 +162,9 @@ impl IngestConfig {
         limits.max_bytes = self.max_file_bytes;
         limits.max_pages = self.max_pages;
         limits.timeout = std::time::Duration::from_secs(self.parse_timeout_secs);
+        limits.max_decompressed_bytes = self.max_decompressed_bytes;
+        limits.max_archive_entries = self.max_archive_entries;
+        limits.max_compression_ratio = self.max_compression_ratio;
         limits
     }
 }
@@ -260,6 +276,27 @@ mod tests {
             .apply_env(|name| (name == "RAGD_DATA_DIR").then(|| "/tmp/other".to_string()))
             .unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/tmp/other"));
+    }
+
+    #[test]
+    fn archive_limits_reach_the_parser() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragd.toml");
+        std::fs::write(
+            &path,
+            "[ingest]\nmax_decompressed_bytes = 1000\nmax_archive_entries = 7\nmax_compression_ratio = 50\n",
+        )
+        .unwrap();
+        let limits = Config::from_file(&path).unwrap().ingest.parse_limits();
+        assert_eq!(limits.max_decompressed_bytes, 1000);
+        assert_eq!(limits.max_archive_entries, 7);
+        assert_eq!(limits.max_compression_ratio, 50);
+        // Unset, they are the parser's defaults.
+        let defaults = Config::default().ingest.parse_limits();
+        let parser = pipelines::ParseLimits::default();
+        assert_eq!(defaults.max_decompressed_bytes, parser.max_decompressed_bytes);
+        assert_eq!(defaults.max_archive_entries, parser.max_archive_entries);
+        assert_eq!(defaults.max_compression_ratio, parser.max_compression_ratio);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Document -> chunks -> embeddings.
 //!
-//! Pure, CPU-bound building blocks: parsers per format, Dify's cleaner, token-aware chunkers and
+//! Pure, CPU-bound building blocks: parsers per format, upload checks, Dify's cleaner, token-aware chunkers and
 //! embedders. Rayon inside where it pays; no HTTP, no SQL, no knowledge of datasets or jobs.
 
 pub mod chunk;
@@ -10,6 +10,7 @@ pub mod embed;
 pub mod parse;
 pub mod template;
 pub mod tokens;
+pub mod upload;
 
 pub use chunk::{ChildChunk, Chunk, ProcessRule};
 pub use clean::Cleaner;
@@ -17,3 +18,4 @@ pub use document::{ParsedDocument, Section};
 pub use embed::{EmbedError, Embedder};
 pub use parse::{Format, ParseError, ParseLimits};
 pub use tokens::TokenCounter;
+pub use upload::{UploadError, UploadErrorKind, UploadPurpose, UploadRules, check_upload};

@@ -20,6 +20,9 @@ mod json;
 mod markdown;
 mod ooxml;
 mod pdf;
+mod pdf_fixups;
+mod pdf_repair;
+mod pdf_text;
 mod pptx;
 mod spreadsheet;
 mod table;
@@ -308,9 +311,13 @@ where
     let worker_cancel = cancel.clone();
     std::thread::Builder::new()
         .name(PARSER_THREAD_NAME.to_string())
-        .stack_size(PARSER_STACK_BYTES)
         .spawn(move || {
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| job(&worker_cancel)));
+            let outcome = match parser_pool() {
+                Ok(pool) => pool.install(|| panic::catch_unwind(AssertUnwindSafe(|| job(&worker_cancel)))),
+                Err(error) => Ok(Err(ParseError::Panicked(format!(
+                    "cannot start a parser thread: {error}"
+                )))),
+            };
             // The receiver is gone if the caller timed out; the result is then of no use.
             let _ = sender.send(outcome);
         })
@@ -327,6 +334,18 @@ where
             "the parser thread ended without a result".to_string(),
         )),
     }
+}
+
+/// A one-thread rayon pool for one parse. lopdf loads objects with rayon; on the global pool, a
+/// caller that runs `parse_guarded` from rayon threads (batch ingest does) could block every pool
+/// thread waiting for parsers that wait for the pool, until each parse times out. In its own pool
+/// a parse never waits for anyone else's threads. Its thread ends when the parse does.
+fn parser_pool() -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| PARSER_THREAD_NAME.to_string())
+        .stack_size(PARSER_STACK_BYTES)
+        .build()
 }
 
 /// The text of a panic payload (`panic!` with a literal or a formatted message).
@@ -425,6 +444,27 @@ mod tests {
         stopped
             .recv_timeout(Duration::from_secs(10))
             .expect("parser thread stopped");
+    }
+
+    #[test]
+    fn parsing_from_every_global_pool_thread_does_not_deadlock() {
+        // Every global rayon thread waits in parse_guarded at once, as in a batch ingest; the PDF
+        // loader inside uses rayon too and must not need any of those threads.
+        let bytes = crate::parse::pdf::fixtures::text_pdf(&[&["from a busy pool"]]);
+        let limits = ParseLimits {
+            timeout: Duration::from_secs(30),
+            ..ParseLimits::default()
+        };
+        let started = Instant::now();
+        let results = rayon::broadcast(|_| parse_guarded(bytes.clone(), Format::Pdf, &limits));
+        for result in results {
+            assert_eq!(result.unwrap().sections[0].text.trim(), "from a busy pool");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

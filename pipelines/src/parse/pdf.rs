@@ -7,19 +7,19 @@
 //! parse abandoned after a timeout stops soon.
 //!
 //! pdf-extract 0.12.1 ignores the text-showing operators `'` and `"`; before extraction, content
-//! streams using them are rewritten to the equivalent `T*`/`Tw`/`Tc` + `Tj` sequences.
+//! streams using them are rewritten to the equivalent `T*`/`Tw`/`Tc` + `Tj` sequences. Other
+//! objects it misreads are rewritten by `pdf_fixups`; `pdf_text` turns its glyphs into lines in
+//! reading order.
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, ObjectId};
-use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
-use regex::bytes::Regex as BytesRegex;
-use unicode_normalization::UnicodeNormalization;
 
+use super::pdf_repair::rebuild_xref;
+use super::pdf_text::PageText;
 use super::{CancelFlag, ParseError, panic_message};
 use crate::document::{ParsedDocument, Section};
 
@@ -46,6 +46,7 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
         return Err(malformed("the document has no pages"));
     }
     rewrite_quote_operators(&mut doc, &pages);
+    super::pdf_fixups::apply(&mut doc);
     let title = document_title(&doc);
 
     let mut sections = Vec::with_capacity(pages.len());
@@ -103,77 +104,6 @@ fn load(bytes: &[u8]) -> Result<Document, ParseError> {
     }
 }
 
-/// `N G obj` object headers.
-static OBJECT_HEADER: LazyLock<BytesRegex> = LazyLock::new(|| {
-    BytesRegex::new(r"(?-u)(?:^|[\r\n \t])(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+obj\b").expect("valid regex")
-});
-
-/// Trailer entries worth carrying over to a rebuilt trailer.
-static TRAILER_REFERENCE: LazyLock<BytesRegex> = LazyLock::new(|| {
-    BytesRegex::new(r"(?-u)/(Root|Info|Encrypt)[ \t\r\n]*(\d{1,10})[ \t\r\n]+(\d{1,5})[ \t\r\n]+R")
-        .expect("valid regex")
-});
-static TRAILER_ID: LazyLock<BytesRegex> = LazyLock::new(|| {
-    BytesRegex::new(r"(?-u)/ID[ \t\r\n]*\[[ \t\r\n]*<[0-9A-Fa-f]*>[ \t\r\n]*<[0-9A-Fa-f]*>[ \t\r\n]*\]")
-        .expect("valid regex")
-});
-
-/// Most objects a rebuilt cross-reference table may list.
-const MAX_REBUILT_OBJECTS: usize = 10_000_000;
-
-/// The file with a fresh cross-reference table and trailer appended, made by scanning for object
-/// headers (a later definition of an object wins, as with incremental updates). Objects inside
-/// object streams are found by lopdf through their container. None without objects or a `/Root`.
-fn rebuild_xref(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut offsets: BTreeMap<usize, (usize, u16)> = BTreeMap::new();
-    for header in OBJECT_HEADER.captures_iter(bytes) {
-        let id = header.get(1)?;
-        let number: usize = std::str::from_utf8(id.as_bytes()).ok()?.parse().ok()?;
-        let generation: u16 = std::str::from_utf8(header.get(2)?.as_bytes())
-            .ok()?
-            .parse()
-            .ok()?;
-        if number > 0 && number < MAX_REBUILT_OBJECTS {
-            offsets.insert(number, (id.start(), generation));
-        }
-    }
-    let size = offsets.keys().next_back()? + 1;
-    let mut trailer_entries: BTreeMap<&[u8], String> = BTreeMap::new();
-    for reference in TRAILER_REFERENCE.captures_iter(bytes) {
-        let (key, number, generation) = (reference.get(1)?, reference.get(2)?, reference.get(3)?);
-        let value = format!(
-            "{} {} R",
-            String::from_utf8_lossy(number.as_bytes()),
-            String::from_utf8_lossy(generation.as_bytes())
-        );
-        trailer_entries.insert(key.as_bytes(), value);
-    }
-    trailer_entries.get(b"Root".as_slice())?;
-    let mut out = Vec::with_capacity(bytes.len() + size * 20 + 256);
-    out.extend_from_slice(bytes);
-    out.push(b'\n');
-    let xref_offset = out.len();
-    out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
-    for number in 1..size {
-        let entry = match offsets.get(&number) {
-            Some((offset, generation)) => format!("{offset:010} {generation:05} n \n"),
-            None => "0000000000 65535 f \n".to_string(),
-        };
-        out.extend_from_slice(entry.as_bytes());
-    }
-    let mut trailer = format!("trailer\n<< /Size {size}");
-    for (key, value) in &trailer_entries {
-        trailer.push_str(&format!(" /{} {value}", String::from_utf8_lossy(key)));
-    }
-    if let Some(id) = TRAILER_ID.find_iter(bytes).last() {
-        trailer.push(' ');
-        trailer.push_str(&String::from_utf8_lossy(id.as_bytes()));
-    }
-    trailer.push_str(&format!(" >>\nstartxref\n{xref_offset}\n%%EOF\n"));
-    out.extend_from_slice(trailer.as_bytes());
-    Some(out)
-}
-
 fn malformed(detail: &str) -> ParseError {
     ParseError::Malformed {
         format: "PDF",
@@ -195,12 +125,13 @@ fn extract_page(doc: &Document, page: u32) -> (String, Option<String>) {
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         pdf_extract::output_doc_page(doc, &mut output, page)
     }));
+    let text = output.finish();
     let failure = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
         Err(payload) => Some(format!("parser panic: {}", panic_message(payload.as_ref()))),
     };
-    (output.text, failure)
+    (text, failure)
 }
 
 /// Deepest chain of form XObjects drawing each other that a page may use.
@@ -289,89 +220,6 @@ fn page_resources(doc: &Document, page_id: ObjectId) -> Option<&lopdf::Dictionar
             .ok()?;
     }
     None
-}
-
-/// Plain-text output of one page. Same layout heuristics as pdf-extract's `PlainTextOutput`
-/// (a new line when the baseline moves, a space when a word starts right of the previous end),
-/// computed from the text matrix directly so rotated text does not produce NaN sizes.
-struct PageText {
-    text: String,
-    last_end: f64,
-    last_y: f64,
-    first_char: bool,
-}
-
-impl PageText {
-    fn new() -> Self {
-        Self {
-            text: String::new(),
-            last_end: 100_000.0,
-            last_y: 0.0,
-            first_char: false,
-        }
-    }
-}
-
-impl OutputDev for PageText {
-    fn begin_page(
-        &mut self,
-        _page_num: u32,
-        _media_box: &MediaBox,
-        _art_box: Option<(f64, f64, f64, f64)>,
-    ) -> Result<(), OutputError> {
-        Ok(())
-    }
-
-    fn end_page(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
-
-    fn output_character(
-        &mut self,
-        trm: &Transform,
-        width: f64,
-        _spacing: f64,
-        font_size: f64,
-        char: &str,
-    ) -> Result<(), OutputError> {
-        // Device y grows downwards; the page height offset cancels out in differences.
-        let (x, y) = (trm.m31, -trm.m32);
-        let size = font_size * (trm.m11 * trm.m22 - trm.m12 * trm.m21).abs().sqrt();
-        if self.first_char {
-            if (y - self.last_y).abs() > size * 1.5 {
-                self.text.push('\n');
-            }
-            if x < self.last_end && (y - self.last_y).abs() > size * 0.5 {
-                self.text.push('\n');
-            }
-            if x > self.last_end + size * 0.1 {
-                self.text.push(' ');
-            }
-        }
-        // Typographic ligatures (U+FB00..U+FB06) become their letters, so "ﬁle" matches "file".
-        if char.chars().any(|c| ('\u{FB00}'..='\u{FB06}').contains(&c)) {
-            self.text.extend(char.nfkc());
-        } else {
-            self.text.push_str(char);
-        }
-        self.first_char = false;
-        self.last_y = y;
-        self.last_end = x + width * size;
-        Ok(())
-    }
-
-    fn begin_word(&mut self) -> Result<(), OutputError> {
-        self.first_char = true;
-        Ok(())
-    }
-
-    fn end_word(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
-
-    fn end_line(&mut self) -> Result<(), OutputError> {
-        Ok(())
-    }
 }
 
 /// The document information dictionary's `Title`, if it has a non-blank one.
