@@ -1,6 +1,7 @@
 //! Command line: one enum of subcommands, each with an `execute`.
 
 mod api_key;
+mod eval;
 mod ingest;
 mod models;
 mod search;
@@ -40,6 +41,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Query a dataset.
     Search(search::SearchArgs),
+    /// Score retrieval on a BEIR-layout set: nDCG@10, recall@100, MRR@10 per method and fusion.
+    Eval(eval::EvalArgs),
     /// Manage the offline models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -86,6 +89,7 @@ impl Cli {
         match self.command {
             Command::Ingest(args) => args.execute(config).await,
             Command::Search(args) => args.execute(config).await,
+            Command::Eval(args) => args.execute(config).await,
             Command::Models(command) => command.execute(config).await,
             Command::Serve(args) => args.execute(config).await,
             Command::Worker(args) => args.execute(config).await,
