@@ -2,12 +2,14 @@
 //!
 //! `cli` parses commands and calls the `engine`, which owns datasets, ingestion and retrieval on
 //! top of the `store` (SQL metadata), the `pipelines` crate (parse, chunk, embed) and the
-//! `indexes` crate (LanceDB + tantivy). `models` fetches and verifies the offline models.
+//! `indexes` crate (LanceDB + tantivy). `models` fetches and verifies the offline models; `eval` scores retrieval on BEIR-layout
+//! evaluation sets.
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod eval;
 pub mod jobs;
 pub mod models;
 pub mod store;

@@ -1,6 +1,7 @@
 //! Command line: one enum of subcommands, each with an `execute`.
 
 mod api_key;
+mod eval;
 mod ingest;
 mod models;
 mod reindex;
@@ -43,6 +44,8 @@ enum Command {
     Search(search::SearchArgs),
     /// Rebuild datasets' indexes (new model, compaction) while the live ones keep serving.
     Reindex(reindex::ReindexArgs),
+    /// Score retrieval on a BEIR-layout set: nDCG@10, recall@100, MRR@10 per method and fusion.
+    Eval(eval::EvalArgs),
     /// Manage the offline models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -90,6 +93,7 @@ impl Cli {
             Command::Ingest(args) => args.execute(config).await,
             Command::Search(args) => args.execute(config).await,
             Command::Reindex(args) => args.execute(config).await,
+            Command::Eval(args) => args.execute(config).await,
             Command::Models(command) => command.execute(config).await,
             Command::Serve(args) => args.execute(config).await,
             Command::Worker(args) => args.execute(config).await,

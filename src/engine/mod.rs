@@ -21,7 +21,7 @@ pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
 pub use self::metadata_filter::MetadataFilter;
 pub use self::reindex::{ReindexOptions, ReindexReport, find_dataset};
-pub use self::search::{MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
+pub use self::search::{MAX_DEEP_TOP_K, MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
 pub use self::segments::{SegmentInput, SegmentUpdate};
 use crate::config::Config;
 use crate::store::{Dataset, NewDataset, Store, StoreError};

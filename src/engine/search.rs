@@ -36,6 +36,9 @@ pub struct SearchResult {
 pub const MAX_QUERY_CHARS: usize = 250;
 /// Largest top_k accepted.
 pub const MAX_TOP_K: usize = 100;
+/// Largest top_k of [`Engine::search_dataset_deep`]: evaluation scores the first 100 documents,
+/// and a document may have several segments.
+pub const MAX_DEEP_TOP_K: usize = 400;
 
 impl Engine {
     /// Runs a query; the dataset's own embedding model must be the configured one.
@@ -50,6 +53,25 @@ impl Engine {
         dataset: &Dataset,
         options: &SearchOptions,
     ) -> Result<Vec<SearchResult>, EngineError> {
+        self.search_with_limit(dataset, options, MAX_TOP_K).await
+    }
+
+    /// [`Self::search_dataset`] allowing a top_k up to [`MAX_DEEP_TOP_K`]: the same retrieval,
+    /// for `ragd eval`, which needs rankings deeper than the API hands out.
+    pub async fn search_dataset_deep(
+        &self,
+        dataset: &Dataset,
+        options: &SearchOptions,
+    ) -> Result<Vec<SearchResult>, EngineError> {
+        self.search_with_limit(dataset, options, MAX_DEEP_TOP_K).await
+    }
+
+    async fn search_with_limit(
+        &self,
+        dataset: &Dataset,
+        options: &SearchOptions,
+        max_top_k: usize,
+    ) -> Result<Vec<SearchResult>, EngineError> {
         let query = options.query.trim();
         if query.is_empty() {
             return Err(EngineError::Input("query must not be empty".into()));
@@ -59,9 +81,9 @@ impl Engine {
                 "query cannot exceed {MAX_QUERY_CHARS} characters"
             )));
         }
-        if options.top_k == 0 || options.top_k > MAX_TOP_K {
+        if options.top_k == 0 || options.top_k > max_top_k {
             return Err(EngineError::Input(format!(
-                "top_k must be between 1 and {MAX_TOP_K}"
+                "top_k must be between 1 and {max_top_k}"
             )));
         }
         let document_ids = match &options.metadata_filter {

@@ -2,6 +2,7 @@
 //! Tests that need the real embedding model load it once per run through `support::embedder`.
 
 mod engine_demo;
+mod eval_mini;
 mod ingest_recovery;
 mod knowledge_api;
 mod metadata_tags_api;
