@@ -176,7 +176,7 @@ impl UploadError {
 /// Sizes in messages: MiB with at most one decimal, as people read "15 MB".
 fn megabytes(bytes: u64) -> String {
     let tenths = (bytes * 10).div_ceil(MIB);
-    if tenths % 10 == 0 {
+    if tenths.is_multiple_of(10) {
         format!("{}", tenths / 10)
     } else {
         format!("{}.{}", tenths / 10, tenths % 10)

@@ -181,7 +181,7 @@ impl OutputDev for PageText {
                 breaks = "\n";
             }
             // Nothing to break from before the page's first glyph.
-            if !breaks.is_empty() && !(self.text.is_empty() && self.line.is_empty()) {
+            if !(breaks.is_empty() || self.text.is_empty() && self.line.is_empty()) {
                 self.flush_line();
                 self.text.push_str(breaks);
             }
