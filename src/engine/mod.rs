@@ -205,10 +205,15 @@ impl Engine {
 
     /// Folder of a dataset's index generation.
     pub fn index_dir(&self, dataset: &Dataset) -> PathBuf {
+        self.generation_dir(dataset, dataset.index_generation)
+    }
+
+    /// Folder of any generation of a dataset's indexes (a rebuild writes the next one).
+    fn generation_dir(&self, dataset: &Dataset, generation: i64) -> PathBuf {
         self.config
             .index_root()
             .join(&dataset.id)
-            .join(format!("gen-{}", dataset.index_generation))
+            .join(format!("gen-{generation}"))
     }
 
     /// The open index of a dataset's current generation.

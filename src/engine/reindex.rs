@@ -187,13 +187,6 @@ impl Engine {
         })
     }
 
-    fn generation_dir(&self, dataset: &Dataset, generation: i64) -> std::path::PathBuf {
-        self.config
-            .index_root()
-            .join(&dataset.id)
-            .join(format!("gen-{generation}"))
-    }
-
     /// Removes generations older than the one before `current`: that one stays so queries that
     /// opened it before the switch can finish; the next rebuild removes it.
     async fn remove_old_generations(&self, dataset: &Dataset, current: i64) {

@@ -14,6 +14,7 @@ use crate::api::auth::DatasetKey;
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{SegmentInput, SegmentUpdate};
+use crate::store::Dataset;
 use crate::store::{DocumentAction, SegmentFilter};
 
 /// Largest page of segments or child chunks (Dify's `max_per_page`).
@@ -177,14 +178,29 @@ pub async fn list(
     })))
 }
 
+/// The dataset and the checked document and segment ids every segment route starts from.
+async fn segment_scope(
+    state: &AppState,
+    key: &DatasetKey,
+    dataset_id: &str,
+    document_id: &str,
+    segment_id: &str,
+) -> Result<(Dataset, String, String), ApiError> {
+    let dataset = find_dataset(state, key, dataset_id).await?;
+    Ok((
+        dataset,
+        uuid_path(document_id, "Document")?,
+        uuid_path(segment_id, "Segment")?,
+    ))
+}
+
 pub async fn get(
     State(state): State<AppState>,
     key: DatasetKey,
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let document_id = uuid_path(&document_id, "Document")?;
-    let segment_id = uuid_path(&segment_id, "Segment")?;
+    let (dataset, document_id, segment_id) =
+        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
     let (doc_form, segment) = state.engine.segment(&dataset, &document_id, &segment_id).await?;
     Ok(Json(
         json!({"data": views::segment(&segment), "doc_form": doc_form}),
@@ -197,9 +213,8 @@ pub async fn update(
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<UpdateSegment>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let document_id = uuid_path(&document_id, "Document")?;
-    let segment_id = uuid_path(&segment_id, "Segment")?;
+    let (dataset, document_id, segment_id) =
+        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
     let changes = body
         .segment
         .ok_or_else(|| ApiError::invalid("segment is required."))?;
@@ -225,9 +240,8 @@ pub async fn delete(
     key: DatasetKey,
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let document_id = uuid_path(&document_id, "Document")?;
-    let segment_id = uuid_path(&segment_id, "Segment")?;
+    let (dataset, document_id, segment_id) =
+        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
     state
         .engine
         .delete_segment(&dataset, &document_id, &segment_id)
@@ -241,9 +255,8 @@ pub async fn list_child_chunks(
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
     ApiQuery(query): ApiQuery<ChildChunkQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let document_id = uuid_path(&document_id, "Document")?;
-    let segment_id = uuid_path(&segment_id, "Segment")?;
+    let (dataset, document_id, segment_id) =
+        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
     if query.page < 1 || query.limit < 1 {
         return Err(ApiError::invalid("page and limit must be at least 1"));
     }
@@ -268,9 +281,8 @@ pub async fn create_child_chunk(
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<ChildChunkBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let document_id = uuid_path(&document_id, "Document")?;
-    let segment_id = uuid_path(&segment_id, "Segment")?;
+    let (dataset, document_id, segment_id) =
+        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
     let content = body.content.unwrap_or_default();
     let chunk = state
         .engine
@@ -285,9 +297,8 @@ pub async fn update_child_chunk(
     Path((dataset_id, document_id, segment_id, child_chunk_id)): Path<(String, String, String, String)>,
     ApiJson(body): ApiJson<ChildChunkBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let document_id = uuid_path(&document_id, "Document")?;
-    let segment_id = uuid_path(&segment_id, "Segment")?;
+    let (dataset, document_id, segment_id) =
+        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
     let child_chunk_id = uuid_path(&child_chunk_id, "Child chunk")?;
     let content = body.content.unwrap_or_default();
     let chunk = state
@@ -302,9 +313,8 @@ pub async fn delete_child_chunk(
     key: DatasetKey,
     Path((dataset_id, document_id, segment_id, child_chunk_id)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let document_id = uuid_path(&document_id, "Document")?;
-    let segment_id = uuid_path(&segment_id, "Segment")?;
+    let (dataset, document_id, segment_id) =
+        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
     let child_chunk_id = uuid_path(&child_chunk_id, "Child chunk")?;
     state
         .engine
