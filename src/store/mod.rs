@@ -9,10 +9,13 @@ mod document_status;
 mod documents;
 mod jobs;
 mod metadata;
+mod queries;
 mod reindex;
 mod segment_edits;
 mod segments;
+mod stats;
 mod tags;
+mod upload_files;
 
 use std::path::Path;
 use std::time::Duration;
@@ -32,12 +35,15 @@ pub use self::metadata::{
     BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,
     MetadataSchema, MetadataType, built_in_values, metadata_source,
 };
+pub use self::queries::{DatasetQuery, NewDatasetQuery, QuerySource};
 pub use self::reindex::{ReindexRun, SegmentSource};
 pub use self::segment_edits::{
     AddedSegment, ChildChunkRow, SegmentFilter, SegmentRow, SegmentScope, SegmentText,
 };
 pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
+pub use self::stats::QueueDepth;
 pub use self::tags::{KNOWLEDGE_TAG, Tag};
+pub use self::upload_files::StoredFile;
 
 /// The workspace that CLI commands act in until workspaces are managed through the API.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";

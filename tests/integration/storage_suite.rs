@@ -3,8 +3,8 @@
 
 use ragd::store::{
     CompletedDocument, DEFAULT_TENANT, DatasetChanges, DocumentMetadataUpdate, DocumentSelection, JobStatus,
-    MetadataType, NewApiDocument, NewChildChunk, NewDataset, NewSegment, Stage, Store, StoreError, TokenType,
-    UploadFile,
+    MetadataType, NewApiDocument, NewChildChunk, NewDataset, NewDatasetQuery, NewSegment, QuerySource, Stage,
+    Store, StoreError, TokenType, UploadFile,
 };
 use serde_json::json;
 
@@ -60,6 +60,7 @@ async fn suite(store: &Store) {
     documents_jobs_and_segments(store).await;
     metadata_and_tags(store).await;
     api_tokens(store).await;
+    queries_files_and_stats(store).await;
 }
 
 fn new_dataset(name: &str) -> NewDataset {
@@ -553,4 +554,138 @@ mod postgres {
             }
         }
     }
+}
+
+/// The query log, uploaded files by id, and the counts `/metrics` reads.
+async fn queries_files_and_stats(store: &Store) {
+    let asked = store.create_dataset(new_dataset("Asked")).await.unwrap();
+    let other = store.create_dataset(new_dataset("Other")).await.unwrap();
+    let record = |dataset_id: &str, content: &str, source: QuerySource| {
+        let (dataset_id, content) = (dataset_id.to_string(), content.to_string());
+        async move {
+            store
+                .record_dataset_query(NewDatasetQuery {
+                    tenant_id: DEFAULT_TENANT,
+                    dataset_id: &dataset_id,
+                    content: &content,
+                    source,
+                    source_app_id: None,
+                    created_by_role: "account",
+                    created_by: "owner-id",
+                })
+                .await
+                .unwrap();
+        }
+    };
+    record(&asked.id, "first question", QuerySource::HitTesting).await;
+    record(&other.id, "elsewhere", QuerySource::HitTesting).await;
+    record(&asked.id, "second question", QuerySource::App).await;
+    record(&asked.id, "third question", QuerySource::HitTesting).await;
+    let (latest, total) = store
+        .dataset_queries(DEFAULT_TENANT, &asked.id, 1, 2)
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(
+        latest.iter().map(|q| q.content.as_str()).collect::<Vec<_>>(),
+        ["third question", "second question"],
+        "newest first, even within one second"
+    );
+    assert_eq!(latest[1].source, QuerySource::App);
+    assert_eq!(latest[0].source, QuerySource::HitTesting);
+    assert_eq!(
+        (latest[0].created_by_role.as_str(), latest[0].created_by.as_str()),
+        ("account", "owner-id")
+    );
+    assert!(latest[0].created_at > 0 && latest[0].dataset_id == asked.id);
+    let (rest, _) = store
+        .dataset_queries(DEFAULT_TENANT, &asked.id, 2, 2)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].content, "first question");
+    let (foreign, total) = store
+        .dataset_queries("another-tenant", &asked.id, 1, 20)
+        .await
+        .unwrap();
+    assert!(foreign.is_empty() && total == 0, "scoped by workspace");
+
+    // Files by id, and the counts a scrape reads.
+    let statuses_before = store.document_status_counts().await.unwrap();
+    let waiting_before = statuses_before
+        .iter()
+        .find(|(status, _)| status == "waiting")
+        .map_or(0, |(_, n)| *n);
+    let queue_before = store.queue_depth().await.unwrap();
+    let files_before = store.count_upload_files(DEFAULT_TENANT).await.unwrap();
+    let file = upload("asked.txt");
+    let document = store
+        .create_api_document(NewApiDocument {
+            tenant_id: DEFAULT_TENANT.into(),
+            dataset_id: asked.id.clone(),
+            name: "asked.txt".into(),
+            batch: "batch-q".into(),
+            doc_form: "text_model".into(),
+            doc_language: "English".into(),
+            process_rule: json!({"mode": "automatic"}),
+            file: file.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_upload_files(DEFAULT_TENANT).await.unwrap(),
+        files_before + 1
+    );
+    let stored = store.upload_file(&file.id).await.unwrap().unwrap();
+    assert_eq!(stored.tenant_id, DEFAULT_TENANT);
+    assert_eq!(
+        (
+            stored.file.name.as_str(),
+            stored.file.size,
+            stored.file.storage_key.as_str()
+        ),
+        ("asked.txt", 42, "upload/asked.txt")
+    );
+    assert!(store.upload_file("no-such-file").await.unwrap().is_none());
+
+    let statuses = store.document_status_counts().await.unwrap();
+    let waiting = statuses
+        .iter()
+        .find(|(status, _)| status == "waiting")
+        .map_or(0, |(_, n)| *n);
+    assert_eq!(waiting, waiting_before + 1, "{statuses:?}");
+    let queue = store.queue_depth().await.unwrap();
+    assert_eq!(queue.waiting, queue_before.waiting + 1);
+    // A held job counts as processing; once its lease runs out it is waiting again.
+    let job = store.claim_job("stats-worker", 60).await.unwrap().unwrap();
+    let held = store.queue_depth().await.unwrap();
+    assert_eq!(
+        (held.waiting, held.processing),
+        (queue.waiting - 1, queue.processing + 1)
+    );
+    store
+        .requeue_job(&job.id, "stats-worker", "try later")
+        .await
+        .unwrap();
+    let expired = store.claim_job("stats-worker", -1).await.unwrap().unwrap();
+    assert_eq!(expired.id, job.id);
+    let lapsed = store.queue_depth().await.unwrap();
+    assert_eq!(
+        (lapsed.waiting, lapsed.processing),
+        (queue.waiting, queue.processing)
+    );
+    assert_eq!(document.dataset_id, asked.id);
+
+    // Deleting a dataset takes its query log with it.
+    assert!(store.delete_dataset(DEFAULT_TENANT, &asked.id).await.unwrap());
+    let (_, total) = store
+        .dataset_queries(DEFAULT_TENANT, &asked.id, 1, 20)
+        .await
+        .unwrap();
+    assert_eq!(total, 0);
+    let (_, total) = store
+        .dataset_queries(DEFAULT_TENANT, &other.id, 1, 20)
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
 }
