@@ -19,6 +19,57 @@ pub struct Config {
     pub embedding: EmbeddingConfig,
     pub ingest: IngestConfig,
     pub server: ServerConfig,
+    pub upload: UploadConfig,
+    /// Key that signs file URLs (`RAGD_SECRET_KEY`); unset, one is generated once and kept in
+    /// `data_dir/secret_key`. Several servers sharing a database need the same key.
+    pub secret_key: Option<Secret>,
+}
+
+/// A secret string: read from config like any string, never shown by `Debug`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Checks on files uploaded to the knowledge API (Dify's `UPLOAD_*` settings).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadConfig {
+    /// Largest uploaded document in MB (MiB), Dify's `UPLOAD_FILE_SIZE_LIMIT`.
+    pub file_size_limit_mb: u64,
+    /// Extensions refused whatever the file holds (Dify's `UPLOAD_FILE_EXTENSION_BLACKLIST`).
+    pub blocked_extensions: Vec<String>,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self {
+            file_size_limit_mb: 15,
+            blocked_extensions: Vec::new(),
+        }
+    }
+}
+
+impl UploadConfig {
+    /// The upload rules these settings make. Knowledge bases take documents only, so the image,
+    /// video and audio limits keep Dify's defaults and never decide anything.
+    pub fn rules(&self) -> pipelines::UploadRules {
+        pipelines::UploadRules {
+            blocked_extensions: self.blocked_extensions.clone(),
+            max_document_bytes: self.max_file_bytes(),
+            ..pipelines::UploadRules::default()
+        }
+    }
+
+    /// The document size limit in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.file_size_limit_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -28,6 +79,23 @@ pub struct ServerConfig {
     pub listen: std::net::SocketAddr,
     /// Indexing workers inside `ragd serve` (each embedding call already uses every core).
     pub workers: usize,
+    /// Base of the signed file URLs the API hands out (Dify's `FILES_URL`); default
+    /// `http://<listen>`.
+    pub files_url: Option<String>,
+    /// Seconds a signed file URL stays valid (Dify's `FILES_ACCESS_TIMEOUT`).
+    pub files_access_timeout_secs: u64,
+    /// Seconds a request may take before it is answered 408.
+    pub request_timeout_secs: u64,
+}
+
+impl ServerConfig {
+    /// Base URL of signed file links, without a trailing slash.
+    pub fn files_base_url(&self) -> String {
+        match &self.files_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -35,6 +103,9 @@ impl Default for ServerConfig {
         Self {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 5001)),
             workers: 1,
+            files_url: None,
+            files_access_timeout_secs: 300,
+            request_timeout_secs: 120,
         }
     }
 }
@@ -103,6 +174,8 @@ impl Default for Config {
             embedding: EmbeddingConfig::default(),
             ingest: IngestConfig::default(),
             server: ServerConfig::default(),
+            upload: UploadConfig::default(),
+            secret_key: None,
         }
     }
 }
@@ -230,6 +303,27 @@ impl Config {
                 detail: format!("expected an address like 127.0.0.1:5001, got {v:?}"),
             })?;
         }
+        if let Some(v) = var("RAGD_SECRET_KEY") {
+            self.secret_key = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("RAGD_FILES_URL") {
+            self.server.files_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("RAGD_UPLOAD_FILE_SIZE_LIMIT").or_else(|| var("UPLOAD_FILE_SIZE_LIMIT")) {
+            self.upload.file_size_limit_mb = v.trim().parse().map_err(|_| ConfigError::Env {
+                var: "UPLOAD_FILE_SIZE_LIMIT",
+                detail: format!("expected a whole number of MB, got {v:?}"),
+            })?;
+        }
+        if let Some(v) =
+            var("RAGD_UPLOAD_FILE_EXTENSION_BLACKLIST").or_else(|| var("UPLOAD_FILE_EXTENSION_BLACKLIST"))
+        {
+            self.upload.blocked_extensions = v
+                .split(',')
+                .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect();
+        }
         if let Some(v) = var("RAGD_EMBEDDING_THREADS") {
             let threads = v.parse().map_err(|_| ConfigError::Env {
                 var: "RAGD_EMBEDDING_THREADS",
@@ -297,6 +391,44 @@ mod tests {
         assert_eq!(defaults.max_decompressed_bytes, parser.max_decompressed_bytes);
         assert_eq!(defaults.max_archive_entries, parser.max_archive_entries);
         assert_eq!(defaults.max_compression_ratio, parser.max_compression_ratio);
+    }
+
+    #[test]
+    fn upload_and_file_settings_come_from_file_and_dify_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragd.toml");
+        std::fs::write(
+            &path,
+            "secret_key = \"s3cret\"\n[server]\nfiles_url = \"https://kb.example/\"\n[upload]\nfile_size_limit_mb = 2\n",
+        )
+        .unwrap();
+        let mut config = Config::from_file(&path).unwrap();
+        assert_eq!(config.upload.max_file_bytes(), 2 * 1024 * 1024);
+        assert_eq!(config.server.files_base_url(), "https://kb.example");
+        assert!(
+            !format!("{config:?}").contains("s3cret"),
+            "the key never shows in Debug"
+        );
+        config
+            .apply_env(|name| match name {
+                "UPLOAD_FILE_SIZE_LIMIT" => Some("30".into()),
+                "UPLOAD_FILE_EXTENSION_BLACKLIST" => Some("exe, .BAT,,".into()),
+                "RAGD_SECRET_KEY" => Some("other".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.upload.file_size_limit_mb, 30);
+        assert_eq!(config.upload.blocked_extensions, ["exe", "bat"]);
+        assert_eq!(config.upload.rules().max_document_bytes, 30 * 1024 * 1024);
+        assert_eq!(config.secret_key, Some(Secret("other".into())));
+        let defaults = Config::default();
+        assert_eq!(defaults.upload.max_file_bytes(), 15 * 1024 * 1024);
+        assert_eq!(defaults.server.files_base_url(), "http://127.0.0.1:5001");
+        assert_eq!(defaults.server.files_access_timeout_secs, 300);
+        let err = Config::default()
+            .apply_env(|name| (name == "UPLOAD_FILE_SIZE_LIMIT").then(|| "15MB".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("UPLOAD_FILE_SIZE_LIMIT"), "{err}");
     }
 
     #[test]
