@@ -18,4 +18,6 @@ pub use document::{ParsedDocument, Section};
 pub use embed::{EmbedError, Embedder};
 pub use parse::{Format, ParseError, ParseLimits};
 pub use tokens::TokenCounter;
-pub use upload::{UploadError, UploadErrorKind, UploadPurpose, UploadRules, check_upload};
+pub use upload::{
+    UploadError, UploadErrorKind, UploadPurpose, UploadRules, check_name_and_type, check_upload,
+};

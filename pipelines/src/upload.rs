@@ -199,6 +199,27 @@ pub fn check_upload(
     purpose: UploadPurpose,
     rules: &UploadRules,
 ) -> Result<AcceptedUpload, UploadError> {
+    let (name, extension) = check_name_and_type(name, purpose, rules)?;
+    check_size(&extension, bytes.len() as u64, rules)?;
+    let format = match Format::from_extension(&extension) {
+        Some(_) => Some(check_content(&extension, bytes)?),
+        None => None,
+    };
+    Ok(AcceptedUpload {
+        name,
+        extension,
+        format,
+    })
+}
+
+/// The checks that need only the name, in Dify's order: the name itself, the blocklist, and (for
+/// datasets) a supported type. Returns the name to store and its lowercase extension, so a server
+/// can refuse a bad upload before reading its bytes.
+pub fn check_name_and_type(
+    name: &str,
+    purpose: UploadPurpose,
+    rules: &UploadRules,
+) -> Result<(String, String), UploadError> {
     let name = check_file_name(name)?;
     let extension = extension_of(&name);
     if !extension.is_empty() && rules.is_blocked(&extension) {
@@ -212,16 +233,7 @@ pub fn check_upload(
             return Err(UploadError::UnsupportedType { extension });
         }
     }
-    check_size(&extension, bytes.len() as u64, rules)?;
-    let format = match Format::from_extension(&extension) {
-        Some(_) => Some(check_content(&extension, bytes)?),
-        None => None,
-    };
-    Ok(AcceptedUpload {
-        name,
-        extension,
-        format,
-    })
+    Ok((name, extension))
 }
 
 /// Checks a file name and returns the name to store: surrounding whitespace trimmed, and
@@ -511,6 +523,32 @@ mod tests {
             ..UploadRules::default()
         };
         assert!(check_upload("a.txt", b"hello", UploadPurpose::Dataset, &small).is_err());
+    }
+
+    #[test]
+    fn name_and_type_are_checked_without_the_bytes() {
+        let rules = UploadRules {
+            blocked_extensions: vec!["exe".into()],
+            ..UploadRules::default()
+        };
+        let long = format!("{}.md", "n".repeat(300));
+        let (name, extension) = check_name_and_type(&long, UploadPurpose::Dataset, &rules).unwrap();
+        assert_eq!((name.chars().count(), extension.as_str()), (MAX_NAME_CHARS, "md"));
+        assert!(matches!(
+            check_name_and_type("a:b.pdf", UploadPurpose::Dataset, &rules),
+            Err(UploadError::ForbiddenCharacter { found: ':', .. })
+        ));
+        assert_eq!(
+            check_name_and_type("run.EXE", UploadPurpose::Dataset, &rules),
+            Err(UploadError::BlockedExtension("exe".into()))
+        );
+        assert_eq!(
+            check_name_and_type("clip.mp4", UploadPurpose::Dataset, &rules),
+            Err(UploadError::UnsupportedType {
+                extension: "mp4".into()
+            })
+        );
+        assert!(check_name_and_type("clip.mp4", UploadPurpose::AppFile, &rules).is_ok());
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Extractors whose rejections speak the error envelope instead of axum's plain text.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use super::{ApiError, ErrorCode};
 
 /// A JSON body; malformed or mistyped bodies are 400 `invalid_param` naming the problem.
 pub struct ApiJson<T>(pub T);
@@ -15,6 +16,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                "The request body is too large.",
+            )),
             Err(rejection) => Err(ApiError::invalid(rejection.body_text())),
         }
     }

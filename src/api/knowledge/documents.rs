@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::datasets::find_dataset;
+use super::uploads::read_file_form;
 use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
@@ -17,9 +18,6 @@ use crate::api::{ApiError, AppState, ErrorCode};
 use crate::store::{
     Dataset, DatasetChanges, DocumentRow, DocumentUpdate, NewApiDocument, UpdateOutcome, UploadFile,
 };
-
-/// Largest file accepted by create-by-file (Dify's default upload limit is 15 MB).
-pub const MAX_UPLOAD_BYTES: usize = 15 * 1024 * 1024;
 
 /// Fields shared by create-by-text and the `data` JSON of create-by-file (A.4).
 #[derive(Debug, Deserialize, Default)]
@@ -139,6 +137,12 @@ async fn store_file(
     })
 }
 
+/// Removes a stored file that no row refers to (its request failed after storing it).
+async fn discard_file(state: &AppState, storage_key: &str) {
+    // Losing this removal only leaves a stray file behind.
+    let _ = tokio::fs::remove_file(state.engine.file_store().join(storage_key)).await;
+}
+
 /// Records the indexing technique (first document) and a retrieval model sent with a document.
 async fn apply_dataset_options(
     state: &AppState,
@@ -178,22 +182,30 @@ async fn create_document(
 ) -> Result<Value, ApiError> {
     let rule = resolve_options(dataset, &options)?;
     let file = store_file(state, key, name, extension, bytes).await?;
-    apply_dataset_options(state, key, dataset, &options).await?;
+    let storage_key = file.storage_key.clone();
     let batch = new_batch();
-    let document = state
-        .engine
-        .store()
-        .create_api_document(NewApiDocument {
+    let created = async {
+        apply_dataset_options(state, key, dataset, &options).await?;
+        let new = NewApiDocument {
             tenant_id: key.0.tenant_id.clone(),
             dataset_id: dataset.id.clone(),
             name: name.to_string(),
             batch: batch.clone(),
             doc_form: dataset.doc_form.clone(),
-            doc_language: options.doc_language.unwrap_or_else(|| "English".into()),
+            doc_language: options.doc_language.clone().unwrap_or_else(|| "English".into()),
             process_rule: rule,
             file,
-        })
-        .await?;
+        };
+        Ok::<_, ApiError>(state.engine.store().create_api_document(new).await?)
+    }
+    .await;
+    let document = match created {
+        Ok(document) => document,
+        Err(error) => {
+            discard_file(state, &storage_key).await;
+            return Err(error);
+        }
+    };
     let schema = state
         .engine
         .store()
@@ -250,90 +262,6 @@ pub async fn create_by_text(
     Ok(Json(answer))
 }
 
-/// The parts of a create/update-by-file request.
-struct FileForm {
-    file: Option<(String, Vec<u8>)>,
-    options: DocumentOptions,
-}
-
-/// Reads `file` (at most one, within the size limit) and `data` (a JSON string) from a multipart body.
-async fn read_file_form(mut multipart: Multipart) -> Result<FileForm, ApiError> {
-    let mut form = FileForm {
-        file: None,
-        options: DocumentOptions::default(),
-    };
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| ApiError::invalid(format!("invalid multipart body: {e}")))?
-    {
-        match field.name() {
-            Some("file") => {
-                if form.file.is_some() {
-                    return Err(ApiError::new(
-                        ErrorCode::TooManyFiles,
-                        "Only one file is allowed.",
-                    ));
-                }
-                let name = field.file_name().map(str::to_string).unwrap_or_default();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| ApiError::invalid(format!("cannot read the file: {e}")))?;
-                if bytes.len() > MAX_UPLOAD_BYTES {
-                    return Err(ApiError::new(
-                        ErrorCode::FileTooLarge,
-                        format!(
-                            "File size exceeded. The limit is {} MB.",
-                            MAX_UPLOAD_BYTES / (1024 * 1024)
-                        ),
-                    ));
-                }
-                form.file = Some((name, bytes.to_vec()));
-            }
-            Some("data") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::invalid(format!("cannot read data: {e}")))?;
-                form.options = serde_json::from_str(&text)
-                    .map_err(|e| ApiError::invalid(format!("data is not valid JSON: {e}")))?;
-            }
-            Some(_) | None => {}
-        }
-    }
-    Ok(form)
-}
-
-/// Checks an uploaded file's name and content; returns the trimmed name and its extension.
-fn check_file(name: &str, bytes: &[u8]) -> Result<(String, String), ApiError> {
-    let name = name.trim().to_string();
-    if name.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidParam,
-            "The specified filename does not exist.",
-        ));
-    }
-    let extension = std::path::Path::new(&name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    // The extension must be one ragd parses, and the bytes must be what the extension claims
-    // (a `.pdf` that is really a zip is refused before anything is stored).
-    match pipelines::parse::format_for_upload(&extension, bytes) {
-        Ok(_) => Ok((name, extension)),
-        Err(pipelines::ParseError::ContentMismatch { .. }) => Err(ApiError::new(
-            ErrorCode::UnsupportedFileType,
-            format!("File type not allowed: the content is not a .{extension} file."),
-        )),
-        Err(_) => Err(ApiError::new(
-            ErrorCode::UnsupportedFileType,
-            "File type not allowed.",
-        )),
-    }
-}
-
 pub async fn create_by_file(
     State(state): State<AppState>,
     key: DatasetKey,
@@ -341,15 +269,23 @@ pub async fn create_by_file(
     multipart: Multipart,
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &key, &dataset_id).await?;
-    let form = read_file_form(multipart).await?;
-    let (name, bytes) = form
+    let form = read_file_form(multipart, &state.engine.config().upload.rules()).await?;
+    let file = form
         .file
         .ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
-    let (name, extension) = check_file(&name, &bytes)?;
     if form.options.process_rule.is_none() && dataset.process_rule.is_null() {
         return Err(ApiError::invalid("process_rule is required."));
     }
-    let answer = create_document(&state, &key, &dataset, &name, &extension, bytes, form.options).await?;
+    let answer = create_document(
+        &state,
+        &key,
+        &dataset,
+        &file.name,
+        &file.extension,
+        file.bytes,
+        form.options,
+    )
+    .await?;
     Ok(Json(answer))
 }
 
@@ -398,12 +334,12 @@ pub async fn update_by_file(
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &key, &dataset_id).await?;
     let document = find_document(&state, &dataset, &document_id).await?;
-    let form = read_file_form(multipart).await?;
+    let form = read_file_form(multipart, &state.engine.config().upload.rules()).await?;
     let (name, file) = match form.file {
-        Some((name, bytes)) => {
-            let (name, extension) = check_file(&name, &bytes)?;
-            (Some(name.clone()), Some((name, extension, bytes)))
-        }
+        Some(file) => (
+            Some(file.name.clone()),
+            Some((file.name, file.extension, file.bytes)),
+        ),
         None => (None, None),
     };
     update_document(&state, &key, &dataset, &document, name, file, form.options).await
@@ -450,12 +386,12 @@ async fn update_document(
         Some((name, extension, bytes)) => Some(store_file(state, key, &name, &extension, bytes).await?),
         None => None,
     };
-    apply_dataset_options(state, key, dataset, &options).await?;
+    let new_storage_key = file.as_ref().map(|f| f.storage_key.clone());
     let update = DocumentUpdate {
         name,
         file,
         process_rule,
-        doc_language: options.doc_language,
+        doc_language: options.doc_language.clone(),
         batch: if reindex {
             new_batch()
         } else {
@@ -463,22 +399,30 @@ async fn update_document(
         },
     };
     let store = state.engine.store();
-    match store
-        .update_api_document(&key.0.tenant_id, &dataset.id, &document.id, &update)
-        .await?
-    {
-        UpdateOutcome::Updated { replaced_storage_key } => {
-            if let Some(old) = replaced_storage_key {
-                // The document no longer refers to it; losing this removal only leaves a stray file.
-                let _ = tokio::fs::remove_file(state.engine.file_store().join(old)).await;
-            }
-        }
-        UpdateOutcome::NotFound => return Err(ApiError::not_found("Document Not Exists.")),
-        UpdateOutcome::Busy => {
-            return Err(ApiError::new(
+    let outcome = async {
+        apply_dataset_options(state, key, dataset, &options).await?;
+        match store
+            .update_api_document(&key.0.tenant_id, &dataset.id, &document.id, &update)
+            .await?
+        {
+            UpdateOutcome::Updated { replaced_storage_key } => Ok(replaced_storage_key),
+            UpdateOutcome::NotFound => Err(ApiError::not_found("Document Not Exists.")),
+            UpdateOutcome::Busy => Err(ApiError::new(
                 ErrorCode::DocumentIndexing,
                 "The document is being processed and cannot be edited.",
-            ));
+            )),
+        }
+    }
+    .await;
+    match outcome {
+        // The document no longer refers to the file it had.
+        Ok(Some(old)) => discard_file(state, &old).await,
+        Ok(None) => {}
+        Err(error) => {
+            if let Some(new) = &new_storage_key {
+                discard_file(state, new).await;
+            }
+            return Err(error);
         }
     }
     let updated = find_document(state, dataset, &document.id).await?;
@@ -534,7 +478,7 @@ pub async fn list(
     })))
 }
 
-async fn find_document(
+pub(super) async fn find_document(
     state: &AppState,
     dataset: &Dataset,
     document_id: &str,

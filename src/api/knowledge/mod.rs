@@ -8,6 +8,7 @@ mod retrieve;
 mod segments;
 mod tags;
 mod views;
+mod uploads;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
