@@ -11,5 +11,6 @@ pub mod config;
 pub mod engine;
 pub mod eval;
 pub mod jobs;
+pub mod metrics;
 pub mod models;
 pub mod store;

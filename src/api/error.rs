@@ -32,6 +32,7 @@ pub enum ErrorCode {
     UnsupportedFileType,
     MethodNotAllowed,
     PayloadTooLarge,
+    RequestTimeout,
     InternalServerError,
 }
 
@@ -55,6 +56,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedFileType => "unsupported_file_type",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "request_entity_too_large",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::InternalServerError => "internal_server_error",
         }
     }
@@ -72,6 +74,7 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::DatasetNameDuplicate | ErrorCode::DatasetInUse => StatusCode::CONFLICT,
             ErrorCode::FileTooLarge | ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedFileType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -4,20 +4,25 @@
 mod auth;
 pub mod error;
 mod extract;
+mod files;
 mod knowledge;
+pub mod metrics;
+pub mod openapi;
+pub mod signing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, extract::DefaultBodyLimit};
+use axum::{Json, Router};
 use serde_json::json;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::engine::Engine;
 pub use error::{ApiError, ErrorCode};
@@ -26,27 +31,88 @@ pub use error::{ApiError, ErrorCode};
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// Makes and checks signed file links.
+    pub files: Arc<signing::FileSigner>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
-/// Largest request body accepted (uploads included).
-pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+impl AppState {
+    /// The state for an engine: its signing key (generated into the data dir on first use) and
+    /// a fresh metrics registry.
+    pub fn new(engine: Arc<Engine>) -> std::io::Result<Self> {
+        let files = signing::FileSigner::from_config(engine.config())?;
+        Ok(Self {
+            engine,
+            files: Arc::new(files),
+            metrics: Arc::new(metrics::Metrics::new()),
+        })
+    }
+}
+
+/// Room for the `data` field and the multipart framing around an upload of the largest size.
+const MULTIPART_OVERHEAD_BYTES: u64 = 1024 * 1024;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let config = state.engine.config();
+    let body_limit = config
+        .upload
+        .max_file_bytes()
+        .saturating_add(MULTIPART_OVERHEAD_BYTES);
+    let timeout = Duration::from_secs(config.server.request_timeout_secs);
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics::scrape))
+        .route("/files/{file_id}/file-preview", get(files::file_preview))
+        .route("/v1", get(root))
         .route("/v1/", get(root))
-        .nest("/v1", knowledge::routes().route("/", get(root)))
+        .route("/v1/openapi.json", get(openapi::document))
+        .nest("/v1", knowledge::routes())
+        // Before the route layer, so 405 answers are counted under their route too.
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn(metrics::mark_route))
         .fallback(not_found)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(120),
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
+        .layer(middleware::from_fn_with_state(timeout, time_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span of one request: its id (set or propagated by the request-id layers), method and
+/// path. The query is left out, as signed links carry their signature there.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
+/// Answers 408 in the error envelope when a request takes longer than `limit`.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            "The server closed the request because it did not finish in time.",
+        )
+        .into_response(),
+    }
 }
 
 async fn root() -> Json<serde_json::Value> {
@@ -62,7 +128,17 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("The requested URL was not found on the server.")
+    ApiError::not_found(NOT_FOUND_MESSAGE)
+}
+
+/// The fallback's message, which tells an unrouted path from a missing resource.
+pub const NOT_FOUND_MESSAGE: &str = "The requested URL was not found on the server.";
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "The method is not allowed for the requested URL.",
+    )
 }
 
 /// Serves until ctrl-c or SIGTERM, then finishes in-flight requests.
@@ -70,7 +146,7 @@ pub async fn serve(engine: Arc<Engine>, listen: SocketAddr) -> anyhow::Result<()
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "ragd listening");
     eprintln!("ragd listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(AppState { engine }))
+    axum::serve(listener, router(AppState::new(engine)?))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())

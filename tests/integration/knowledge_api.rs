@@ -14,15 +14,20 @@ use crate::support;
 
 /// A router over a fresh data dir with the real model, and a dataset key for it.
 pub(crate) struct Api {
-    app: axum::Router,
+    pub(crate) app: axum::Router,
     pub(crate) engine: Arc<Engine>,
-    key: String,
+    pub(crate) key: String,
     _dir: tempfile::TempDir,
 }
 
 impl Api {
     pub(crate) async fn new() -> Self {
-        let (engine, dir) = support::engine().await;
+        Self::with_config(|_| {}).await
+    }
+
+    /// An API whose config is changed by `edit` first.
+    pub(crate) async fn with_config(edit: impl FnOnce(&mut ragd::config::Config)) -> Self {
+        let (engine, dir) = support::engine_with(edit).await;
         let key = engine
             .store()
             .create_api_token(DEFAULT_TENANT, TokenType::Dataset, None)
@@ -30,9 +35,7 @@ impl Api {
             .unwrap();
         let engine = Arc::new(engine);
         Self {
-            app: router(AppState {
-                engine: engine.clone(),
-            }),
+            app: router(AppState::new(engine.clone()).unwrap()),
             engine,
             key,
             _dir: dir,
@@ -44,7 +47,7 @@ impl Api {
         self.raw(method, uri, Some(&auth), body).await
     }
 
-    async fn raw(
+    pub(crate) async fn raw(
         &self,
         method: &str,
         uri: &str,
@@ -327,11 +330,16 @@ impl Api {
         ragd::jobs::spawn_workers(self.engine.clone(), 1, tokio_util::sync::CancellationToken::new());
     }
 
-    async fn multipart(&self, uri: &str, file: (&str, &[u8]), data: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn multipart(
+        &self,
+        uri: &str,
+        file: (&str, &[u8]),
+        data: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.multipart_with("POST", uri, Some(file), data).await
     }
 
-    async fn multipart_with(
+    pub(crate) async fn multipart_with(
         &self,
         method: &str,
         uri: &str,

@@ -6,6 +6,7 @@ mod eval_mini;
 mod ingest_recovery;
 mod knowledge_api;
 mod metadata_tags_api;
+mod ops_api;
 mod reference_vectors;
 mod reindex;
 mod segments_api;

@@ -50,7 +50,7 @@ impl Api {
         let shutdown = CancellationToken::new();
         ragd::jobs::spawn_workers(engine.clone(), 1, shutdown.clone());
         Self {
-            app: router(AppState { engine }),
+            app: router(AppState::new(engine).unwrap()),
             key,
             shutdown,
             _dir: dir,

@@ -127,3 +127,62 @@ fn sorted_by_position(mut body: Value) -> Value {
     }
     body
 }
+
+#[tokio::test]
+async fn file_links_keep_their_wire_shape() {
+    let api = Api::new().await;
+    let (_, dataset) = api
+        .call("POST", "/v1/datasets", Some(json!({"name": "links"})))
+        .await;
+    let id = dataset["id"].as_str().unwrap().to_string();
+    let (status, created) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/document/create-by-text"),
+            Some(
+                json!({"name": "kettles", "text": "Copper kettles tarnish near the sea.",
+                        "indexing_technique": "high_quality", "process_rule": {"mode": "automatic"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let document = created["document"]["id"].as_str().unwrap().to_string();
+    // Signed links vary per call (timestamp, nonce, signature); their form is checked in ops_api.
+    macro_rules! signed {
+        ($name:expr, $value:expr) => {
+            insta::with_settings!({sort_maps => true}, {
+                assert_json_snapshot!($name, $value, {
+                    ".id" => "[id]",
+                    ".url" => "[signed url]",
+                    ".download_url" => "[signed url]&as_attachment=true",
+                    ".created_at" => "[ts]",
+                });
+            });
+        };
+    }
+    let (status, download) = api
+        .call(
+            "GET",
+            &format!("/v1/datasets/{id}/documents/{document}/download"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{download}");
+    signed!("document_download", &download);
+    let (status, upload_file) = api
+        .call(
+            "GET",
+            &format!("/v1/datasets/{id}/documents/{document}/upload-file"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{upload_file}");
+    assert!(upload_file["created_at"].is_f64(), "a float, as in Dify");
+    assert!(
+        upload_file["download_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("&as_attachment=true")
+    );
+    signed!("document_upload_file", &upload_file);
+}

@@ -2,13 +2,14 @@
 
 mod datasets;
 mod documents;
+mod downloads;
 mod metadata;
 mod models;
 mod retrieve;
 mod segments;
 mod tags;
-mod views;
 mod uploads;
+mod views;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -66,6 +67,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/datasets/{dataset_id}/documents/{batch}/indexing-status",
             get(documents::indexing_status),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/download",
+            get(downloads::download),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/upload-file",
+            get(downloads::upload_file),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/download-zip",
+            post(downloads::download_zip),
         )
         .route(
             "/datasets/{dataset_id}/documents/status/{action}",

@@ -14,7 +14,7 @@ use crate::api::auth::DatasetKey;
 use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{MetadataFilter, SearchOptions};
-use crate::store::DocumentSelection;
+use crate::store::{DEFAULT_OWNER, DocumentSelection, NewDatasetQuery, QuerySource};
 
 #[derive(Debug, Deserialize)]
 pub struct RetrieveBody {
@@ -174,6 +174,17 @@ pub async fn retrieve(
         .await?;
     let ids: Vec<String> = results.iter().map(|r| r.segment.id.clone()).collect();
     let store = state.engine.store();
+    store
+        .record_dataset_query(NewDatasetQuery {
+            tenant_id: &dataset.tenant_id,
+            dataset_id: &dataset.id,
+            content: &query,
+            source: QuerySource::HitTesting,
+            source_app_id: None,
+            created_by_role: "account",
+            created_by: DEFAULT_OWNER,
+        })
+        .await?;
     store.increment_hit_counts(&dataset.id, &ids).await?;
     let mut document_ids: Vec<String> = results.iter().map(|r| r.segment.document_id.clone()).collect();
     document_ids.sort();
