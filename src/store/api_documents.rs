@@ -235,7 +235,7 @@ impl Store {
     pub async fn create_api_document(&self, new: NewApiDocument) -> Result<DocumentRow, StoreError> {
         let ts = now();
         let document_id = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_upload_file(&mut tx, &new.tenant_id, &new.file, ts).await?;
         let max: Option<i64> =
             sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = $1")
@@ -282,7 +282,7 @@ impl Store {
         update: &DocumentUpdate,
     ) -> Result<UpdateOutcome, StoreError> {
         let ts = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current = sqlx::query(
             "SELECT d.indexing_status, d.upload_file_id, f.storage_key FROM documents d \
              LEFT JOIN upload_files f ON f.id = d.upload_file_id WHERE d.id = $1 AND d.dataset_id = $2",
@@ -460,7 +460,7 @@ impl Store {
 
     /// Deletes a document with its segments and jobs.
     pub async fn delete_api_document(&self, dataset_id: &str, document_id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM jobs WHERE document_id = $1")
             .bind(document_id)
             .execute(&mut *tx)

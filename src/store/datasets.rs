@@ -265,7 +265,7 @@ impl Store {
 
     /// Deletes a dataset with its documents, segments and jobs; false if it did not exist.
     pub async fn delete_dataset(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM jobs WHERE dataset_id = $1 AND tenant_id = $2")
             .bind(id)
             .bind(tenant_id)

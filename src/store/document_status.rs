@@ -89,7 +89,7 @@ impl Store {
             }
         };
         let ts = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for id in document_ids {
             sqlx::query(sql)
                 .bind(ts)

@@ -133,7 +133,7 @@ impl Store {
         batch: &str,
         docs: &[NewDocument],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let max: Option<i64> =
             sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = $1")
                 .bind(dataset_id)
@@ -175,7 +175,7 @@ impl Store {
         dataset_id: &str,
         docs: &[CompletedDocument],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ts = now();
         for doc in docs {
             insert_segments(
@@ -229,7 +229,7 @@ impl Store {
         dataset_id: &str,
         document_ids: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for id in document_ids {
             sqlx::query("DELETE FROM documents WHERE id = $1 AND dataset_id = $2")
                 .bind(id)

@@ -121,7 +121,7 @@ impl Store {
         status: JobStatus,
         document_error: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ts = now();
         let row = sqlx::query(
             "UPDATE jobs SET status = $1, error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \

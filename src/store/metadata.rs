@@ -292,7 +292,7 @@ impl Store {
                 built_in: true,
             });
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "SELECT {FIELD_COLUMNS} FROM dataset_metadata WHERE tenant_id = $1 AND dataset_id = $2 AND id = $3"
         );
@@ -343,7 +343,7 @@ impl Store {
         dataset_id: &str,
         field_id: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let name: Option<String> = sqlx::query_scalar(
             "SELECT name FROM dataset_metadata WHERE tenant_id = $1 AND dataset_id = $2 AND id = $3",
         )
@@ -415,7 +415,7 @@ impl Store {
         dataset_id: &str,
         updates: &[DocumentMetadataUpdate],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows =
             sqlx::query("SELECT id, name FROM dataset_metadata WHERE tenant_id = $1 AND dataset_id = $2")
                 .bind(tenant_id)

@@ -151,6 +151,18 @@ impl Store {
         self.backend
     }
 
+    /// Starts a transaction that writes. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once with
+    /// "database is locked" when another connection committed meanwhile (WAL mode cannot upgrade
+    /// a stale read snapshot, and busy_timeout does not apply), which made concurrent API writes
+    /// fail with 500 while workers indexed.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Checks the database answers (for health checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;

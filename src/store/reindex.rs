@@ -88,7 +88,7 @@ impl Store {
         model: Option<(&str, usize)>,
     ) -> Result<ReindexRun, StoreError> {
         let ts = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM reindex_runs WHERE dataset_id = $1")
             .bind(dataset_id)
             .execute(&mut *tx)
@@ -129,7 +129,7 @@ impl Store {
     /// Switches the dataset to the rebuilt generation (and its model) and ends the run, in one
     /// transaction; false if the dataset moved on meanwhile (another rebuild finished first).
     pub async fn finish_reindex(&self, run: &ReindexRun) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let switched = sqlx::query(
             "UPDATE datasets SET index_generation = $1, embedding_model = COALESCE($2, embedding_model), \
              embedding_dimension = COALESCE($3, embedding_dimension), updated_at = $4 \

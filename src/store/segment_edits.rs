@@ -256,7 +256,7 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let document_id = scope.document_id;
         let ts = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let last: Option<i64> =
             sqlx::query_scalar("SELECT MAX(position) FROM document_segments WHERE document_id = $1")
                 .bind(document_id)
@@ -404,7 +404,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let document_id = scope.document_id;
         let ts = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some((words, tokens)) = segment_counts(&mut tx, document_id, segment_id).await? else {
             return Ok(false);
         };
@@ -473,7 +473,7 @@ impl Store {
     /// Deletes a segment with its child chunks and takes its words and tokens off the document.
     /// False if it did not exist.
     pub async fn delete_segment(&self, document_id: &str, segment_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some((words, tokens)) = segment_counts(&mut tx, document_id, segment_id).await? else {
             return Ok(false);
         };
@@ -570,7 +570,7 @@ impl Store {
         id: &str,
         content: &str,
     ) -> Result<ChildChunkRow, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let last: Option<i64> =
             sqlx::query_scalar("SELECT MAX(position) FROM child_chunks WHERE segment_id = $1")
                 .bind(segment_id)

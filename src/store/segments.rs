@@ -144,7 +144,7 @@ impl Store {
 
     /// Counts one more retrieval hit on each segment.
     pub async fn increment_hit_counts(&self, dataset_id: &str, ids: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for id in ids {
             sqlx::query(
                 "UPDATE document_segments SET hit_count = hit_count + 1 WHERE dataset_id = $1 AND id = $2",

@@ -144,7 +144,7 @@ impl Store {
 
     /// Deletes a tag with its bindings; false if it did not exist.
     pub async fn delete_tag(&self, tenant_id: &str, kind: &str, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM tag_bindings WHERE tenant_id = $1 AND tag_id = $2")
             .bind(tenant_id)
             .bind(id)
@@ -168,7 +168,7 @@ impl Store {
         tag_ids: &[String],
         target_id: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ts = now();
         for tag_id in tag_ids {
             sqlx::query(
@@ -194,7 +194,7 @@ impl Store {
         tag_ids: &[String],
         target_id: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for tag_id in tag_ids {
             sqlx::query("DELETE FROM tag_bindings WHERE tenant_id = $1 AND target_id = $2 AND tag_id = $3")
                 .bind(tenant_id)

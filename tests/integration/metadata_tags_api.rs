@@ -390,22 +390,26 @@ async fn document_metadata_values_follow_renames_and_deletes() {
     assert_eq!(counts["doc_metadata"][1]["count"], 1, "{counts}");
 
     // A partial update keeps what it does not name; a full one replaces everything.
-    api.set_metadata(
-        &ds,
-        json!([{"document_id": doc2, "partial_update": true,
+    let (status, body) = api
+        .set_metadata(
+            &ds,
+            json!([{"document_id": doc2, "partial_update": true,
                 "metadata_list": [{"id": year, "name": "year", "value": 2021}]}]),
-    )
-    .await;
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let values = api.document_values(&ds, &doc2).await;
     assert_eq!(
         (values["author"].clone(), values["year"].clone()),
         (json!("Bob"), json!(2021))
     );
-    api.set_metadata(
-        &ds,
-        json!([{"document_id": doc1, "metadata_list": [{"id": year, "name": "year", "value": 2022}]}]),
-    )
-    .await;
+    let (status, body) = api
+        .set_metadata(
+            &ds,
+            json!([{"document_id": doc1, "metadata_list": [{"id": year, "name": "year", "value": 2022}]}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let values = api.document_values(&ds, &doc1).await;
     assert_eq!(values.len(), 1, "{values:?}");
     assert_eq!(values["year"], 2022);
@@ -523,7 +527,7 @@ async fn metadata_filtering_restricts_retrieval() {
         .create_document(&ds, "history.txt", "Ancient Egyptians traded honey as tribute.")
         .await;
     api.wait_until_indexed(&ds, &batch).await;
-    api.set_metadata(
+    let (status, body) = api.set_metadata(
         &ds,
         json!([
             {"document_id": bees, "metadata_list": [
@@ -533,6 +537,7 @@ async fn metadata_filtering_restricts_retrieval() {
         ]),
     )
     .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     let all = sorted(vec![bees.clone(), kitchen.clone(), history.clone()]);
     assert_eq!(
