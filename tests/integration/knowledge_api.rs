@@ -22,7 +22,12 @@ pub(crate) struct Api {
 
 impl Api {
     pub(crate) async fn new() -> Self {
-        let (engine, dir) = support::engine().await;
+        Self::with_embedder(support::embedder()).await
+    }
+
+    /// [`Api::new`] with a given embedder.
+    pub(crate) async fn with_embedder(embedder: Arc<dyn pipelines::Embedder>) -> Self {
+        let (engine, dir) = support::engine_with(embedder).await;
         let key = engine
             .store()
             .create_api_token(DEFAULT_TENANT, TokenType::Dataset, None)

@@ -27,6 +27,11 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// An engine over a fresh data dir with the real model. Keep the TempDir alive for the test.
 pub async fn engine() -> (Engine, tempfile::TempDir) {
+    engine_with(embedder()).await
+}
+
+/// [`engine`] with a given embedder (a wrapper around the real one, say).
+pub async fn engine_with(embedder: Arc<dyn Embedder>) -> (Engine, tempfile::TempDir) {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter("ragd=warn")
@@ -37,7 +42,7 @@ pub async fn engine() -> (Engine, tempfile::TempDir) {
     // Each test gets its own SQLite file, whatever DATABASE_URL says (see storage_suite).
     config.database_url = None;
     let store = Store::open(&config.database_url()).await.expect("store");
-    (Engine::with_embedder(config, store, embedder()), dir)
+    (Engine::with_embedder(config, store, embedder), dir)
 }
 
 pub async fn ingest(engine: &Engine, dataset: &str, paths: &[PathBuf]) -> IngestReport {
