@@ -324,6 +324,12 @@ impl Config {
                 .filter(|e| !e.is_empty())
                 .collect();
         }
+        if let Some(v) = var("RAGD_WORKERS") {
+            self.server.workers = v.parse().map_err(|_| ConfigError::Env {
+                var: "RAGD_WORKERS",
+                detail: format!("expected a number of workers, got {v:?}"),
+            })?;
+        }
         if let Some(v) = var("RAGD_EMBEDDING_THREADS") {
             let threads = v.parse().map_err(|_| ConfigError::Env {
                 var: "RAGD_EMBEDDING_THREADS",
@@ -443,5 +449,13 @@ mod tests {
             .apply_env(|name| (name == "RAGD_EMBEDDING_THREADS").then(|| "many".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("RAGD_EMBEDDING_THREADS"), "{err}");
+        let err = config
+            .apply_env(|name| (name == "RAGD_WORKERS").then(|| "-1".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAGD_WORKERS"), "{err}");
+        config
+            .apply_env(|name| (name == "RAGD_WORKERS").then(|| "3".to_string()))
+            .unwrap();
+        assert_eq!(config.server.workers, 3);
     }
 }

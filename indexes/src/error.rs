@@ -21,6 +21,13 @@ pub enum IndexError {
     /// Semantic or hybrid search was asked of a keyword-only (economy) dataset.
     #[error("this dataset has no vector index: it is keyword-only, use full-text search")]
     NoVectorIndex,
+    /// Another writer (usually another process) kept the generation locked for too long.
+    #[error("index busy: {0}")]
+    Busy(String),
+    /// This handle's idea of the dataset's layout is out of date: its vector table was removed
+    /// (the dataset became keyword-only). Open the index again from the dataset's current state.
+    #[error("the vector table of this index was removed; reopen the index")]
+    Stale,
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -5,17 +5,24 @@
 //! [`ENGLISH_ANALYZER`] and stored (so enable/disable can re-add a row without the caller sending
 //! its text again), and `enabled` as an indexed fast bool.
 //!
-//! One [`IndexWriter`] stays open behind a mutex; every write call ends in one commit followed by
-//! a reload of the reader (`ReloadPolicy::Manual`), so the next search sees the change and a
-//! search never sees half a call. All tantivy work is blocking and runs on tokio's blocking pool
-//! through `run_blocking`, bounded by a process-wide semaphore; a panic there becomes an
-//! [`IndexError`].
+//! Several processes may share the index (`ragd serve` and `ragd worker` on one data dir), so no
+//! [`IndexWriter`] stays open: each write call takes tantivy's writer lock for itself (waiting
+//! with a bounded backoff while another process holds it), writes, commits, lets the merges its
+//! commit started finish, and lets go. Every write call is one commit followed by a reload of the
+//! reader (`ReloadPolicy::Manual`), so the next search sees the change and a search never sees
+//! half a call. Commits of other processes are seen too: a search first checks whether
+//! `meta.json` changed since the reader last loaded it (one `stat`) and reloads if so.
+//!
+//! All tantivy work is blocking and runs on tokio's blocking pool through `run_blocking`, bounded
+//! by a process-wide semaphore; a panic there becomes an [`IndexError`].
 
-use std::path::Path;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
+use tantivy::directory::error::LockError;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema as TantivySchema, TextFieldIndexing,
@@ -24,7 +31,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 use tokio::sync::Semaphore;
 
 use crate::error::fulltext_error;
@@ -37,6 +44,11 @@ pub const DEFAULT_WRITER_MEMORY_BYTES: usize = 50_000_000;
 /// Tokens longer than this are dropped (base64 blobs, URLs glued together): they never match a
 /// typed query and only bloat the term dictionary.
 const MAX_TOKEN_BYTES: usize = 40;
+/// How long a write waits for another process's writer to let go before it fails.
+pub const WRITER_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+/// First and longest pause between attempts to take a busy writer lock.
+const LOCK_RETRY_FIRST: Duration = Duration::from_millis(2);
+const LOCK_RETRY_MAX: Duration = Duration::from_millis(100);
 
 /// A row found by BM25 search.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,9 +67,14 @@ pub struct FullTextIndex {
 }
 
 struct Inner {
+    dir: PathBuf,
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    writer_memory_bytes: usize,
+    /// Orders this process's writes; other processes are kept out by tantivy's lock file.
+    write_mutex: Mutex<()>,
+    /// `meta.json` as it was when the reader last loaded it.
+    loaded_meta: Mutex<Option<MetaStamp>>,
     parser: QueryParser,
     /// The analyzer of the `text` field, to split queries the same way.
     analyzer: TextAnalyzer,
@@ -74,11 +91,11 @@ struct Fields {
 }
 
 impl FullTextIndex {
-    /// Opens the index in `dir`, creating it if missing, with a writer of the given memory budget
-    /// (at least 15 MB, tantivy's minimum per indexing thread).
+    /// Opens the index in `dir`, creating it if missing; writes use writers of the given memory
+    /// budget (at least 15 MB, tantivy's minimum per indexing thread).
     ///
-    /// Only one `FullTextIndex` per directory may be open at a time: the writer holds tantivy's
-    /// lock file until it is dropped.
+    /// Any number of `FullTextIndex` values, in this process or others, may have the same
+    /// directory open: writers are taken per write call, one at a time.
     pub async fn open(dir: &Path, writer_memory_bytes: usize) -> Result<Self, IndexError> {
         let dir = dir.to_path_buf();
         run_blocking(move || Inner::open(&dir, writer_memory_bytes))
@@ -158,7 +175,11 @@ impl FullTextIndex {
     /// Number of live (committed, not deleted) rows, enabled or not.
     pub async fn count_rows(&self) -> Result<usize, IndexError> {
         let inner = self.inner.clone();
-        run_blocking(move || Ok(inner.reader.searcher().num_docs() as usize)).await
+        run_blocking(move || {
+            inner.refresh()?;
+            Ok(inner.reader.searcher().num_docs() as usize)
+        })
+        .await
     }
 }
 
@@ -171,7 +192,8 @@ impl Inner {
         // Tokenizers are not persisted with the index: register on every open.
         let analyzer = english_analyzer()?;
         index.tokenizers().register(ENGLISH_ANALYZER, analyzer.clone());
-        let writer = index.writer(writer_memory_bytes).map_err(fulltext_error)?;
+        // Taken before the reader loads, so a commit racing with the load is reloaded later.
+        let loaded = meta_stamp(dir);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -179,9 +201,12 @@ impl Inner {
             .map_err(fulltext_error)?;
         let parser = QueryParser::for_index(&index, vec![fields.text]);
         Ok(Self {
+            dir: dir.to_path_buf(),
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer_memory_bytes,
+            write_mutex: Mutex::new(()),
+            loaded_meta: Mutex::new(loaded),
             parser,
             analyzer,
             fields,
@@ -227,8 +252,8 @@ impl Inner {
             return Ok(());
         }
         self.write(|writer| {
-            // The reader was reloaded after the last commit, made under this same lock, so it
-            // sees every row there is.
+            // `write` reloaded the reader after taking the writer lock, so it sees every row
+            // there is, whichever process wrote it.
             let searcher = self.reader.searcher();
             let query = BooleanQuery::new(vec![
                 (Occur::Must, term_set(field, values)),
@@ -266,6 +291,7 @@ impl Inner {
         if let Some(document_ids) = &filter.document_ids {
             clauses.push((Occur::Must, term_set(self.fields.document_id, document_ids)));
         }
+        self.refresh()?;
         let searcher = self.reader.searcher();
         let top = searcher
             .search(
@@ -325,34 +351,90 @@ impl Inner {
         words
     }
 
-    /// Runs `op` on the writer, then commits and reloads the reader; rolls back on error so a
-    /// failed call leaves nothing pending for the next commit.
+    /// Runs `op` on a writer of its own, then commits, waits for the merges the commit started
+    /// and reloads the reader. A failed call commits nothing: its writer is dropped, which
+    /// discards what it had added.
     fn write(&self, op: impl FnOnce(&mut IndexWriter) -> Result<(), IndexError>) -> Result<(), IndexError> {
-        let mut writer = self.lock_writer()?;
-        let result = op(&mut writer).and_then(|()| {
-            writer.commit().map_err(fulltext_error)?;
-            self.reader.reload().map_err(fulltext_error)
-        });
-        if result.is_err()
-            && let Err(err) = writer.rollback()
-        {
-            tracing::warn!(error = %err, "full-text rollback failed");
+        // Nothing is left half-done behind a poisoned lock: the writer went with the panic.
+        let _local = self
+            .write_mutex
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut writer = self.take_writer()?;
+        // Another process may have committed since this reader last loaded.
+        self.reload()?;
+        op(&mut writer)?;
+        writer.commit().map_err(fulltext_error)?;
+        // Merges run in the writer's threads; waiting keeps segments from piling up now that
+        // writers are short-lived (dropping one would cancel its merges). The commit stands
+        // whatever a merge does, so a failed merge is only logged.
+        if let Err(err) = writer.wait_merging_threads() {
+            tracing::warn!(error = %err, "full-text merge failed; segments stay unmerged");
         }
-        result
+        self.reload()
     }
 
-    /// The writer; if a previous call panicked while holding it, its uncommitted changes are
-    /// rolled back first so they cannot ride along with the next commit.
-    fn lock_writer(&self) -> Result<MutexGuard<'_, IndexWriter>, IndexError> {
-        match self.writer.lock() {
-            Ok(guard) => Ok(guard),
-            Err(poisoned) => {
-                let mut guard = poisoned.into_inner();
-                guard.rollback().map_err(fulltext_error)?;
-                self.writer.clear_poison();
-                Ok(guard)
+    /// Takes tantivy's writer lock, retrying with a growing pause while another writer (in this
+    /// process or another) holds it, for at most [`WRITER_LOCK_TIMEOUT`].
+    ///
+    /// The index is opened afresh for each writer: tantivy reads its list of managed files once
+    /// per open, and a stale list would let old segment files of other processes' writers leak.
+    /// If another writer committed between that open and getting the lock, it is opened again.
+    fn take_writer(&self) -> Result<IndexWriter, IndexError> {
+        let started = Instant::now();
+        let mut pause = LOCK_RETRY_FIRST;
+        loop {
+            let before = meta_stamp(&self.dir);
+            let index = self.open_for_writing()?;
+            match index.writer(self.writer_memory_bytes) {
+                Ok(writer) if meta_stamp(&self.dir) == before => return Ok(writer),
+                // Dropped at once, which lets the lock go.
+                Ok(_changed_meanwhile) => {}
+                Err(TantivyError::LockFailure(LockError::LockBusy, _)) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(LOCK_RETRY_MAX);
+                }
+                Err(err) => return Err(fulltext_error(err)),
+            }
+            if started.elapsed() >= WRITER_LOCK_TIMEOUT {
+                return Err(IndexError::Busy(format!(
+                    "another writer held the full-text index for more than {}s",
+                    WRITER_LOCK_TIMEOUT.as_secs()
+                )));
             }
         }
+    }
+
+    fn open_for_writing(&self) -> Result<Index, IndexError> {
+        let directory = MmapDirectory::open(&self.dir).map_err(fulltext_error)?;
+        let index = Index::open(directory).map_err(fulltext_error)?;
+        index
+            .tokenizers()
+            .register(ENGLISH_ANALYZER, self.analyzer.clone());
+        Ok(index)
+    }
+
+    /// Reloads the reader if `meta.json` changed since it last loaded (a commit of this process
+    /// or another): one `stat` when nothing changed.
+    fn refresh(&self) -> Result<(), IndexError> {
+        let current = meta_stamp(&self.dir);
+        let mut loaded = self.loaded_meta.lock().unwrap_or_else(|p| p.into_inner());
+        if current.is_some() && *loaded == current {
+            return Ok(());
+        }
+        self.reader.reload().map_err(fulltext_error)?;
+        *loaded = current;
+        Ok(())
+    }
+
+    /// Reloads the reader unconditionally.
+    fn reload(&self) -> Result<(), IndexError> {
+        // Stamped before loading: a commit racing with the load is picked up by the next refresh.
+        let current = meta_stamp(&self.dir);
+        let mut loaded = self.loaded_meta.lock().unwrap_or_else(|p| p.into_inner());
+        self.reader.reload().map_err(fulltext_error)?;
+        *loaded = current;
+        Ok(())
     }
 
     fn document(
@@ -382,6 +464,28 @@ impl Inner {
                 ))
             })
     }
+}
+
+/// Identity of a `meta.json` version: tantivy replaces the file on every commit (write to a
+/// temporary file, then rename), so a new inode, size or modification time means a new commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MetaStamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+fn meta_stamp(dir: &Path) -> Option<MetaStamp> {
+    let meta = std::fs::metadata(dir.join("meta.json")).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(MetaStamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        inode,
+    })
 }
 
 fn schema() -> (TantivySchema, Fields) {

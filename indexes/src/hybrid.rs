@@ -1,9 +1,10 @@
 //! [`DatasetIndex`]: one dataset generation's vector table and full-text index behind one API.
 //!
 //! Layout of a generation directory: `vectors/` (a LanceDB database, absent for keyword-only
-//! datasets) and `fulltext/` (a tantivy index). Every write updates both stores before it
-//! returns, and writes are serialised so both stores apply them in the same order. Searches run
-//! without locks against the last committed state.
+//! datasets), `fulltext/` (a tantivy index) and `write.lock`. Every write updates both stores
+//! before it returns, and writes are serialised, across processes too (see `lock`), so both stores
+//! apply them in the same order. Searches run without locks against the last committed state,
+//! including commits made by other processes.
 //!
 //! Rows are segments, or child chunks of parent segments in hierarchical datasets: search
 //! ranks rows, then groups them by segment, a parent scoring as its best child (Dify's
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use crate::fulltext::{DEFAULT_WRITER_MEMORY_BYTES, FullTextHit, FullTextIndex};
 use crate::fusion::{by_score_then_id, clamp_similarity, fuse_rrf, fuse_weighted, normalize_by_max};
+use crate::lock::{GenerationGuard, GenerationLock};
 use crate::vector::{VectorHit, VectorStore, check_vector};
 use crate::{Filter, Fusion, IndexError};
 
@@ -25,6 +27,8 @@ use crate::{Filter, Fusion, IndexError};
 const CANDIDATES_PER_HIT: usize = 4;
 /// Smallest candidate pool per method.
 const MIN_CANDIDATES: usize = 50;
+/// Folder of the LanceDB database in a generation directory.
+const VECTORS_DIR: &str = "vectors";
 
 /// One indexed piece of text: a segment, or a child chunk of a parent segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +67,8 @@ pub struct SearchRequest {
     pub method: SearchMethod,
     /// At most this many hits (segments) are returned; 0 returns none.
     pub top_k: usize,
-    /// Hits scoring below this are dropped (after fusion).
+    /// Hits scoring below this are dropped (after fusion). Full-text search ignores it, as Dify
+    /// does: raw BM25 has no fixed scale a threshold could be set on.
     pub score_threshold: Option<f32>,
     /// How hybrid search merges its lists; ignored by the other methods.
     pub fusion: Fusion,
@@ -78,7 +83,9 @@ pub struct Hit {
     pub segment_id: String,
     /// The segment's document.
     pub document_id: String,
-    /// Final score in 0..=1, higher is better.
+    /// Final score, higher is better: the cosine similarity clamped to 0..=1 (semantic), the
+    /// fused score in 0..=1 (hybrid), or the raw BM25 score of the best row (full text: positive
+    /// and unbounded, comparable only within one query).
     pub score: f32,
     /// Cosine similarity (clamped to 0..=1) of the best row, when the vector search found it.
     pub vector_score: Option<f32>,
@@ -109,8 +116,8 @@ pub struct DatasetIndex {
     /// None for keyword-only datasets.
     vectors: Option<VectorStore>,
     fulltext: FullTextIndex,
-    /// Serialises writes so both stores see them in the same order.
-    write_lock: tokio::sync::Mutex<()>,
+    /// Serialises writes, across processes, so both stores see them in the same order.
+    lock: GenerationLock,
 }
 
 /// A ranked row before grouping by segment.
@@ -136,17 +143,50 @@ impl DatasetIndex {
         options: IndexOptions,
     ) -> Result<Self, IndexError> {
         std::fs::create_dir_all(dir)?;
-        let vectors = match dimension {
-            Some(dimension) => Some(VectorStore::open(&dir.join("vectors"), dimension).await?),
-            None => None,
+        let lock = GenerationLock::new(dir);
+        // Creating the stores is a write: two processes opening a new generation at once must
+        // not both create them.
+        let (vectors, fulltext) = {
+            let _creating = lock.lock().await?;
+            let vectors = match dimension {
+                Some(dimension) => Some(VectorStore::open(&dir.join(VECTORS_DIR), dimension).await?),
+                None => None,
+            };
+            let fulltext = FullTextIndex::open(&dir.join("fulltext"), options.writer_memory_bytes).await?;
+            (vectors, fulltext)
         };
-        let fulltext = FullTextIndex::open(&dir.join("fulltext"), options.writer_memory_bytes).await?;
         Ok(Self {
             dir: dir.to_path_buf(),
             vectors,
             fulltext,
-            write_lock: tokio::sync::Mutex::new(()),
+            lock,
         })
+    }
+
+    /// Removes the vector table of the generation in `dir`, when its dataset becomes
+    /// keyword-only, under the generation's write lock. Handles opened with a vector table
+    /// before that refuse further writes with [`IndexError::Stale`]; the full-text index stays.
+    pub async fn remove_vector_table(dir: &Path) -> Result<(), IndexError> {
+        if !dir.exists() {
+            return Ok(());
+        }
+        let lock = GenerationLock::new(dir);
+        let _write = lock.lock().await?;
+        match tokio::fs::remove_dir_all(dir.join(VECTORS_DIR)).await {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Takes the write lock, then checks this handle is not stale: a handle with a vector table
+    /// must not write once the table was removed (LanceDB would recreate a broken one).
+    async fn lock_for_writing(&self) -> Result<GenerationGuard<'_>, IndexError> {
+        let guard = self.lock.lock().await?;
+        if self.vectors.is_some() && !self.dir.join(VECTORS_DIR).exists() {
+            return Err(IndexError::Stale);
+        }
+        Ok(guard)
     }
 
     /// The generation directory this index lives in.
@@ -175,7 +215,7 @@ impl DatasetIndex {
             return Ok(());
         }
         let rows: Arc<[IndexRow]> = rows.into();
-        let _write = self.write_lock.lock().await;
+        let _write = self.lock_for_writing().await?;
         let vector_write = async {
             match &self.vectors {
                 Some(vectors) => vectors.upsert(&rows).await,
@@ -192,7 +232,7 @@ impl DatasetIndex {
         if ids.is_empty() {
             return Ok(());
         }
-        let _write = self.write_lock.lock().await;
+        let _write = self.lock_for_writing().await?;
         let vector_write = async {
             match &self.vectors {
                 Some(vectors) => vectors.delete_rows(ids).await,
@@ -208,7 +248,7 @@ impl DatasetIndex {
         if segment_ids.is_empty() {
             return Ok(());
         }
-        let _write = self.write_lock.lock().await;
+        let _write = self.lock_for_writing().await?;
         let vector_write = async {
             match &self.vectors {
                 Some(vectors) => vectors.delete_segments(segment_ids).await,
@@ -225,7 +265,7 @@ impl DatasetIndex {
         if document_ids.is_empty() {
             return Ok(());
         }
-        let _write = self.write_lock.lock().await;
+        let _write = self.lock_for_writing().await?;
         let vector_write = async {
             match &self.vectors {
                 Some(vectors) => vectors.delete_documents(document_ids).await,
@@ -248,7 +288,7 @@ impl DatasetIndex {
         if segment_ids.is_empty() {
             return Ok(());
         }
-        let _write = self.write_lock.lock().await;
+        let _write = self.lock_for_writing().await?;
         let vector_write = async {
             match &self.vectors {
                 Some(vectors) => vectors.set_segments_enabled(segment_ids, enabled).await,
@@ -269,7 +309,7 @@ impl DatasetIndex {
         if document_ids.is_empty() {
             return Ok(());
         }
-        let _write = self.write_lock.lock().await;
+        let _write = self.lock_for_writing().await?;
         let vector_write = async {
             match &self.vectors {
                 Some(vectors) => vectors.set_documents_enabled(document_ids, enabled).await,
@@ -337,13 +377,17 @@ impl DatasetIndex {
                 return Err(IndexError::NoVectorIndex);
             }
         };
-        Ok(group_by_segment(rows, request.score_threshold, request.top_k))
+        let threshold = match request.method {
+            SearchMethod::FullText => None,
+            SearchMethod::Semantic | SearchMethod::Hybrid => request.score_threshold,
+        };
+        Ok(group_by_segment(rows, threshold, request.top_k))
     }
 
     /// Compacts the vector table (every write adds files and a table version). The full-text
     /// index needs no call: tantivy merges its segments in the background.
     pub async fn optimize(&self) -> Result<(), IndexError> {
-        let _write = self.write_lock.lock().await;
+        let _write = self.lock_for_writing().await?;
         match &self.vectors {
             Some(vectors) => vectors.optimize().await,
             None => Ok(()),
@@ -433,17 +477,20 @@ fn vector_rows(hits: Vec<VectorHit>) -> Vec<RankedRow> {
         .collect()
 }
 
+/// Full-text rows keep their raw BM25 as the score (Dify's keyword search reports no score at
+/// all; a relative one would give every query's best hit 1.0); `keyword_score` is normalised
+/// as in hybrid search.
 fn keyword_rows(hits: Vec<FullTextHit>) -> Vec<RankedRow> {
     let scores: Vec<(String, f32)> = hits.iter().map(|h| (h.id.clone(), h.score)).collect();
     hits.into_iter()
         .zip(normalize_by_max(&scores))
-        .map(|(hit, (_, score))| RankedRow {
+        .map(|(hit, (_, normalized))| RankedRow {
             id: hit.id,
             segment_id: hit.segment_id,
             document_id: hit.document_id,
-            score,
+            score: hit.score,
             vector_score: None,
-            keyword_score: Some(score),
+            keyword_score: Some(normalized),
         })
         .collect()
 }

@@ -12,9 +12,11 @@ pub mod filter;
 pub mod fulltext;
 pub mod fusion;
 pub mod hybrid;
+mod lock;
 pub mod vector;
 
 pub use error::IndexError;
 pub use filter::Filter;
 pub use fusion::Fusion;
 pub use hybrid::{DatasetIndex, Hit, IndexOptions, IndexRow, SearchMethod, SearchRequest};
+pub use lock::{LOCK_FILE, WRITE_LOCK_TIMEOUT};

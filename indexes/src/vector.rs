@@ -5,12 +5,18 @@
 //! similarity with the filter applied as a LanceDB *prefilter* (before top-k). Writes are one
 //! Arrow batch per call and one Lance commit (a table version) per call.
 //!
+//! Other processes may write the same table (`ragd worker` beside `ragd serve`): the connection
+//! checks for a newer table version on every read (LanceDB's read consistency interval of
+//! zero), so a search sees every committed write, whichever process made it. Writes are always
+//! made against the latest version.
+//!
 //! There is no ANN index yet: a vector query over an unindexed table is an exact flat scan,
 //! which is fast enough for the tens of thousands of chunks a dataset usually has. See
 //! [`VectorStore::search`] for where an IVF/HNSW index plugs in.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::{
     Array, BooleanArray, FixedSizeListArray, Float32Array, RecordBatch, RecordBatchIterator,
@@ -63,7 +69,11 @@ impl VectorStore {
         let uri = dir
             .to_str()
             .ok_or_else(|| IndexError::Vector(format!("index path is not valid utf-8: {}", dir.display())))?;
-        let db = lancedb::connect(uri).execute().await.map_err(vector_error)?;
+        let db = lancedb::connect(uri)
+            .read_consistency_interval(Duration::ZERO)
+            .execute()
+            .await
+            .map_err(vector_error)?;
         let schema = table_schema(dimension);
         let table = db
             .create_empty_table(TABLE_NAME, schema.clone())

@@ -108,7 +108,15 @@ async fn each_method_finds_the_right_segment() {
 
     let hits = full_text(&index, "fox", 3).await;
     assert_eq!(segments(&hits), ["s1"]);
-    assert!(close(hits[0].score, 1.0));
+    // full-text hits carry their raw BM25 score, the same the full-text store reports
+    let fulltext = FullTextIndex::open(&dir.path().join("fulltext"), 50_000_000)
+        .await
+        .unwrap();
+    let bm25 = fulltext.search("fox".into(), 3, Filter::default()).await.unwrap();
+    assert!(
+        bm25[0].score > 0.0 && close(hits[0].score, bm25[0].score),
+        "{hits:?}"
+    );
     assert_eq!(hits[0].vector_score, None);
     assert!(close(hits[0].keyword_score.unwrap(), 1.0));
 
@@ -644,4 +652,151 @@ async fn hybrid_rrf_fusion_rewards_agreement() {
     );
     assert!(hits.iter().all(|h| (0.0..=1.0).contains(&h.score)));
     assert!(hits[0].vector_score.is_some() && hits[0].keyword_score.is_some());
+}
+
+#[tokio::test]
+async fn full_text_scores_are_raw_bm25_and_ignore_the_threshold() {
+    let dir = TempDir::new().unwrap();
+    let index = open(dir.path()).await;
+    index
+        .upsert(vec![
+            row("many", "d", "kiwi kiwi kiwi kiwi orchard", unit(0)),
+            row(
+                "once",
+                "d",
+                "kiwi in a long sentence about many other fruits and trees",
+                unit(1),
+            ),
+        ])
+        .await
+        .unwrap();
+    let mut request = request(SearchMethod::FullText, "kiwi", 5);
+    request.score_threshold = Some(100.0);
+    let hits = index.search(&request, None).await.unwrap();
+    assert_eq!(segments(&hits), ["many", "once"], "the threshold does not apply");
+    assert!(hits[0].score > hits[1].score && hits[1].score > 0.0, "{hits:?}");
+    assert!(close(hits[0].keyword_score.unwrap(), 1.0));
+    assert!(close(
+        hits[1].keyword_score.unwrap(),
+        hits[1].score / hits[0].score
+    ));
+}
+
+/// Two handles on one generation directory stand for two processes (`ragd serve` and `ragd
+/// worker`): tantivy's writer lock and the generation lock are file locks, which exclude each
+/// other across open files as they do across processes.
+#[tokio::test]
+async fn two_handles_on_one_directory_write_and_see_each_other() {
+    let dir = TempDir::new().unwrap();
+    let serve = open(dir.path()).await;
+    let worker = open(dir.path()).await;
+    worker.upsert(three_segments()).await.unwrap();
+    // The other handle sees the commit without being told: both stores refresh on read.
+    assert_eq!(segments(&full_text(&serve, "fox", 5).await), ["s1"]);
+    assert_eq!(semantic(&serve, &unit(2), 1).await[0].segment_id, "s3");
+    assert_eq!(serve.count_rows().await.unwrap(), 3);
+
+    // Writes from both at once all land; none fails on a busy lock.
+    let batch = |prefix: &str, axis: usize| -> Vec<IndexRow> {
+        (0..20)
+            .map(|n| {
+                row(
+                    &format!("{prefix}{n}"),
+                    prefix,
+                    &format!("{prefix} word{n}"),
+                    unit(axis),
+                )
+            })
+            .collect()
+    };
+    let s2 = ["s2".to_string()];
+    let (a, b, c) = tokio::join!(
+        serve.upsert(batch("alpha", 4)),
+        worker.upsert(batch("beta", 5)),
+        serve.set_segments_enabled(&s2, false),
+    );
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    for index in [&serve, &worker] {
+        assert_eq!(index.count_rows().await.unwrap(), 43);
+        assert_eq!(index.count_vector_rows().await.unwrap(), Some(43));
+        assert_eq!(full_text(index, "beta", 50).await.len(), 20);
+        assert_eq!(full_text(index, "alpha", 50).await.len(), 20);
+        assert!(
+            full_text(index, "dogs", 5).await.is_empty(),
+            "disabled everywhere"
+        );
+    }
+    // A flag change made through one handle acts on rows the other one wrote.
+    serve
+        .set_documents_enabled(&["beta".into()], false)
+        .await
+        .unwrap();
+    assert!(full_text(&worker, "beta", 50).await.is_empty());
+    worker.delete_documents(&["alpha".into()]).await.unwrap();
+    assert!(full_text(&serve, "alpha", 50).await.is_empty());
+    serve.optimize().await.unwrap();
+    assert_eq!(worker.count_vector_rows().await.unwrap(), Some(23));
+}
+
+#[tokio::test]
+async fn removing_the_vector_table_makes_old_handles_stale() {
+    let dir = TempDir::new().unwrap();
+    let with_vectors = open(dir.path()).await;
+    with_vectors.upsert(three_segments()).await.unwrap();
+    DatasetIndex::remove_vector_table(dir.path()).await.unwrap();
+    assert!(!dir.path().join("vectors").exists());
+    let err = with_vectors
+        .upsert(vec![row("s9", "d9", "late write", unit(0))])
+        .await;
+    assert!(matches!(err, Err(IndexError::Stale)), "{err:?}");
+    assert!(!dir.path().join("vectors").exists(), "nothing recreated it");
+    // The keyword-only handle keeps the full-text rows and writes on.
+    let keyword_only = DatasetIndex::open(dir.path(), None).await.unwrap();
+    assert_eq!(segments(&full_text(&keyword_only, "fox", 5).await), ["s1"]);
+    keyword_only
+        .upsert(vec![IndexRow {
+            vector: None,
+            ..row("s4", "d3", "fresh words", unit(0))
+        }])
+        .await
+        .unwrap();
+    assert_eq!(keyword_only.count_rows().await.unwrap(), 4);
+    // Removing twice, or from a directory that never existed, is not an error.
+    DatasetIndex::remove_vector_table(dir.path()).await.unwrap();
+    DatasetIndex::remove_vector_table(&dir.path().join("missing"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_full_text_write_waits_for_a_busy_writer_lock() {
+    let dir = TempDir::new().unwrap();
+    let fulltext_dir = dir.path().join("fulltext");
+    let index = FullTextIndex::open(&fulltext_dir, 50_000_000).await.unwrap();
+    // Another process's writer, as tantivy itself holds it.
+    let foreign = tantivy::Index::open_in_dir(&fulltext_dir).unwrap();
+    let held: tantivy::IndexWriter = foreign.writer(15_000_000).unwrap();
+    let rows: std::sync::Arc<[IndexRow]> = vec![IndexRow {
+        vector: None,
+        ..row("s1", "d1", "patient words", unit(0))
+    }]
+    .into();
+    let writing = {
+        let index = index.clone();
+        tokio::spawn(async move { index.upsert(rows).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!writing.is_finished(), "the write did not wait for the lock");
+    drop(held);
+    writing
+        .await
+        .unwrap()
+        .expect("the write succeeds once the lock is free");
+    let hits = index
+        .search("patient".into(), 5, Filter::default())
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
 }

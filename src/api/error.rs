@@ -23,6 +23,7 @@ pub enum ErrorCode {
     DatasetInUse,
     ArchivedDocumentImmutable,
     DocumentIndexing,
+    DocumentAlreadyFinished,
     InvalidAction,
     InvalidMetadata,
     DatasetNotInitialized,
@@ -47,6 +48,7 @@ impl ErrorCode {
             ErrorCode::DatasetInUse => "dataset_in_use",
             ErrorCode::ArchivedDocumentImmutable => "archived_document_immutable",
             ErrorCode::DocumentIndexing => "document_indexing",
+            ErrorCode::DocumentAlreadyFinished => "document_already_finished",
             ErrorCode::InvalidAction => "invalid_action",
             ErrorCode::InvalidMetadata => "invalid_metadata",
             ErrorCode::DatasetNotInitialized => "dataset_not_initialized",
@@ -65,6 +67,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidParam
             | ErrorCode::DocumentIndexing
+            | ErrorCode::DocumentAlreadyFinished
             | ErrorCode::InvalidAction
             | ErrorCode::InvalidMetadata
             | ErrorCode::DatasetNotInitialized
@@ -150,6 +153,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::DuplicateTagName(_) => Self::invalid("Tag name already exists"),
             StoreError::DocumentNotFound(_) => Self::not_found("Document not found."),
+            StoreError::DocFormMismatch => Self::invalid("doc_form is different from the dataset doc_form."),
             StoreError::MetadataNotFound(_) => Self::not_found("Metadata not found."),
             StoreError::Database(_)
             | StoreError::Migrate(_)
@@ -170,6 +174,11 @@ impl From<EngineError> for ApiError {
                 "The archived document is not editable.",
             ),
             EngineError::InvalidAction(message) => Self::new(ErrorCode::InvalidAction, message),
+            EngineError::DocumentIndexing(message) => Self::new(ErrorCode::DocumentIndexing, message),
+            EngineError::DocumentAlreadyFinished => Self::new(
+                ErrorCode::DocumentAlreadyFinished,
+                "The document has been processed. Please refresh the page or go to the document details.",
+            ),
             EngineError::Rule(rule) => Self::invalid(rule.to_string()),
             EngineError::ModelMismatch { .. } => Self::invalid(error.to_string()),
             EngineError::Store(store) => store.into(),

@@ -12,12 +12,19 @@ pub struct ServeArgs {
     /// Address to listen on; overrides `server.listen` and $RAGD_LISTEN.
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Indexing workers in this process; overrides `server.workers`. 0 serves the API only, for
+    /// when separate `ragd worker` processes do the indexing.
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 impl ServeArgs {
     pub async fn execute(self, mut config: Config) -> anyhow::Result<()> {
         if let Some(listen) = self.listen {
             config.server.listen = listen;
+        }
+        if let Some(workers) = self.workers {
+            config.server.workers = workers;
         }
         let listen = config.server.listen;
         let workers = config.server.workers;

@@ -9,14 +9,17 @@ use crate::config::Config;
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// Number of workers in this process (default: `server.workers`).
+    /// Number of workers in this process (default: `server.workers`, at least 1).
     #[arg(long)]
     workers: Option<usize>,
 }
 
 impl WorkerArgs {
     pub async fn execute(self, config: Config) -> anyhow::Result<()> {
-        let count = self.workers.unwrap_or(config.server.workers).max(1);
+        let count = self.workers.unwrap_or(config.server.workers);
+        if count == 0 {
+            anyhow::bail!("ragd worker needs at least one worker (--workers N, N >= 1)");
+        }
         let engine = Arc::new(super::open_engine(config, false).await?);
         let shutdown = tokio_util::sync::CancellationToken::new();
         let handles = crate::jobs::spawn_workers(engine, count, shutdown.clone());

@@ -3,6 +3,11 @@
 //! Idempotent: whatever an earlier, interrupted attempt left in the indexes or SQL for this
 //! document is removed before the new segments are written, and the segments become visible with
 //! the `completed` status in one transaction, so a retried job never duplicates anything.
+//!
+//! A paused document stops at the next stage (the job waits for a resume, then starts over). In a
+//! keyword-only (`economy`) dataset nothing is embedded; the model's tokenizer still sizes the
+//! chunks. If the dataset switches between keyword-only and vector indexing while a job runs,
+//! its result is not recorded and the job runs again under the new setting.
 
 use std::path::PathBuf;
 
@@ -13,7 +18,7 @@ use super::ingest::{embed_rows, segment_rows};
 use super::prepare::prepare;
 use super::source::{SourceContent, SourceDocument};
 use super::{Engine, EngineError};
-use crate::store::{Job, Stage};
+use crate::store::{Completion, Dataset, DocumentRow, Job, Stage};
 
 /// How an indexing attempt ended, when it did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -21,9 +26,35 @@ pub enum IndexJobError {
     /// The document itself cannot be indexed (unreadable file, bad rule): retrying will not help.
     #[error("{0}")]
     Document(String),
+    /// The document was paused: the job waits until it is resumed.
+    #[error("the document was paused")]
+    Paused,
+    /// The dataset switched between keyword-only and vector indexing while the job ran: its
+    /// result was not recorded and the job must run again (not a failed attempt).
+    #[error("the dataset's indexing technique changed while the document was indexed")]
+    Superseded,
     /// Something else failed (model, disk, database): worth retrying.
     #[error(transparent)]
-    Transient(#[from] EngineError),
+    Transient(EngineError),
+}
+
+impl From<EngineError> for IndexJobError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            // The handle's vector table was dropped by a switch to keyword-only.
+            EngineError::Index(indexes::IndexError::Stale) => IndexJobError::Superseded,
+            other => IndexJobError::Transient(other),
+        }
+    }
+}
+
+/// A job's end as its completion in SQL decided it.
+pub(super) fn completion_result(completion: Completion) -> Result<(), IndexJobError> {
+    match completion {
+        Completion::Completed => Ok(()),
+        Completion::Paused => Err(IndexJobError::Paused),
+        Completion::ModelChanged => Err(IndexJobError::Superseded),
+    }
 }
 
 impl Engine {
@@ -32,23 +63,45 @@ impl Engine {
         self.config.data_dir.join("files")
     }
 
-    /// Indexes the document of `job`.
-    pub async fn index_document(&self, job: &Job) -> Result<(), IndexJobError> {
-        let store = &self.store;
-        let dataset = store
+    /// The dataset and document a job works on.
+    pub(super) async fn job_subjects(&self, job: &Job) -> Result<(Dataset, DocumentRow), IndexJobError> {
+        let dataset = self
+            .store
             .dataset(&job.tenant_id, &job.dataset_id)
             .await
             .map_err(EngineError::from)?
             .ok_or_else(|| IndexJobError::Document("the dataset no longer exists".into()))?;
-        let document = store
+        let document = self
+            .store
             .api_document(&job.dataset_id, &job.document_id)
             .await
             .map_err(EngineError::from)?
             .ok_or_else(|| IndexJobError::Document("the document no longer exists".into()))?;
+        Ok((dataset, document))
+    }
+
+    /// Stops a job at a stage boundary if its document was paused.
+    pub(super) async fn stop_if_paused(&self, document_id: &str) -> Result<(), IndexJobError> {
+        if self
+            .store
+            .document_paused(document_id)
+            .await
+            .map_err(EngineError::from)?
+        {
+            return Err(IndexJobError::Paused);
+        }
+        Ok(())
+    }
+
+    /// Indexes the document of `job`.
+    pub async fn index_document(&self, job: &Job) -> Result<(), IndexJobError> {
+        let store = &self.store;
+        let (dataset, document) = self.job_subjects(job).await?;
         let file = document
             .file
             .clone()
             .ok_or_else(|| IndexJobError::Document("the document has no file".into()))?;
+        self.stop_if_paused(&document.id).await?;
         store
             .set_document_stage(&document.id, Stage::Parsing)
             .await
@@ -61,7 +114,10 @@ impl Engine {
         };
         let rule = ProcessRule::from_json(&rule_json).map_err(|e| IndexJobError::Document(e.to_string()))?;
         let embedder = self.embedder().await?;
-        self.check_model(&dataset, embedder.as_ref())?;
+        let vectors = dataset.embedding_dimension.is_some();
+        if vectors {
+            self.check_model(&dataset, embedder.as_ref())?;
+        }
         let chunker = Chunker::new(&rule, embedder.token_counter(), embedder.max_tokens())
             .map_err(|e| IndexJobError::Document(e.to_string()))?;
         let format = pipelines::Format::from_extension(&file.extension)
@@ -81,11 +137,13 @@ impl Engine {
             .map_err(|e| EngineError::Task(e.to_string()))?
             .ok_or_else(|| IndexJobError::Document("nothing to index".into()))?;
         let text = prepared.outcome.map_err(IndexJobError::Document)?;
+        self.stop_if_paused(&document.id).await?;
         store
             .set_document_stage(&document.id, Stage::Splitting)
             .await
             .map_err(EngineError::from)?;
         let (mut rows, completed) = segment_rows(&document.id, text.chunks, text.word_count);
+        self.stop_if_paused(&document.id).await?;
         store
             .set_document_stage(&document.id, Stage::Indexing)
             .await
@@ -97,16 +155,21 @@ impl Engine {
             .delete_documents(std::slice::from_ref(&document.id))
             .await
             .map_err(EngineError::from)?;
-        store
-            .delete_document_segments(&document.id)
-            .await
-            .map_err(EngineError::from)?;
-        embed_rows(&embedder, &mut rows, &ProgressBar::hidden()).await?;
+        if vectors {
+            embed_rows(&embedder, &mut rows, &ProgressBar::hidden()).await?;
+        }
         index.upsert(rows).await.map_err(EngineError::from)?;
-        store
-            .complete_documents(&job.tenant_id, &dataset.id, std::slice::from_ref(&completed))
+        // Replaces the old segments and completes in one transaction, unless paused or switched.
+        let completion = store
+            .complete_indexed_document(
+                &job.tenant_id,
+                &dataset.id,
+                &completed,
+                dataset.embedding_model.as_deref(),
+            )
             .await
             .map_err(EngineError::from)?;
+        completion_result(completion)?;
         // A document disabled or archived while it was indexed stays out of search. Checked after
         // the rows are written, so a status change racing with this job is never lost.
         let current = store

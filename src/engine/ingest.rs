@@ -92,12 +92,19 @@ impl Engine {
             .dataset_or_create(&options.tenant_id, &options.dataset, rule_json)
             .await?;
         let embedder = self.embedder().await?;
-        self.check_model(&dataset, embedder.as_ref())?;
-        if dataset.embedding_model.is_none() {
+        // Keyword-only (economy) datasets get BM25 rows only; the model just sizes chunks.
+        let keyword_only = dataset.indexing_technique.as_deref() == Some(super::ECONOMY);
+        if !keyword_only {
+            self.check_model(&dataset, embedder.as_ref())?;
+        }
+        let dataset = if !keyword_only && dataset.embedding_model.is_none() {
             self.store
                 .set_dataset_embedding(&dataset.id, embedder.model_id(), embedder.dimension())
                 .await?;
-        }
+            self.dataset_by_name(&options.tenant_id, &options.dataset).await?
+        } else {
+            dataset
+        };
         let rule: ProcessRule = serde_json::from_value(dataset.process_rule.clone())
             .map_err(|e| EngineError::Input(format!("stored process rule of {}: {e}", dataset.name)))?;
         let chunker = Chunker::new(&rule, embedder.token_counter(), embedder.max_tokens())?;
@@ -266,7 +273,9 @@ impl Engine {
             finished.push(doc);
         }
 
-        out.embedded += embed_rows(embedder, &mut rows, bar).await?;
+        if dataset.embedding_dimension.is_some() {
+            out.embedded += embed_rows(embedder, &mut rows, bar).await?;
+        }
         index.upsert(rows).await?;
         self.store
             .complete_documents(tenant_id, &dataset.id, &finished)

@@ -1,10 +1,12 @@
 //! The core that the CLI and the HTTP APIs share: datasets, ingestion and retrieval over the SQL
 //! store, the pipelines and the hybrid index.
 
+mod embed_document;
 mod index_document;
 mod ingest;
 pub mod metadata_filter;
 mod prepare;
+mod processing;
 mod reindex;
 mod search;
 mod segments;
@@ -20,8 +22,11 @@ use pipelines::Embedder;
 pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
 pub use self::metadata_filter::MetadataFilter;
+pub use self::processing::{ECONOMY, HIGH_QUALITY};
 pub use self::reindex::{ReindexOptions, ReindexReport, find_dataset};
-pub use self::search::{MAX_DEEP_TOP_K, MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
+pub use self::search::{
+    MAX_DEEP_TOP_K, MAX_QUERY_CHARS, MAX_TOP_K, MatchedChildChunk, SearchOptions, SearchResult,
+};
 pub use self::segments::{SegmentInput, SegmentUpdate};
 use crate::config::Config;
 use crate::store::{Dataset, NewDataset, Store, StoreError};
@@ -52,6 +57,13 @@ pub enum EngineError {
     /// A document status action that is unknown or cannot apply; the text is Dify's message.
     #[error("{0}")]
     InvalidAction(String),
+    /// The document's indexing state does not allow the request (Dify's `document_indexing`);
+    /// the text is Dify's message.
+    #[error("{0}")]
+    DocumentIndexing(String),
+    /// Retrying a document that indexed successfully (Dify's `document_already_finished`).
+    #[error("the document has already been indexed")]
+    DocumentAlreadyFinished,
     #[error("invalid process rule: {0}")]
     Rule(#[from] pipelines::chunk::RuleError),
     #[error(transparent)]
@@ -88,8 +100,13 @@ pub struct Engine {
     store: Store,
     embedder: OnceLock<Arc<dyn Embedder>>,
     load_embedder: EmbedderLoader,
-    indexes: Mutex<HashMap<(String, i64), Arc<DatasetIndex>>>,
+    indexes: Mutex<HashMap<IndexKey, Arc<DatasetIndex>>>,
 }
+
+/// An open index: dataset id, index generation and vector dimension (None: keyword-only). The
+/// dimension is part of the key because switching a dataset between keyword-only and vector
+/// indexing keeps its generation but adds or removes the vector table.
+type IndexKey = (String, i64, Option<usize>);
 
 impl Engine {
     /// An engine that loads the configured embedding model (fetching it if needed) on first use.
@@ -183,7 +200,7 @@ impl Engine {
         self.indexes
             .lock()
             .map_err(|_| EngineError::Task("index cache poisoned".into()))?
-            .retain(|(id, _), _| id != &dataset.id);
+            .retain(|(id, _, _), _| id != &dataset.id);
         let dir = self.config.index_root().join(&dataset.id);
         if dir.exists()
             && let Err(e) = tokio::fs::remove_dir_all(&dir).await
@@ -216,9 +233,14 @@ impl Engine {
             .join(format!("gen-{generation}"))
     }
 
-    /// The open index of a dataset's current generation.
+    /// The open index of a dataset's current generation, with a vector table unless the dataset
+    /// is keyword-only.
     pub async fn index(&self, dataset: &Dataset) -> Result<Arc<DatasetIndex>, EngineError> {
-        let key = (dataset.id.clone(), dataset.index_generation);
+        let key = (
+            dataset.id.clone(),
+            dataset.index_generation,
+            dataset.embedding_dimension,
+        );
         if let Some(index) = self
             .indexes
             .lock()
@@ -233,8 +255,13 @@ impl Engine {
             .indexes
             .lock()
             .map_err(|_| EngineError::Task("index cache poisoned".into()))?;
-        // A rebuild switched generations: let go of the older ones (queries holding them finish).
-        cache.retain(|(id, generation), _| id != &dataset.id || *generation >= dataset.index_generation);
+        // A rebuild switched generations, or the dataset switched between keyword-only and vector
+        // indexing: let go of the older handles (queries holding them finish).
+        cache.retain(|(id, generation, dimension), _| {
+            id != &dataset.id
+                || *generation > dataset.index_generation
+                || (*generation == dataset.index_generation && *dimension == dataset.embedding_dimension)
+        });
         Ok(cache.entry(key).or_insert(index).clone())
     }
 

@@ -212,7 +212,7 @@ impl Engine {
 
 /// Index rows of `sources` (children in parent-child datasets), embedded unless keyword-only,
 /// upserted into `index`; returns how many rows were written.
-async fn write_rows(
+pub(super) async fn write_rows(
     index: &DatasetIndex,
     embedder: Option<&Arc<dyn Embedder>>,
     sources: &[SegmentSource],

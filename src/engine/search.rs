@@ -30,6 +30,18 @@ pub struct SearchResult {
     pub score: f32,
     pub vector_score: Option<f32>,
     pub keyword_score: Option<f32>,
+    /// In parent-child documents, the child chunks that matched, best first; the segment scores
+    /// as its best child. Empty for plain segments.
+    pub child_chunks: Vec<MatchedChildChunk>,
+}
+
+/// A child chunk whose row matched a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchedChildChunk {
+    pub id: String,
+    pub content: String,
+    pub position: i64,
+    pub score: f32,
 }
 
 /// Longest query accepted, in characters (Dify refuses retrieval queries over 250).
@@ -100,6 +112,10 @@ impl Engine {
                 Some(ids)
             }
         };
+        if options.method != SearchMethod::FullText && dataset.embedding_dimension.is_none() {
+            // Keyword-only (economy) datasets have no vectors to search.
+            return Err(EngineError::Index(indexes::IndexError::NoVectorIndex));
+        }
         let query_vector = match options.method {
             SearchMethod::FullText => None,
             SearchMethod::Semantic | SearchMethod::Hybrid => {
@@ -124,17 +140,45 @@ impl Engine {
         let hits = index.search(&request, query_vector.as_deref()).await?;
         let ids: Vec<String> = hits.iter().map(|h| h.segment_id.clone()).collect();
         let mut segments = self.store.segments_for_hits(&dataset.id, &ids).await?;
+        // Rows that are not their segment's own are child chunks.
+        let child_ids: Vec<String> = hits
+            .iter()
+            .flat_map(|hit| {
+                hit.matched_rows
+                    .iter()
+                    .filter(|(id, _)| id != &hit.segment_id)
+                    .map(|(id, _)| id.clone())
+            })
+            .collect();
+        let children = if child_ids.is_empty() {
+            Default::default()
+        } else {
+            self.store.child_chunks_by_id(&dataset.id, &child_ids).await?
+        };
         // A hit whose segment is not in SQL belongs to a document that is not committed (yet), and
         // a disabled segment is hidden in SQL before its index rows are: skip both.
         Ok(hits
             .into_iter()
             .filter_map(|hit| {
-                let segment = segments.remove(&hit.segment_id).filter(|s| s.enabled);
-                segment.map(|segment| SearchResult {
+                let segment = segments.remove(&hit.segment_id).filter(|s| s.enabled)?;
+                let child_chunks = hit
+                    .matched_rows
+                    .iter()
+                    .filter_map(|(id, score)| {
+                        children.get(id).map(|child| MatchedChildChunk {
+                            id: child.id.clone(),
+                            content: child.content.clone(),
+                            position: child.position,
+                            score: *score,
+                        })
+                    })
+                    .collect();
+                Some(SearchResult {
                     segment,
                     score: hit.score,
                     vector_score: hit.vector_score,
                     keyword_score: hit.keyword_score,
+                    child_chunks,
                 })
             })
             .collect())

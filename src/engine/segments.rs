@@ -601,7 +601,11 @@ impl Engine {
     }
 
     /// Makes a document's rows searchable again, except those of its disabled segments.
-    async fn show_document_rows(&self, index: &DatasetIndex, document_id: &str) -> Result<(), EngineError> {
+    pub(super) async fn show_document_rows(
+        &self,
+        index: &DatasetIndex,
+        document_id: &str,
+    ) -> Result<(), EngineError> {
         let (enabled, disabled) = self.store.segment_ids_by_enabled(document_id).await?;
         if disabled.is_empty() {
             index

@@ -1,8 +1,9 @@
 //! Indexing workers: claim jobs from the SQL queue, index their documents, renew leases.
 //!
-//! Workers run inside `ragd serve` (and, later, in separate `ragd worker` processes against the
-//! same database). A killed worker loses nothing: its lease runs out and another worker redoes the
-//! job; indexing a document is idempotent.
+//! Workers run inside `ragd serve` and in separate `ragd worker` processes against the same
+//! database and data dir. A killed worker loses nothing: its lease runs out and another worker
+//! redoes the job; indexing a document is idempotent. A job whose document is paused is set aside
+//! until the document is resumed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, IndexJobError};
-use crate::store::{Job, JobStatus, MAX_ATTEMPTS};
+use crate::store::{Job, JobKind, JobStatus, MAX_ATTEMPTS};
 
 /// Seconds a claim lasts without renewal.
 pub const LEASE_SECS: i64 = 60;
@@ -121,7 +122,10 @@ async fn process(engine: &Arc<Engine>, worker: &str, job: Job) {
             }
         })
     };
-    let result = engine.index_document(&job).await;
+    let result = match job.kind {
+        JobKind::IndexDocument => engine.index_document(&job).await,
+        JobKind::EmbedSegments => engine.embed_document(&job).await,
+    };
     renewer.abort();
     let store = engine.store();
     let recorded = match result {
@@ -129,6 +133,12 @@ async fn process(engine: &Arc<Engine>, worker: &str, job: Job) {
             store
                 .finish_job(&job.id, worker, JobStatus::Succeeded, None)
                 .await
+        }
+        // Set aside until resumed (or queued again at once if it was resumed meanwhile).
+        Err(IndexJobError::Paused) => store.park_job(&job.id, worker).await,
+        Err(IndexJobError::Superseded) => {
+            tracing::info!(document_id = %job.document_id, "indexing technique changed; redoing the job");
+            store.park_job(&job.id, worker).await
         }
         Err(IndexJobError::Document(message)) => {
             tracing::warn!(document_id = %job.document_id, error = %message, "document failed");

@@ -3,6 +3,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
+use super::jobs::JobKind;
 use super::{Store, StoreError, get_bool, like_pattern, now};
 
 /// A file kept in the file store.
@@ -191,12 +192,13 @@ async fn insert_upload_file(
     Ok(())
 }
 
-/// Queues indexing of a document; any earlier job of it that has not started is dropped.
-async fn enqueue_index_job(
+/// Queues a job for a document; any earlier job of it that is not running is dropped.
+pub(super) async fn enqueue_job(
     tx: &mut Transaction<'_, Any>,
     tenant_id: &str,
     dataset_id: &str,
     document_id: &str,
+    kind: JobKind,
     ts: i64,
 ) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM jobs WHERE document_id = $1 AND status <> 'processing'")
@@ -205,12 +207,13 @@ async fn enqueue_index_job(
         .await?;
     sqlx::query(
         "INSERT INTO jobs (id, tenant_id, dataset_id, document_id, kind, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'index_document', 'enqueued', $5, $6)",
+         VALUES ($1, $2, $3, $4, $5, 'enqueued', $6, $7)",
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(tenant_id)
     .bind(dataset_id)
     .bind(document_id)
+    .bind(kind.as_str())
     .bind(ts)
     .bind(ts)
     .execute(&mut **tx)
@@ -232,10 +235,35 @@ pub enum Stage {
 impl Store {
     /// Creates the upload file row, the document (waiting) and its job in one transaction, the
     /// document positioned after the dataset's last one.
+    ///
+    /// The dataset's `doc_form` is set by its first document and must match for later ones
+    /// (checked here again, in the transaction, against concurrent first documents); the
+    /// document's process rule becomes the dataset's latest rule, the one later documents use
+    /// when they bring none.
     pub async fn create_api_document(&self, new: NewApiDocument) -> Result<DocumentRow, StoreError> {
         let ts = now();
         let document_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.begin_write().await?;
+        // Written first: locks the dataset row, so concurrent first documents queue here.
+        sqlx::query(
+            "UPDATE datasets SET doc_form = CASE WHEN EXISTS (SELECT 1 FROM documents WHERE dataset_id = $1) \
+             THEN doc_form ELSE $2 END, process_rule = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(&new.dataset_id)
+        .bind(&new.doc_form)
+        .bind(new.process_rule.to_string())
+        .bind(ts)
+        .bind(&new.dataset_id)
+        .execute(&mut *tx)
+        .await?;
+        let doc_form: Option<String> = sqlx::query_scalar("SELECT doc_form FROM datasets WHERE id = $1")
+            .bind(&new.dataset_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if doc_form.as_deref() != Some(new.doc_form.as_str()) {
+            tx.rollback().await?;
+            return Err(StoreError::DocFormMismatch);
+        }
         insert_upload_file(&mut tx, &new.tenant_id, &new.file, ts).await?;
         let max: Option<i64> =
             sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = $1")
@@ -263,7 +291,15 @@ impl Store {
         .bind(new.process_rule.to_string())
         .execute(&mut *tx)
         .await?;
-        enqueue_index_job(&mut tx, &new.tenant_id, &new.dataset_id, &document_id, ts).await?;
+        enqueue_job(
+            &mut tx,
+            &new.tenant_id,
+            &new.dataset_id,
+            &document_id,
+            JobKind::IndexDocument,
+            ts,
+        )
+        .await?;
         tx.commit().await?;
         self.api_document(&new.dataset_id, &document_id)
             .await?
@@ -345,7 +381,15 @@ impl Store {
             .bind(document_id)
             .execute(&mut *tx)
             .await?;
-            enqueue_index_job(&mut tx, tenant_id, dataset_id, document_id, ts).await?;
+            enqueue_job(
+                &mut tx,
+                tenant_id,
+                dataset_id,
+                document_id,
+                JobKind::IndexDocument,
+                ts,
+            )
+            .await?;
         }
         tx.commit().await?;
         let replaced = if update.file.is_some() {

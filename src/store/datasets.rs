@@ -30,15 +30,14 @@ pub struct Dataset {
     pub retrieval_model: Option<serde_json::Value>,
 }
 
-/// Fields a PATCH may change; None leaves a field as it is.
+/// Fields a PATCH may change; None leaves a field as it is. The indexing technique and the
+/// embedding model change together, through `switch_indexing_technique`.
 #[derive(Debug, Clone, Default)]
 pub struct DatasetChanges {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub indexing_technique: Option<String>,
     pub permission: Option<String>,
     pub retrieval_model: Option<serde_json::Value>,
-    pub embedding_model: Option<(String, usize)>,
 }
 
 /// Document and word totals of a dataset.
@@ -225,21 +224,12 @@ impl Store {
             return Ok(None);
         };
         let name = changes.name.unwrap_or(current.name);
-        let (model, dimension) = match changes.embedding_model {
-            Some((model, dimension)) => (Some(model), Some(dimension as i64)),
-            None => (
-                current.embedding_model,
-                current.embedding_dimension.map(|d| d as i64),
-            ),
-        };
         let result = sqlx::query(
-            "UPDATE datasets SET name = $1, description = $2, indexing_technique = $3, permission = $4, \
-             retrieval_model = $5, embedding_model = $6, embedding_dimension = $7, updated_at = $8 \
-             WHERE tenant_id = $9 AND id = $10",
+            "UPDATE datasets SET name = $1, description = $2, permission = $3, retrieval_model = $4, \
+             updated_at = $5 WHERE tenant_id = $6 AND id = $7",
         )
         .bind(&name)
         .bind(changes.description.unwrap_or(current.description))
-        .bind(changes.indexing_technique.or(current.indexing_technique))
         .bind(changes.permission.unwrap_or(current.permission))
         .bind(
             changes
@@ -247,8 +237,6 @@ impl Store {
                 .or(current.retrieval_model)
                 .map(|m| m.to_string()),
         )
-        .bind(model)
-        .bind(dimension)
         .bind(now())
         .bind(tenant_id)
         .bind(id)

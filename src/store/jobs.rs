@@ -2,7 +2,12 @@
 //!
 //! A claim is a guarded UPDATE, so two workers never hold the same job; a worker renews its lease
 //! while it works, and a job whose lease ran out (its worker died) is claimable again. Document
-//! status changes that a job transition causes happen in the same transaction.
+//! status changes that a job transition causes happen in the same transaction; transactions that
+//! change a document and its jobs lock the document row first (see `processing`), so they never
+//! deadlock one another.
+//!
+//! States: `enqueued` -> `processing` -> `succeeded` | `failed`, back to `enqueued` for a retry,
+//! and `paused` while its document is paused (workers skip it until it is resumed).
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +21,8 @@ use super::{Store, StoreError, now};
 pub enum JobStatus {
     Enqueued,
     Processing,
+    /// Its document is paused: no worker claims it until the document is resumed.
+    Paused,
     Succeeded,
     Failed,
     Canceled,
@@ -26,6 +33,7 @@ impl JobStatus {
         match self {
             JobStatus::Enqueued => "enqueued",
             JobStatus::Processing => "processing",
+            JobStatus::Paused => "paused",
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
             JobStatus::Canceled => "canceled",
@@ -46,10 +54,48 @@ impl FromStr for JobStatus {
         Ok(match s {
             "enqueued" => JobStatus::Enqueued,
             "processing" => JobStatus::Processing,
+            "paused" => JobStatus::Paused,
             "succeeded" => JobStatus::Succeeded,
             "failed" => JobStatus::Failed,
             "canceled" => JobStatus::Canceled,
             other => return Err(StoreError::Corrupt(format!("unknown job status {other:?}"))),
+        })
+    }
+}
+
+/// What a job does to its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Parse, clean, split and index the document's file (its segments are replaced).
+    IndexDocument,
+    /// Embed the document's existing segments into the vector table (the dataset switched from
+    /// keyword-only to vector indexing); segments and their edits are kept.
+    EmbedSegments,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::IndexDocument => "index_document",
+            JobKind::EmbedSegments => "embed_segments",
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobKind {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "index_document" => JobKind::IndexDocument,
+            "embed_segments" => JobKind::EmbedSegments,
+            other => return Err(StoreError::Corrupt(format!("unknown job kind {other:?}"))),
         })
     }
 }
@@ -61,6 +107,7 @@ pub struct Job {
     pub tenant_id: String,
     pub dataset_id: String,
     pub document_id: String,
+    pub kind: JobKind,
     pub attempts: i64,
 }
 
@@ -76,7 +123,7 @@ impl Store {
              updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE status = 'enqueued' \
              OR (status = 'processing' AND locked_until < $4) ORDER BY created_at, id LIMIT 1) \
              AND (status = 'enqueued' OR (status = 'processing' AND locked_until < $5)) \
-             RETURNING id, tenant_id, dataset_id, document_id, attempts",
+             RETURNING id, tenant_id, dataset_id, document_id, kind, attempts",
         )
         .bind(worker)
         .bind(ts + lease_secs)
@@ -86,11 +133,13 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
+            let kind: String = row.try_get("kind")?;
             Ok(Job {
                 id: row.try_get("id")?,
                 tenant_id: row.try_get("tenant_id")?,
                 dataset_id: row.try_get("dataset_id")?,
                 document_id: row.try_get("document_id")?,
+                kind: kind.parse()?,
                 attempts: row.try_get("attempts")?,
             })
         })
@@ -123,6 +172,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let ts = now();
+        lock_job_document(&mut tx, job_id).await?;
         let row = sqlx::query(
             "UPDATE jobs SET status = $1, error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \
              WHERE id = $4 AND locked_by = $5 AND status = 'processing' RETURNING document_id, dataset_id",
@@ -166,6 +216,40 @@ impl Store {
         Ok(())
     }
 
+    /// Sets aside a job whose document was paused while this worker held it: `paused` if the
+    /// document is still paused, else back to `enqueued` (it was resumed meanwhile). The attempt
+    /// is not counted. False if the job is no longer this worker's.
+    pub async fn park_job(&self, job_id: &str, worker: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Locked first, so a resume either committed before (seen below) or waits for this.
+        let Some(document_id) = lock_job_document(&mut tx, job_id).await? else {
+            return Ok(false);
+        };
+        let paused: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(is_paused AS INTEGER) FROM documents WHERE id = $1")
+                .bind(&document_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let status = if paused.unwrap_or(0) != 0 {
+            JobStatus::Paused
+        } else {
+            JobStatus::Enqueued
+        };
+        let parked = sqlx::query(
+            "UPDATE jobs SET status = $1, attempts = attempts - 1, locked_by = NULL, locked_until = NULL, \
+             updated_at = $2 WHERE id = $3 AND locked_by = $4 AND status = 'processing'",
+        )
+        .bind(status.as_str())
+        .bind(now())
+        .bind(job_id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(parked == 1)
+    }
+
     /// Jobs waiting or running (queue depth).
     pub async fn pending_jobs(&self) -> Result<i64, StoreError> {
         Ok(
@@ -174,6 +258,40 @@ impl Store {
                 .await?,
         )
     }
+}
+
+/// Locks the row of a job's document (a no-op update), the first step of every transaction that
+/// changes a document and its jobs; returns the document id, None if the job is gone.
+///
+/// The first statement of such a transaction must be the write: on SQLite a transaction that
+/// reads first and writes later fails with `SQLITE_BUSY` if another connection wrote between.
+pub(super) async fn lock_job_document(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: &str,
+) -> Result<Option<String>, StoreError> {
+    sqlx::query(
+        "UPDATE documents SET updated_at = updated_at WHERE id = (SELECT document_id FROM jobs WHERE id = $1)",
+    )
+    .bind(job_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(sqlx::query_scalar("SELECT document_id FROM jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+/// Locks a document row with a no-op update (portable: SQLite has no `SELECT ... FOR UPDATE`,
+/// and its write lock is taken by any write).
+pub(super) async fn lock_document(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    document_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE documents SET updated_at = updated_at WHERE id = $1")
+        .bind(document_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -185,11 +303,16 @@ mod tests {
         for status in [
             JobStatus::Enqueued,
             JobStatus::Processing,
+            JobStatus::Paused,
             JobStatus::Succeeded,
             JobStatus::Failed,
             JobStatus::Canceled,
         ] {
             assert_eq!(status.to_string().parse::<JobStatus>().unwrap(), status);
         }
+        for kind in [JobKind::IndexDocument, JobKind::EmbedSegments] {
+            assert_eq!(kind.to_string().parse::<JobKind>().unwrap(), kind);
+        }
+        assert!("reindex".parse::<JobKind>().is_err());
     }
 }

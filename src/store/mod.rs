@@ -9,6 +9,7 @@ mod document_status;
 mod documents;
 mod jobs;
 mod metadata;
+mod processing;
 mod queries;
 mod reindex;
 mod segment_edits;
@@ -30,11 +31,12 @@ pub use self::api_tokens::{ApiToken, TokenType};
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::document_status::{DocumentAction, UnknownAction};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
-pub use self::jobs::{Job, JobStatus, MAX_ATTEMPTS};
+pub use self::jobs::{Job, JobKind, JobStatus, MAX_ATTEMPTS};
 pub use self::metadata::{
     BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,
     MetadataSchema, MetadataType, built_in_values, metadata_source,
 };
+pub use self::processing::{Completion, ProcessingOutcome};
 pub use self::queries::{DatasetQuery, NewDatasetQuery, QuerySource};
 pub use self::reindex::{ReindexRun, SegmentSource};
 pub use self::segment_edits::{
@@ -70,6 +72,9 @@ pub enum StoreError {
     DuplicateTagName(String),
     #[error("document {0} not found")]
     DocumentNotFound(String),
+    /// A document's `doc_form` differs from its dataset's (set by the dataset's first document).
+    #[error("doc_form is different from the dataset doc_form")]
+    DocFormMismatch,
     #[error("metadata field {0} not found")]
     MetadataNotFound(String),
     #[error("corrupt row: {0}")]

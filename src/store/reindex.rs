@@ -33,6 +33,10 @@ pub struct SegmentSource {
     pub children: Vec<(String, String)>,
 }
 
+const SOURCE_COLUMNS: &str = "SELECT s.id, s.document_id, s.content, \
+    CAST(CASE WHEN s.enabled AND d.enabled AND NOT d.archived THEN 1 ELSE 0 END AS INTEGER) AS visible \
+    FROM document_segments s JOIN documents d ON d.id = s.document_id";
+
 const SOURCE_SELECT: &str = "SELECT s.id, s.document_id, s.content, \
     CAST(CASE WHEN s.enabled AND d.enabled AND NOT d.archived THEN 1 ELSE 0 END AS INTEGER) AS visible \
     FROM document_segments s JOIN documents d ON d.id = s.document_id \
@@ -195,6 +199,29 @@ impl Store {
         // Built from constants only.
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(dataset_id)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        self.with_children(rows.iter().map(source_from_row).collect::<Result<_, _>>()?)
+            .await
+    }
+
+    /// Segments of one document (whatever its status) written or edited at or after `since` (0:
+    /// all of them), in position order, with their child chunks: what embedding a document's
+    /// existing segments reads. Changes of the document's own flags are not counted: the caller
+    /// brings visibility up to date separately.
+    pub async fn document_segment_sources(
+        &self,
+        document_id: &str,
+        since: i64,
+    ) -> Result<Vec<SegmentSource>, StoreError> {
+        let sql = format!(
+            "{SOURCE_COLUMNS} WHERE s.document_id = $1 \
+             AND (s.updated_at >= $2 OR s.created_at >= $2) ORDER BY s.position, s.id"
+        );
+        // Built from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(document_id)
             .bind(since)
             .fetch_all(&self.pool)
             .await?;

@@ -5,10 +5,12 @@
 //! difference in the same transaction, so document and dataset totals stay right. Queries are
 //! portable SQL (numbered placeholders, no backend-specific functions).
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::segments::{NewChildChunk, NewSegment};
-use super::{Store, StoreError, get_bool, like_pattern, now};
+use super::{Store, StoreError, get_bool, like_pattern, now, numbered_placeholders};
 
 /// A segment with everything the API reports about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -548,6 +550,32 @@ impl Store {
             .await?;
         let chunks = rows.iter().map(child_chunk_from_row).collect::<Result<_, _>>()?;
         Ok((chunks, total))
+    }
+
+    /// Child chunks of a dataset by id (the child rows a retrieval matched); unknown ids are
+    /// left out.
+    pub async fn child_chunks_by_id(
+        &self,
+        dataset_id: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, ChildChunkRow>, StoreError> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {CHILD_CHUNK_COLUMNS} FROM child_chunks WHERE dataset_id = $1 AND id IN ({})",
+                numbered_placeholders(2, chunk.len())
+            );
+            // Built from constants and numbered placeholders only.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(dataset_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let child = child_chunk_from_row(&row)?;
+                out.insert(child.id.clone(), child);
+            }
+        }
+        Ok(out)
     }
 
     /// One child chunk of a segment.

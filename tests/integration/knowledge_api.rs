@@ -22,12 +22,24 @@ pub(crate) struct Api {
 
 impl Api {
     pub(crate) async fn new() -> Self {
-        Self::with_config(|_| {}).await
+        Self::build(support::embedder(), |_| {}).await
     }
 
     /// An API whose config is changed by `edit` first.
     pub(crate) async fn with_config(edit: impl FnOnce(&mut ragd::config::Config)) -> Self {
-        let (engine, dir) = support::engine_with(edit).await;
+        Self::build(support::embedder(), edit).await
+    }
+
+    /// [`Api::new`] with a given embedder.
+    pub(crate) async fn with_embedder(embedder: Arc<dyn pipelines::Embedder>) -> Self {
+        Self::build(embedder, |_| {}).await
+    }
+
+    async fn build(
+        embedder: Arc<dyn pipelines::Embedder>,
+        edit: impl FnOnce(&mut ragd::config::Config),
+    ) -> Self {
+        let (engine, dir) = support::engine_with_embedder(embedder, edit).await;
         let key = engine
             .store()
             .create_api_token(DEFAULT_TENANT, TokenType::Dataset, None)

@@ -6,6 +6,8 @@ mod eval_mini;
 mod ingest_recovery;
 mod knowledge_api;
 mod metadata_tags_api;
+mod modes_api;
+mod multi_process;
 mod ops_api;
 mod reference_vectors;
 mod reindex;

@@ -2,9 +2,9 @@
 //! `RAGD_TEST_POSTGRES_URL` names a server (`.ci/run` sets it). Each run gets a fresh database.
 
 use ragd::store::{
-    CompletedDocument, DEFAULT_TENANT, DatasetChanges, DocumentMetadataUpdate, DocumentSelection, JobStatus,
-    MetadataType, NewApiDocument, NewChildChunk, NewDataset, NewDatasetQuery, NewSegment, QuerySource, Stage,
-    Store, StoreError, TokenType, UploadFile,
+    CompletedDocument, Completion, DEFAULT_TENANT, DatasetChanges, DocumentMetadataUpdate, DocumentSelection,
+    JobKind, JobStatus, MetadataType, NewApiDocument, NewChildChunk, NewDataset, NewDatasetQuery, NewSegment,
+    ProcessingOutcome, QuerySource, Stage, Store, StoreError, TokenType, UploadFile,
 };
 use serde_json::json;
 
@@ -58,6 +58,7 @@ async fn storage_suite_postgres() {
 async fn suite(store: &Store) {
     datasets(store).await;
     documents_jobs_and_segments(store).await;
+    indexing_control(store).await;
     metadata_and_tags(store).await;
     api_tokens(store).await;
     queries_files_and_stats(store).await;
@@ -369,6 +370,265 @@ async fn documents_jobs_and_segments(store: &Store) {
     store.delete_api_document(&dataset.id, doc).await.unwrap();
     assert!(store.api_document(&dataset.id, doc).await.unwrap().is_none());
     assert_eq!(store.count_segments(&dataset.id).await.unwrap(), 0);
+}
+
+fn api_document(dataset_id: &str, name: &str, doc_form: &str, rule: serde_json::Value) -> NewApiDocument {
+    NewApiDocument {
+        tenant_id: DEFAULT_TENANT.into(),
+        dataset_id: dataset_id.into(),
+        name: name.into(),
+        batch: "batch-control".into(),
+        doc_form: doc_form.into(),
+        doc_language: "English".into(),
+        process_rule: rule,
+        file: upload(name),
+    }
+}
+
+fn one_segment(document_id: &str, content: &str) -> CompletedDocument {
+    CompletedDocument {
+        document_id: document_id.into(),
+        word_count: content.len(),
+        tokens: 3,
+        segments: vec![NewSegment {
+            id: uuid::Uuid::new_v4().to_string(),
+            position: 1,
+            content: content.into(),
+            tokens: 3,
+            page: None,
+        }],
+        children: Vec::new(),
+    }
+}
+
+/// Pause, resume, retry, guarded completion, the first document's doc_form and switching a
+/// dataset between keyword-only and vector indexing.
+async fn indexing_control(store: &Store) {
+    let mut economy = new_dataset("Control");
+    economy.embedding_model = None;
+    economy.embedding_dimension = None;
+    economy.indexing_technique = Some("economy".into());
+    let dataset = store.create_dataset(economy).await.unwrap();
+    let ds = dataset.id.clone();
+
+    // The first document sets the dataset's doc_form and latest rule; another form is refused.
+    let rule = json!({"mode": "hierarchical", "rules": {"parent_mode": "full-doc",
+        "subchunk_segmentation": {"separator": "\n", "max_tokens": 60}}});
+    let first = store
+        .create_api_document(api_document(&ds, "first.txt", "hierarchical_model", rule.clone()))
+        .await
+        .unwrap();
+    let now = store.dataset(DEFAULT_TENANT, &ds).await.unwrap().unwrap();
+    assert_eq!(now.doc_form, "hierarchical_model");
+    assert_eq!(now.process_rule, rule);
+    let refused = store
+        .create_api_document(api_document(
+            &ds,
+            "plain.txt",
+            "text_model",
+            json!({"mode": "automatic"}),
+        ))
+        .await;
+    assert!(matches!(refused, Err(StoreError::DocFormMismatch)), "{refused:?}");
+    let second = store
+        .create_api_document(api_document(
+            &ds,
+            "second.txt",
+            "hierarchical_model",
+            rule.clone(),
+        ))
+        .await
+        .unwrap();
+    let (listed, total) = store.list_api_documents(&ds, None, 1, 20).await.unwrap();
+    assert_eq!((listed.len(), total), (2, 2), "the refused document left nothing");
+
+    // Pause: the waiting job is set aside and no worker gets it; pausing twice is fine.
+    assert_eq!(
+        store.pause_document(&ds, &first.id).await.unwrap(),
+        ProcessingOutcome::Done
+    );
+    assert_eq!(
+        store.pause_document(&ds, &first.id).await.unwrap(),
+        ProcessingOutcome::Done
+    );
+    assert!(store.document_paused(&first.id).await.unwrap());
+    let paused = store.api_document(&ds, &first.id).await.unwrap().unwrap();
+    assert!(paused.is_paused && paused.paused_at.is_some());
+    let job = store.claim_job("worker-a", 60).await.unwrap().unwrap();
+    assert_eq!(job.document_id, second.id, "the paused document's job is skipped");
+    assert_eq!(job.kind, JobKind::IndexDocument);
+    assert!(store.claim_job("worker-b", 60).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .pause_document(&ds, "00000000-0000-0000-0000-00000000dead")
+            .await
+            .unwrap(),
+        ProcessingOutcome::NotFound
+    );
+    assert_eq!(
+        store.resume_document(&ds, &second.id).await.unwrap(),
+        ProcessingOutcome::WrongState,
+        "not paused"
+    );
+
+    // A worker holding the other job: paused meanwhile, its result is not recorded; parked, the
+    // job waits for the resume and the attempt is not counted.
+    store
+        .set_document_stage(&second.id, Stage::Parsing)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.pause_document(&ds, &second.id).await.unwrap(),
+        ProcessingOutcome::Done
+    );
+    let refused = store
+        .complete_indexed_document(DEFAULT_TENANT, &ds, &one_segment(&second.id, "late"), None)
+        .await
+        .unwrap();
+    assert_eq!(refused, Completion::Paused);
+    assert!(store.park_job(&job.id, "worker-a").await.unwrap());
+    assert!(
+        !store.park_job(&job.id, "worker-a").await.unwrap(),
+        "no longer held"
+    );
+    assert!(store.claim_job("worker-b", 60).await.unwrap().is_none());
+    assert_eq!(
+        store.resume_document(&ds, &second.id).await.unwrap(),
+        ProcessingOutcome::Done
+    );
+    let again = store.claim_job("worker-b", 60).await.unwrap().unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), (job.id.as_str(), 1));
+    // Resumed while a worker still held it: parking queues it at once.
+    assert!(store.park_job(&again.id, "worker-b").await.unwrap());
+    let again = store.claim_job("worker-b", 60).await.unwrap().unwrap();
+    assert_eq!(again.id, job.id);
+
+    // Completion is guarded by the embedding model the job indexed with.
+    let refused = store
+        .complete_indexed_document(
+            DEFAULT_TENANT,
+            &ds,
+            &one_segment(&second.id, "x"),
+            Some("some-model"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, Completion::ModelChanged);
+    for content in ["old words", "new words"] {
+        let done = store
+            .complete_indexed_document(DEFAULT_TENANT, &ds, &one_segment(&second.id, content), None)
+            .await
+            .unwrap();
+        assert_eq!(done, Completion::Completed);
+    }
+    let completed = store.api_document(&ds, &second.id).await.unwrap().unwrap();
+    assert_eq!(completed.indexing_status, "completed");
+    assert_eq!(
+        completed.segment_count, 1,
+        "a second completion replaces the segments"
+    );
+    assert!(completed.indexing_latency.is_some_and(|l| l >= 0.0));
+    let sources = store.document_segment_sources(&second.id, 0).await.unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].content, "new words");
+    assert!(
+        store
+            .document_segment_sources(&second.id, i64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .finish_job(&again.id, "worker-b", JobStatus::Succeeded, None)
+            .await
+            .unwrap()
+    );
+
+    // economy -> high_quality: completed documents go back to indexing with an embedding job.
+    let stale = store.dataset(DEFAULT_TENANT, &ds).await.unwrap().unwrap();
+    let switched = store
+        .switch_indexing_technique(&stale, "high_quality", Some(("model-x", 8)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(switched.embedding_model.as_deref(), Some("model-x"));
+    assert_eq!(switched.embedding_dimension, Some(8));
+    assert!(
+        store
+            .switch_indexing_technique(&stale, "high_quality", Some(("model-x", 8)))
+            .await
+            .unwrap()
+            .is_none(),
+        "a switch from a state the dataset has left is refused"
+    );
+    let reembedding = store.api_document(&ds, &second.id).await.unwrap().unwrap();
+    assert_eq!(reembedding.indexing_status, "indexing");
+    let embed = store.claim_job("worker-a", 60).await.unwrap().unwrap();
+    assert_eq!(
+        (embed.kind, embed.document_id.as_str()),
+        (JobKind::EmbedSegments, second.id.as_str())
+    );
+    // It fails; a retry queues the same kind of work again.
+    assert!(
+        store
+            .finish_job(&embed.id, "worker-a", JobStatus::Failed, Some("model gone"))
+            .await
+            .unwrap()
+    );
+    let retried = store
+        .retry_documents(DEFAULT_TENANT, &ds, &[second.id.clone(), first.id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        retried,
+        std::slice::from_ref(&second.id),
+        "only failed documents are retried"
+    );
+    let waiting = store.api_document(&ds, &second.id).await.unwrap().unwrap();
+    assert_eq!(
+        (waiting.indexing_status.as_str(), waiting.error.as_deref()),
+        ("waiting", None)
+    );
+    let embed = store.claim_job("worker-a", 60).await.unwrap().unwrap();
+    assert_eq!(embed.kind, JobKind::EmbedSegments);
+    assert_eq!(
+        store
+            .complete_embedded_document(&ds, &second.id, Some("model-x"))
+            .await
+            .unwrap(),
+        Completion::Completed
+    );
+    assert_eq!(
+        store
+            .api_document(&ds, &second.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .segment_count,
+        1,
+        "embedding keeps the segments"
+    );
+    assert!(
+        store
+            .finish_job(&embed.id, "worker-a", JobStatus::Succeeded, None)
+            .await
+            .unwrap()
+    );
+    // And back: no jobs, the model is cleared.
+    let back = store
+        .switch_indexing_technique(&switched, "economy", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (back.indexing_technique.as_deref(), back.embedding_model),
+        (Some("economy"), None)
+    );
+    assert!(store.claim_job("worker-a", 60).await.unwrap().is_none());
+    // The paused first document still waits for its resume; clean up.
+    assert!(store.document_paused(&first.id).await.unwrap());
+    assert!(store.delete_dataset(DEFAULT_TENANT, &ds).await.unwrap());
 }
 
 async fn metadata_and_tags(store: &Store) {

@@ -32,6 +32,14 @@ pub async fn engine() -> (Engine, tempfile::TempDir) {
 
 /// [`engine`] with the config changed by `edit` first.
 pub async fn engine_with(edit: impl FnOnce(&mut Config)) -> (Engine, tempfile::TempDir) {
+    engine_with_embedder(embedder(), edit).await
+}
+
+/// [`engine`] with a given embedder (a wrapper around the real one, say) and config edit.
+pub async fn engine_with_embedder(
+    embedder: Arc<dyn Embedder>,
+    edit: impl FnOnce(&mut Config),
+) -> (Engine, tempfile::TempDir) {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter("ragd=warn")
@@ -43,7 +51,7 @@ pub async fn engine_with(edit: impl FnOnce(&mut Config)) -> (Engine, tempfile::T
     config.database_url = None;
     edit(&mut config);
     let store = Store::open(&config.database_url()).await.expect("store");
-    (Engine::with_embedder(config, store, embedder()), dir)
+    (Engine::with_embedder(config, store, embedder), dir)
 }
 
 pub async fn ingest(engine: &Engine, dataset: &str, paths: &[PathBuf]) -> IngestReport {

@@ -120,6 +120,42 @@ async fn knowledge_api_objects_keep_their_wire_shape() {
     snapshot!("error_not_found", &error);
 }
 
+#[tokio::test]
+async fn parent_child_retrieval_keeps_its_wire_shape() {
+    let api = Api::new().await;
+    api.start_workers();
+    let id = api.create_dataset("parent-child shapes").await;
+    let (status, created) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/document/create-by-text"),
+            Some(json!({
+                "name": "kettles",
+                "text": "Copper kettles tarnish near the sea.\nPolish them with lemon.\n\nCast iron kettles rust when left wet.\nDry them over a low flame.",
+                "indexing_technique": "high_quality",
+                "doc_form": "hierarchical_model",
+                "process_rule": {"mode": "hierarchical", "rules": {
+                    "pre_processing_rules": [], "parent_mode": "paragraph",
+                    "segmentation": {"separator": "\n\n", "max_tokens": 100},
+                    "subchunk_segmentation": {"separator": "\n", "max_tokens": 50}}}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    api.wait_until_indexed(&id, created["batch"].as_str().unwrap())
+        .await;
+    let (_, records) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/retrieve"),
+            Some(json!({"query": "cast iron kettles rust", "retrieval_model": {
+                "search_method": "full_text_search", "reranking_enable": false, "top_k": 1,
+                "score_threshold_enabled": false}})),
+        )
+        .await;
+    snapshot!("retrieve_parent_child", &records);
+}
+
 /// Segment lists in position order (their order is part of the contract, ids are not).
 fn sorted_by_position(mut body: Value) -> Value {
     if let Some(items) = body["data"].as_array_mut() {

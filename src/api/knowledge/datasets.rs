@@ -244,29 +244,38 @@ pub async fn update(
     if let Some(retrieval) = &body.retrieval_model {
         super::retrieve::parse_retrieval_model(retrieval)?;
     }
-    let embedding = match (&body.embedding_model, &dataset.embedding_model) {
-        (Some(requested), Some(current)) if requested != current => {
-            return Err(ApiError::invalid(
-                "Changing the embedding model of a dataset needs a re-index; this server has one model.",
-            ));
+    if let Some(requested) = &body.embedding_model {
+        match &dataset.embedding_model {
+            Some(current) if requested != current => {
+                return Err(ApiError::invalid(
+                    "Changing the embedding model of a dataset needs a re-index; this server has one model.",
+                ));
+            }
+            // Naming the model a dataset gets (or has) is accepted; it is recorded when the
+            // dataset switches to high_quality.
+            Some(_) | None => {
+                embedding_model(&state, Some(requested))?;
+            }
         }
-        (Some(requested), None) => Some(embedding_model(&state, Some(requested))?),
-        (Some(_), Some(_)) | (None, _) => None,
-    };
+    }
     let changes = DatasetChanges {
         name,
         description: body.description,
-        indexing_technique: body.indexing_technique,
         permission: body.permission,
         retrieval_model: body.retrieval_model,
-        embedding_model: embedding,
     };
+    // Fields first: a refused name (409) leaves the technique as it was.
     let updated = state
         .engine
         .store()
         .update_dataset(&key.0.tenant_id, &dataset.id, changes)
         .await?
         .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
+    // economy <-> high_quality: documents are re-embedded, or the vectors dropped.
+    let updated = match &body.indexing_technique {
+        Some(technique) => state.engine.set_indexing_technique(&updated, technique).await?,
+        None => updated,
+    };
     Ok(Json(dataset_json(&state, &updated).await?))
 }
 

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use pipelines::chunk::{Chunker, ProcessRule};
+use pipelines::chunk::{Chunker, ProcessMode, ProcessRule};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -15,9 +15,15 @@ use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
+use crate::engine::{ECONOMY, HIGH_QUALITY};
 use crate::store::{
     Dataset, DatasetChanges, DocumentRow, DocumentUpdate, NewApiDocument, UpdateOutcome, UploadFile,
 };
+
+/// Dify's `doc_form` values.
+const TEXT_MODEL: &str = "text_model";
+const HIERARCHICAL_MODEL: &str = "hierarchical_model";
+const QA_MODEL: &str = "qa_model";
 
 /// Fields shared by create-by-text and the `data` JSON of create-by-file (A.4).
 #[derive(Debug, Deserialize, Default)]
@@ -64,11 +70,23 @@ fn twenty() -> u32 {
     20
 }
 
-/// Checks the request against the dataset and resolves the process rule to store.
-fn resolve_options(dataset: &Dataset, options: &DocumentOptions) -> Result<Value, ApiError> {
+/// What a document request resolves to: its `doc_form` and the process rule to store.
+struct ResolvedOptions {
+    doc_form: String,
+    process_rule: Value,
+}
+
+/// Checks the request against the dataset and resolves the document's `doc_form` and process
+/// rule. The first document of a dataset sets its `doc_form`; later ones must match it (they
+/// inherit it when they send none).
+fn resolve_options(
+    dataset: &Dataset,
+    has_documents: bool,
+    options: &DocumentOptions,
+) -> Result<ResolvedOptions, ApiError> {
     if let Some(technique) = &options.indexing_technique
-        && technique != "high_quality"
-        && technique != "economy"
+        && technique != HIGH_QUALITY
+        && technique != ECONOMY
     {
         return Err(ApiError::invalid("Indexing technique is invalid."));
     }
@@ -78,12 +96,22 @@ fn resolve_options(dataset: &Dataset, options: &DocumentOptions) -> Result<Value
     {
         return Err(ApiError::invalid("indexing_technique is required."));
     }
-    let doc_form = options.doc_form.as_deref().unwrap_or("text_model");
+    let doc_form = match (&options.doc_form, has_documents) {
+        (Some(form), _) => form.as_str(),
+        (None, true) => dataset.doc_form.as_str(),
+        (None, false) => TEXT_MODEL,
+    };
     match doc_form {
-        "text_model" | "hierarchical_model" | "qa_model" => {}
+        TEXT_MODEL | HIERARCHICAL_MODEL => {}
+        QA_MODEL => {
+            return Err(ApiError::invalid(
+                "doc_form qa_model needs an LLM to generate question-answer pairs, which this server \
+                 does not have; use text_model or hierarchical_model.",
+            ));
+        }
         _ => return Err(ApiError::invalid("doc_form is invalid.")),
     }
-    if doc_form != dataset.doc_form {
+    if has_documents && doc_form != dataset.doc_form {
         return Err(ApiError::invalid(
             "doc_form is different from the dataset doc_form.",
         ));
@@ -96,10 +124,30 @@ fn resolve_options(dataset: &Dataset, options: &DocumentOptions) -> Result<Value
         .clone()
         .unwrap_or_else(|| dataset.process_rule.clone());
     let parsed = ProcessRule::from_json(&rule).map_err(|e| ApiError::invalid(e.to_string()))?;
+    // Parent-child documents are cut by a hierarchical rule, and only they are.
+    match (
+        doc_form == HIERARCHICAL_MODEL,
+        parsed.mode == ProcessMode::Hierarchical,
+    ) {
+        (true, false) => {
+            return Err(ApiError::invalid(
+                "doc_form hierarchical_model needs a process_rule with mode hierarchical.",
+            ));
+        }
+        (false, true) => {
+            return Err(ApiError::invalid(
+                "A process_rule with mode hierarchical needs doc_form hierarchical_model.",
+            ));
+        }
+        (true, true) | (false, false) => {}
+    }
     // Validate now so a bad rule is a 400, not a failed document later.
     Chunker::new(&parsed, pipelines::TokenCounter::Characters, 254)
         .map_err(|e| ApiError::invalid(e.to_string()))?;
-    serde_json::to_value(&parsed).map_err(ApiError::internal)
+    Ok(ResolvedOptions {
+        doc_form: doc_form.to_string(),
+        process_rule: serde_json::to_value(&parsed).map_err(ApiError::internal)?,
+    })
 }
 
 /// Dify's batch id: `YYYYmmddHHMMSS` and a random 6-digit number.
@@ -143,21 +191,20 @@ async fn discard_file(state: &AppState, storage_key: &str) {
     let _ = tokio::fs::remove_file(state.engine.file_store().join(storage_key)).await;
 }
 
-/// Records the indexing technique (first document) and a retrieval model sent with a document.
+/// Records the indexing technique (first document: economy indexes BM25 only, high_quality
+/// embeds) and a retrieval model sent with a document.
 async fn apply_dataset_options(
     state: &AppState,
     key: &DatasetKey,
     dataset: &Dataset,
     options: &DocumentOptions,
 ) -> Result<(), ApiError> {
-    if dataset.indexing_technique.is_none() || options.retrieval_model.is_some() {
-        let technique = options
-            .indexing_technique
-            .clone()
-            .or_else(|| dataset.indexing_technique.clone())
-            .unwrap_or_else(|| "high_quality".into());
+    if dataset.indexing_technique.is_none() {
+        let technique = options.indexing_technique.as_deref().unwrap_or(HIGH_QUALITY);
+        state.engine.set_indexing_technique(dataset, technique).await?;
+    }
+    if options.retrieval_model.is_some() {
         let changes = DatasetChanges {
-            indexing_technique: Some(technique),
             retrieval_model: options.retrieval_model.clone(),
             ..DatasetChanges::default()
         };
@@ -180,7 +227,8 @@ async fn create_document(
     bytes: Vec<u8>,
     options: DocumentOptions,
 ) -> Result<Value, ApiError> {
-    let rule = resolve_options(dataset, &options)?;
+    let counts = state.engine.store().dataset_counts(&dataset.id).await?;
+    let resolved = resolve_options(dataset, counts.documents > 0, &options)?;
     let file = store_file(state, key, name, extension, bytes).await?;
     let storage_key = file.storage_key.clone();
     let batch = new_batch();
@@ -191,9 +239,9 @@ async fn create_document(
             dataset_id: dataset.id.clone(),
             name: name.to_string(),
             batch: batch.clone(),
-            doc_form: dataset.doc_form.clone(),
+            doc_form: resolved.doc_form,
             doc_language: options.doc_language.clone().unwrap_or_else(|| "English".into()),
-            process_rule: rule,
+            process_rule: resolved.process_rule,
             file,
         };
         Ok::<_, ApiError>(state.engine.store().create_api_document(new).await?)
@@ -370,7 +418,7 @@ async fn update_document(
         ));
     }
     let process_rule = match &options.process_rule {
-        Some(_) => Some(resolve_options(dataset, &options)?),
+        Some(_) => Some(resolve_options(dataset, true, &options)?.process_rule),
         None => {
             if let Some(form) = &options.doc_form
                 && form != &dataset.doc_form

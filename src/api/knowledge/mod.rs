@@ -5,6 +5,7 @@ mod documents;
 mod downloads;
 mod metadata;
 mod models;
+mod processing;
 mod retrieve;
 mod segments;
 mod tags;
@@ -84,6 +85,15 @@ pub fn routes() -> Router<AppState> {
             "/datasets/{dataset_id}/documents/status/{action}",
             patch(segments::document_status),
         )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/processing/pause",
+            patch(processing::pause),
+        )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/processing/resume",
+            patch(processing::resume),
+        )
+        .route("/datasets/{dataset_id}/retry", post(processing::retry))
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/segments",
             get(segments::list).post(segments::create),

@@ -12,7 +12,7 @@ use super::datasets::find_dataset;
 use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::ApiJson;
-use crate::api::{ApiError, AppState, ErrorCode};
+use crate::api::{ApiError, AppState};
 use crate::engine::{MetadataFilter, SearchOptions};
 use crate::store::{DEFAULT_OWNER, DocumentSelection, NewDatasetQuery, QuerySource};
 
@@ -139,21 +139,16 @@ pub async fn retrieve(
     if query.chars().count() > crate::engine::MAX_QUERY_CHARS {
         return Err(ApiError::invalid("Query cannot exceed 250 characters"));
     }
+    let requested = body.retrieval_model.is_some();
     let retrieval = body
         .retrieval_model
         .or_else(|| dataset.retrieval_model.clone())
         .unwrap_or_else(views::default_retrieval_model);
     let mut settings = parse_retrieval_model(&retrieval)?;
-    if dataset.embedding_model.is_none() {
-        // Economy datasets have no vectors: keyword search is all they can do.
+    if dataset.embedding_dimension.is_none() && !requested {
+        // Economy datasets have no vectors: their default search is keyword search (as Dify
+        // shows it); semantic or hybrid search asked for explicitly is refused by the engine.
         settings.method = SearchMethod::FullText;
-    }
-    let counts = state.engine.store().dataset_counts(&dataset.id).await?;
-    if counts.available_documents == 0 && counts.documents > 0 {
-        return Err(ApiError::new(
-            ErrorCode::DatasetNotInitialized,
-            "The dataset is still being initialized or indexing. Please wait a moment.",
-        ));
     }
     let results = state
         .engine
@@ -210,6 +205,7 @@ pub async fn retrieve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ErrorCode;
 
     #[test]
     fn dify_retrieval_models_resolve() {

@@ -117,6 +117,17 @@ pub fn retrieval_record(result: &SearchResult, metadata: Option<&Map<String, Val
         Some(values) if !values.is_empty() || s.doc_metadata.is_some() => Value::Object(values.clone()),
         Some(_) | None => Value::Null,
     };
+    // Parent-child hits list the child chunks that matched (Dify's `format_retrieval_documents`);
+    // plain segments have none.
+    let child_chunks = if result.child_chunks.is_empty() {
+        Value::Null
+    } else {
+        result
+            .child_chunks
+            .iter()
+            .map(|c| json!({"id": c.id, "content": c.content, "position": c.position, "score": c.score}))
+            .collect()
+    };
     json!({
         "segment": {
             "id": s.id,
@@ -150,7 +161,7 @@ pub fn retrieval_record(result: &SearchResult, metadata: Option<&Map<String, Val
                 "doc_metadata": doc_metadata,
             },
         },
-        "child_chunks": null,
+        "child_chunks": child_chunks,
         "score": result.score,
         "tsne_position": null,
         "files": null,
