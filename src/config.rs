@@ -140,6 +140,32 @@ pub struct EmbeddingConfig {
     pub intra_threads: Option<usize>,
     /// Texts per model call.
     pub batch_size: usize,
+    /// Which build of the default model runs (ignored with `onnx`).
+    pub variant: ModelVariant,
+}
+
+/// Builds of the default model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelVariant {
+    /// MatMulInteger with per-channel int8 weights, made at fetch time by ONNX Runtime's
+    /// quantizer: about twice the throughput per core (see README, "Embedding speed").
+    #[default]
+    Int8Dynamic,
+    /// The ONNX file as shipped: int8 weights, fp32 compute.
+    Shipped,
+}
+
+impl std::str::FromStr for ModelVariant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "int8-dynamic" => Ok(Self::Int8Dynamic),
+            "shipped" => Ok(Self::Shipped),
+            other => Err(format!("expected int8-dynamic or shipped, got {other:?}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -163,6 +189,10 @@ pub struct IngestConfig {
     pub max_compression_ratio: u64,
     /// Documents parsed and chunked together before their chunks are embedded.
     pub documents_per_batch: usize,
+    /// Threads that read, parse and chunk documents during `ragd ingest` (default: every core).
+    /// They run at a lower priority (nice 10) than the model's threads, so they fill the time
+    /// the model leaves idle instead of taking cores from it.
+    pub prepare_threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -205,6 +235,7 @@ impl Default for EmbeddingConfig {
             max_length: None,
             intra_threads: None,
             batch_size: 64,
+            variant: ModelVariant::default(),
         }
     }
 }
@@ -222,6 +253,7 @@ impl Default for IngestConfig {
             max_archive_entries: parser.max_archive_entries,
             max_compression_ratio: parser.max_compression_ratio,
             documents_per_batch: 256,
+            prepare_threads: None,
         }
     }
 }
@@ -336,6 +368,12 @@ impl Config {
                 detail: format!("expected a positive number, got {v:?}"),
             })?;
             self.embedding.intra_threads = Some(threads);
+        }
+        if let Some(v) = var("RAGD_EMBEDDING_VARIANT") {
+            self.embedding.variant = v.parse().map_err(|detail| ConfigError::Env {
+                var: "RAGD_EMBEDDING_VARIANT",
+                detail,
+            })?;
         }
         Ok(())
     }

@@ -10,9 +10,11 @@
 //! zero), so a search sees every committed write, whichever process made it. Writes are always
 //! made against the latest version.
 //!
-//! There is no ANN index yet: a vector query over an unindexed table is an exact flat scan,
-//! which is fast enough for the tens of thousands of chunks a dataset usually has. See
-//! [`VectorStore::search`] for where an IVF/HNSW index plugs in.
+//! Small tables are searched exactly (a flat scan is fast for the tens of thousands of chunks a
+//! dataset usually has). From [`ANN_MIN_ROWS`] rows on, [`VectorStore::optimize`] builds an
+//! IVF-HNSW-SQ index (LanceDB's recommended ANN index for this size), and searches re-rank its
+//! candidates by exact distance (`refine_factor`). Rows added after the index was built are
+//! flat-scanned beside it until the next `optimize` folds them in.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +27,8 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::database::CreateTableMode;
+use lancedb::index::Index;
+use lancedb::index::vector::IvfHnswSqIndexBuilder;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::table::OptimizeAction;
 use lancedb::{DistanceType, Table};
@@ -36,6 +40,10 @@ use crate::{Filter, IndexError, IndexRow};
 const TABLE_NAME: &str = "rows";
 /// Column LanceDB adds to vector search results.
 const DISTANCE_COLUMN: &str = "_distance";
+/// Rows from which `optimize` builds an ANN index; below it, exact search.
+pub const ANN_MIN_ROWS: usize = 50_000;
+/// Candidates per wanted hit that the ANN index hands to the exact re-ranking.
+const REFINE_FACTOR: u32 = 4;
 
 /// A row found by vector search.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +60,8 @@ pub struct VectorStore {
     table: Table,
     dimension: usize,
     schema: SchemaRef,
+    /// Row count from which `optimize` builds the ANN index.
+    ann_min_rows: usize,
 }
 
 impl VectorStore {
@@ -60,6 +70,15 @@ impl VectorStore {
     /// Fails if an existing table holds vectors of another dimension: a generation belongs to one
     /// embedding model.
     pub async fn open(dir: &Path, dimension: usize) -> Result<Self, IndexError> {
+        Self::open_with_ann_threshold(dir, dimension, ANN_MIN_ROWS).await
+    }
+
+    /// [`Self::open`] with the row count from which an ANN index is built.
+    pub async fn open_with_ann_threshold(
+        dir: &Path,
+        dimension: usize,
+        ann_min_rows: usize,
+    ) -> Result<Self, IndexError> {
         if dimension == 0 || i32::try_from(dimension).is_err() {
             return Err(IndexError::Vector(format!(
                 "invalid vector dimension {dimension}"
@@ -100,6 +119,7 @@ impl VectorStore {
             table,
             dimension,
             schema,
+            ann_min_rows,
         })
     }
 
@@ -166,15 +186,34 @@ impl VectorStore {
     /// The filter is a LanceDB prefilter (the default; `postfilter()` is never called), so rows
     /// of other documents cannot crowd the wanted ones out of the top `limit`.
     ///
-    /// ANN goes here: once a dataset is large, `create_index(&["vector"], Index::IvfHnswSq(..))`
-    /// with `DistanceType::Cosine` (it must match the query's distance type) turns this into an
-    /// approximate search; add `.nprobes(..)`/`.refine_factor(..)` to this query then. Rows
-    /// added after the index was built are still flat-scanned until `optimize()`.
+    /// With an ANN index (large tables), candidates come from the index and are re-ranked by
+    /// exact cosine distance, so similarities are exact; without one the scan is exact.
     pub async fn search(
         &self,
         query: &[f32],
         limit: usize,
         filter: &Filter,
+    ) -> Result<Vec<VectorHit>, IndexError> {
+        self.search_with(query, limit, filter, false).await
+    }
+
+    /// [`Self::search`] by exact flat scan even when an ANN index exists: the ground truth that
+    /// the index's recall is measured against.
+    pub async fn search_exact(
+        &self,
+        query: &[f32],
+        limit: usize,
+        filter: &Filter,
+    ) -> Result<Vec<VectorHit>, IndexError> {
+        self.search_with(query, limit, filter, true).await
+    }
+
+    async fn search_with(
+        &self,
+        query: &[f32],
+        limit: usize,
+        filter: &Filter,
+        exact: bool,
     ) -> Result<Vec<VectorHit>, IndexError> {
         if query.len() != self.dimension {
             return Err(IndexError::Dimension {
@@ -190,12 +229,19 @@ impl VectorStore {
             predicate.push_str(" AND document_id IN ");
             predicate.push_str(&sql_string_list(document_ids));
         }
-        let batches: Vec<RecordBatch> = self
+        let mut vector_query = self
             .table
             .query()
             .nearest_to(query)
             .map_err(vector_error)?
-            .distance_type(DistanceType::Cosine)
+            .distance_type(DistanceType::Cosine);
+        vector_query = if exact {
+            vector_query.bypass_vector_index()
+        } else {
+            // Without an index this is a no-op; with one it makes the returned distances exact.
+            vector_query.refine_factor(REFINE_FACTOR)
+        };
+        let batches: Vec<RecordBatch> = vector_query
             .only_if(predicate)
             // Naming `_distance` keeps the projection explicit (lance warns when it is implied).
             .select(Select::columns(&[
@@ -237,12 +283,33 @@ impl VectorStore {
     /// Compacts the small files every write leaves behind and prunes table versions older than
     /// LanceDB's default retention (7 days); run it on a schedule or after a bulk load, not per
     /// write.
+    ///
+    /// Also builds the ANN index once the table reaches the threshold (later calls fold new rows
+    /// into it: `OptimizeAction::All` includes index optimisation).
     pub async fn optimize(&self) -> Result<(), IndexError> {
         self.table
             .optimize(OptimizeAction::All)
             .await
             .map_err(vector_error)?;
+        if !self.has_ann_index().await? && self.count_rows().await? >= self.ann_min_rows {
+            tracing::info!(
+                rows = self.ann_min_rows,
+                "building the ANN index of a vector table"
+            );
+            let builder = IvfHnswSqIndexBuilder::default().distance_type(DistanceType::Cosine);
+            self.table
+                .create_index(&["vector"], Index::IvfHnswSq(builder))
+                .execute()
+                .await
+                .map_err(vector_error)?;
+        }
         Ok(())
+    }
+
+    /// Whether the vector column has an ANN index.
+    pub async fn has_ann_index(&self) -> Result<bool, IndexError> {
+        let indices = self.table.list_indices().await.map_err(vector_error)?;
+        Ok(indices.iter().any(|i| i.columns.iter().any(|c| c == "vector")))
     }
 
     /// Number of data fragments (files) in the table; each write adds some until `optimize`.

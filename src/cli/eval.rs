@@ -74,6 +74,7 @@ impl EvalArgs {
                     dataset: name.clone(),
                     paths: vec![set.corpus.clone()],
                     template: self.template.clone(),
+                    economy: false,
                     progress,
                 })
                 .await?;

@@ -20,6 +20,9 @@ pub struct IngestArgs {
     /// Pipeline template for a new dataset (see pipelines/templates).
     #[arg(long)]
     template: Option<String>,
+    /// Create a new dataset in economy mode (BM25 only, no embeddings).
+    #[arg(long)]
+    economy: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -35,6 +38,7 @@ impl IngestArgs {
                 dataset: self.dataset.clone(),
                 paths: self.paths,
                 template: self.template,
+                economy: self.economy,
                 progress,
             })
             .await?;
@@ -55,6 +59,7 @@ impl IngestArgs {
                     "skipped_inputs": report.skipped_inputs.len(),
                     "chunks": report.chunks,
                     "embedded": report.embedded,
+                    "tokens": report.tokens,
                     "seconds": report.elapsed.as_secs_f64(),
                     "documents_per_second": report.documents_per_second(),
                     "chunks_per_second": report.chunks_per_second(),

@@ -1,6 +1,7 @@
 //! Command line: one enum of subcommands, each with an `execute`.
 
 mod api_key;
+mod bench;
 mod eval;
 mod ingest;
 mod models;
@@ -46,6 +47,9 @@ enum Command {
     Reindex(reindex::ReindexArgs),
     /// Score retrieval on a BEIR-layout set: nDCG@10, recall@100, MRR@10 per method and fusion.
     Eval(eval::EvalArgs),
+    /// Benchmarks that print numbers: ingest throughput against the raw model, query latency.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Manage the offline models.
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -94,6 +98,7 @@ impl Cli {
             Command::Search(args) => args.execute(config).await,
             Command::Reindex(args) => args.execute(config).await,
             Command::Eval(args) => args.execute(config).await,
+            Command::Bench(command) => command.execute(config).await,
             Command::Models(command) => command.execute(config).await,
             Command::Serve(args) => args.execute(config).await,
             Command::Worker(args) => args.execute(config).await,

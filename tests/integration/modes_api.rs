@@ -224,10 +224,7 @@ async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["indexing_technique"], "high_quality");
-    assert_eq!(
-        patched["embedding_model"],
-        "sentence-transformers/all-MiniLM-L6-v2"
-    );
+    assert_eq!(patched["embedding_model"], support::embedder().model_id());
     let list = api.wait_all_available(&ds).await;
     assert_eq!(list["total"], 3);
     let segments_before: i64 = list["data"]

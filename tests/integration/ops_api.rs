@@ -747,6 +747,7 @@ async fn signed_links_download_files_and_zips() {
             dataset: "files".into(),
             paths: vec![support::repo_path("datasets/demo/tea.txt")],
             template: None,
+            economy: false,
             progress: false,
         })
         .await

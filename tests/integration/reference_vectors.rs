@@ -1,8 +1,10 @@
-//! The int8 ONNX model must embed like the upstream fp32 model: vectors are compared with
-//! reference vectors from a numpy forward pass of the safetensors weights
+//! Both builds of the default model must embed like the upstream fp32 model: vectors are
+//! compared with reference vectors from a numpy forward pass of the safetensors weights
 //! (scripts/reference_vectors.py, kept in pipelines/tests/fixtures).
 
-use pipelines::embed::cosine;
+use pipelines::Embedder;
+use pipelines::embed::{OnnxEmbedder, cosine};
+use ragd::config::{Config, ModelVariant};
 use serde::Deserialize;
 
 use crate::support;
@@ -19,24 +21,51 @@ struct Sentence {
     vector: Vec<f32>,
 }
 
-#[test]
-fn int8_model_matches_fp32_reference_vectors() {
+/// Loads the default model in `variant`.
+fn load(variant: ModelVariant) -> OnnxEmbedder {
+    let mut config = Config::load(None).expect("config");
+    config.embedding.variant = variant;
+    ragd::models::load_embedder(&config.models, &config.embedding, false).expect("model")
+}
+
+/// `variant` against the fp32 reference: every sentence at least `min_cosine`, and a text
+/// embedded alone (a query) at least `min_single` to the same text embedded in a batch.
+fn check_against_reference(variant: ModelVariant, min_cosine: f32, min_single: f32) {
     let text = std::fs::read_to_string(support::repo_path(
         "pipelines/tests/fixtures/reference_vectors.json",
     ))
     .unwrap();
     let reference: Reference = serde_json::from_str(&text).unwrap();
-    let embedder = support::embedder();
+    let embedder = load(variant);
     assert_eq!(embedder.dimension(), reference.dimension);
     let texts: Vec<&str> = reference.sentences.iter().map(|s| s.text.as_str()).collect();
     let vectors = embedder.embed_documents(&texts).unwrap();
+    let mut worst = 1.0f32;
     for (sentence, vector) in reference.sentences.iter().zip(&vectors) {
         let similarity = cosine(vector, &sentence.vector);
-        assert!(similarity >= 0.99, "cosine {similarity} for {:?}", sentence.text);
+        worst = worst.min(similarity);
+        assert!(
+            similarity >= min_cosine,
+            "{variant:?}: cosine {similarity} for {:?}",
+            sentence.text
+        );
     }
-    // Queries go through the same path; one text alone must give the same vector as in a batch.
     let single = embedder.embed_query(texts[2]).unwrap();
-    assert!(cosine(&single, &vectors[2]) > 0.9999);
+    let alone = cosine(&single, &vectors[2]);
+    println!("{variant:?}: worst cosine to fp32 {worst:.4}, alone vs in a batch {alone:.5}");
+    assert!(alone >= min_single, "{variant:?}: alone vs batch {alone}");
+}
+
+#[test]
+fn shipped_model_matches_fp32_reference_vectors() {
+    check_against_reference(ModelVariant::Shipped, 0.99, 0.9999);
+}
+
+/// Dynamic quantization scales activations per batch, so a text's vector moves a little with
+/// the batch around it; the bounds are what retrieval tolerates (SciFact nDCG, README).
+#[test]
+fn int8_dynamic_model_stays_close_to_fp32_reference_vectors() {
+    check_against_reference(ModelVariant::Int8Dynamic, 0.98, 0.99);
 }
 
 #[test]

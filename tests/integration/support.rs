@@ -61,6 +61,7 @@ pub async fn ingest(engine: &Engine, dataset: &str, paths: &[PathBuf]) -> Ingest
             dataset: dataset.into(),
             paths: paths.to_vec(),
             template: None,
+            economy: false,
             progress: false,
         })
         .await
