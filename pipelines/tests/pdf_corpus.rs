@@ -35,7 +35,6 @@ const MAX_PEAK_RSS_KIB: u64 = 1024 * 1024;
 /// Clean files whose recall is known to be below [`MIN_FILE_RECALL`], and why. They still count in
 /// the overall figure; the test says when one of them clears the bar, so it can leave this list.
 const KNOWN_SHORT: &[(&str, &str)] = &[
-    // Non-embedded Japanese CID fonts without ToUnicode: need Adobe-Japan1 CID -> Unicode tables.
     ("pdfminer__samples_jo.pdf", "Adobe-Japan1 font, no ToUnicode"),
     (
         "pdfminer__samples_nonfree_kampo.pdf",
@@ -45,12 +44,7 @@ const KNOWN_SHORT: &[(&str, &str)] = &[
         "pdfminer__samples_simple3.pdf",
         "Adobe-Japan1 font, predefined CMap V",
     ),
-    // lopdf 0.42 does not decrypt these AES-256 variants with the empty password: streams stay
-    // encrypted and pages read blank.
     ("pdfjs__test_pdfs_issue7665.pdf", "AES-256 with indirect /CF"),
-    ("pdfjs__test_pdfs_pr6531_2.pdf", "AES-256, owner password empty"),
-    ("pdfjs__test_pdfs_secHandler.pdf", "AES-256"),
-    // Font encodings pdf-extract does not decode.
     (
         "pdfminer__samples_contrib_issue-791-non-unicode-cmap.pdf",
         "subset font without Unicode cmap",
@@ -69,36 +63,10 @@ const KNOWN_SHORT: &[(&str, &str)] = &[
     ),
     ("pdfjs__test_pdfs_issue17069.pdf", "CID CFF fonts, not examined"),
     (
-        "unstructured__example-docs_pdf_pdf-bad-color-space.pdf",
-        "letters missing from a font encoding",
-    ),
-    (
-        "docling__tests_data_pdf_sources_skipped_1page.pdf",
-        "Korean text lost, not examined",
-    ),
-    (
-        "docling__tests_data_pdf_sources_skipped_2pages.pdf",
-        "Korean text lost, not examined",
-    ),
-    (
-        "pdfminer__samples_nonfree_nlp2004slides.pdf",
-        "Japanese text lost, not examined",
-    ),
-    // Text in form fields and annotation appearances, which pdf-extract does not draw.
-    (
-        "pdfminer__samples_acroform_AcroForm_TEST.pdf",
-        "form field values",
-    ),
-    (
-        "pdfminer__samples_acroform_AcroForm_TEST_compiled.pdf",
-        "form field values",
-    ),
-    (
         "pdfminer__samples_contrib_issue-1082-annotations.pdf",
         "annotation appearances",
     ),
     ("pdfminer__samples_nonfree_cmp_itext_logo.pdf", "not examined"),
-    // Right-to-left test files: a glyph mapped to a whole word, kashida glyphs drawn twice.
     (
         "pypdf__015-arabic_habibi.pdf",
         "ToUnicode maps one glyph to a word",
@@ -115,39 +83,18 @@ const KNOWN_SHORT: &[(&str, &str)] = &[
         "docling__tests_data_pdf_sources_right_to_left_02.pdf",
         "PowerPoint Arabic, repeated glyphs",
     ),
-    // Word boundaries and glyph placement that differ from poppler's; not examined further.
     ("pdfjs__test_pdfs_issue12810.pdf", "not examined"),
-    (
-        "unstructured__example-docs_pdf_pdf-with-ocr-text.pdf",
-        "invisible OCR layer, not examined",
-    ),
     (
         "docling__tests_data_odf_sources_odf_presentation_01.odp.pdf",
         "not examined",
     ),
     ("pdfjs__test_pdfs_issue14497.pdf", "not examined"),
     ("pdfjs__test_pdfs_bug900822.pdf", "not examined"),
-    (
-        "pdfminer__samples_simple1.pdf",
-        "letters spaced by Tc/Tw read as words",
-    ),
-    (
-        "pdfminer__samples_contrib_issue-1113-evil-xobjects.pdf",
-        "not examined",
-    ),
     ("pdfminer__samples_contrib_issue_566_test_1.pdf", "not examined"),
     ("pdfminer__samples_contrib_issue_566_test_2.pdf", "not examined"),
     (
-        "pdfminer__samples_contrib_issue-1008-inline-ascii85.pdf",
-        "not examined",
-    ),
-    (
         "pdfminer__samples_contrib_issue_495_pdfobjref.pdf",
         "digits glued across table cells",
-    ),
-    (
-        "unstructured__example-docs_pdf_a1977-backus-p21.pdf",
-        "math symbols and ligature spacing",
     ),
 ];
 

@@ -1,5 +1,6 @@
-//! PDF: lopdf loads (and, with the empty user password, decrypts) the file; pdf-extract reads the
-//! text layer page by page. One section per page, `page` 1-based.
+//! PDF: lopdf loads (and, with the empty user password, decrypts) the file; pdf-extract (a patched
+//! copy, `vendor/pdf-extract/PATCHES.md`) reads the text layer page by page, annotation appearances
+//! included. One section per page, `page` 1-based.
 //!
 //! Robustness: each page is extracted under its own panic guard, so one broken page costs that page
 //! only; the document fails as `Malformed` only when no page could be read at all, and as `NoText`

@@ -1,8 +1,10 @@
 //! Plain text of one PDF page from the glyphs pdf-extract reports, in reading order.
 //!
 //! Layout heuristics as pdf-extract's `PlainTextOutput` (a new line when the baseline moves, a space
-//! when a string starts right of where the previous glyph ended), computed from the text matrix
-//! directly so rotated text does not produce NaN sizes. On top of that:
+//! where a glyph starts right of where the previous one ended), computed from the text matrix
+//! directly so rotated text does not produce NaN sizes. Unlike `PlainTextOutput`, gaps inside one
+//! string count too: there they come from character and word spacing (`Tc`, `Tw`), which producers
+//! use to space letters and words apart, and poppler reads them as spaces as well. On top of that:
 //! - glyphs drawn twice at almost the same place (fake bold) are kept once;
 //! - a line holding right-to-left letters is put in visual order (by x) and then in logical order
 //!   with the Unicode bidi algorithm, whatever order the producer drew its glyphs in;
@@ -18,8 +20,6 @@ struct Glyph {
     x: f64,
     end: f64,
     size: f64,
-    /// First glyph of a text-showing string: only there may a gap mean a space.
-    starts_string: bool,
     /// Which text-showing string of the page drew it.
     string: usize,
 }
@@ -79,19 +79,17 @@ impl PageText {
         if line.iter().any(|g| g.text.chars().any(is_right_to_left)) {
             self.text.push_str(&right_to_left_line(&mut line));
         } else {
-            self.text.push_str(&join_glyphs(&line, false));
+            self.text.push_str(&join_glyphs(&line));
         }
     }
 }
 
-/// The glyphs' text with spaces where they are apart. `any_gap`: consider gaps before every glyph,
-/// not only at string starts (glyphs re-sorted by position lose their string boundaries).
-fn join_glyphs(line: &[Glyph], any_gap: bool) -> String {
+/// The glyphs' text with spaces where they are apart.
+fn join_glyphs(line: &[Glyph]) -> String {
     let mut out = String::new();
     let mut previous: Option<&Glyph> = None;
     for glyph in line {
         if let Some(previous) = previous
-            && (any_gap || glyph.starts_string)
             && glyph.x > previous.end + glyph.size * SPACE_GAP
             && !out.ends_with(' ')
             && !glyph.text.starts_with(' ')
@@ -114,7 +112,7 @@ fn is_right_to_left(c: char) -> bool {
 /// own inverse for text without explicit embeddings.
 fn right_to_left_line(line: &mut [Glyph]) -> String {
     line.sort_by(|a, b| a.x.total_cmp(&b.x));
-    let visual = join_glyphs(line, true);
+    let visual = join_glyphs(line);
     let right_to_left = visual.chars().filter(|&c| is_right_to_left(c)).count();
     let left_to_right = visual.chars().filter(|&c| bidi_class(c) == BidiClass::L).count();
     let base = if right_to_left >= left_to_right {
@@ -168,6 +166,9 @@ impl OutputDev for PageText {
         // Device y grows downwards; the page height offset cancels out in differences.
         let (x, y) = (trm.m31, -trm.m32);
         let size = font_size * (trm.m11 * trm.m22 - trm.m12 * trm.m21).abs().sqrt();
+        // The advance along the baseline: the text rendering matrix's first row carries the
+        // horizontal scaling (`Tz`) as well as the text and page transforms.
+        let end = x + width * font_size * trm.m11;
         if self.starts_string {
             let mut breaks = "";
             if (y - self.last_y).abs() > size * 1.5 {
@@ -191,15 +192,14 @@ impl OutputDev for PageText {
             self.line.push(Glyph {
                 text,
                 x,
-                end: x + width * size,
+                end,
                 size,
-                starts_string: self.starts_string,
                 string: self.strings,
             });
         }
         self.starts_string = false;
         self.last_y = y;
-        self.last_end = x + width * size;
+        self.last_end = end;
         Ok(())
     }
 
@@ -248,6 +248,28 @@ mod tests {
         glyphs.extend(run("c", 20.0, 5.0));
         glyphs.push(("d".to_string(), 0.0, 90.0, 0.5));
         assert_eq!(page(&glyphs), "ab c\nd");
+    }
+
+    #[test]
+    fn letters_spaced_apart_within_one_string_are_words() {
+        // `10 Tc (Hi you) Tj` at 10 pt: every glyph 0.6 em wide, then 1 em of character spacing.
+        let mut page = PageText::new();
+        page.begin_word().unwrap();
+        for (i, c) in "Hi you".chars().enumerate() {
+            let trm = Transform::row_major(1.0, 0.0, 0.0, 1.0, i as f64 * 16.0, 100.0);
+            page.output_character(&trm, 0.6, 10.0, 10.0, &c.to_string())
+                .unwrap();
+        }
+        assert_eq!(page.finish(), "H i y o u");
+        // Kerned tight or spaced a little: still one word.
+        let mut page = PageText::new();
+        page.begin_word().unwrap();
+        for (i, c) in "tight".chars().enumerate() {
+            let trm = Transform::row_major(1.0, 0.0, 0.0, 1.0, i as f64 * 6.5, 100.0);
+            page.output_character(&trm, 0.6, 0.5, 10.0, &c.to_string())
+                .unwrap();
+        }
+        assert_eq!(page.finish(), "tight");
     }
 
     #[test]

@@ -1,3 +1,6 @@
+// ragd: upstream code, kept as written; its lints are not ragd's to fix.
+#![allow(warnings, clippy::all)]
+
 extern crate lopdf;
 
 use adobe_cmap_parser::{ByteMapping, CodeRange, CIDRange};
@@ -1273,6 +1276,114 @@ struct GraphicsState<'a>
     line_width: f64,
 }
 
+// ragd: the state a page's content starts in.
+impl<'a> GraphicsState<'a> {
+    fn initial() -> GraphicsState<'a> {
+        GraphicsState {
+            ts: TextState {
+                font: None,
+                font_size: std::f64::NAN,
+                character_spacing: 0.,
+                word_spacing: 0.,
+                horizontal_scaling: 100. / 100.,
+                leading: 0.,
+                rise: 0.,
+                tm: Transform2D::identity(),
+            },
+            fill_color: Vec::new(),
+            fill_colorspace: ColorSpace::DeviceGray,
+            stroke_color: Vec::new(),
+            stroke_colorspace: ColorSpace::DeviceGray,
+            line_width: 1.,
+            ctm: Transform2D::identity(),
+            smask: None
+        }
+    }
+}
+
+// ragd: six numbers of an array, if that is what the object is.
+fn matrix_numbers(doc: &Document, obj: Option<&Object>) -> Option<[f64; 6]> {
+    let array = maybe_deref(doc, obj?).as_array().ok()?;
+    if array.len() != 6 {
+        return None;
+    }
+    let mut m = [0.; 6];
+    for (slot, value) in m.iter_mut().zip(array) {
+        *slot = match maybe_deref(doc, value) {
+            &Object::Integer(i) => i as f64,
+            &Object::Real(r) => r as f64,
+            _ => return None,
+        };
+    }
+    m.iter().all(|v| v.is_finite()).then(|| m)
+}
+
+// ragd: a form XObject's /Matrix (identity when absent or invalid).
+fn form_matrix(doc: &Document, dict: &Dictionary) -> Transform {
+    match matrix_numbers(doc, dict.get(b"Matrix").ok()) {
+        Some([a, b, c, d, e, f]) => Transform2D::row_major(a, b, c, d, e, f),
+        None => Transform2D::identity(),
+    }
+}
+
+// ragd: four numbers of a rectangle, normalised to (llx, lly, urx, ury).
+fn rectangle(doc: &Document, obj: Option<&Object>) -> Option<(f64, f64, f64, f64)> {
+    let array = maybe_deref(doc, obj?).as_array().ok()?;
+    if array.len() != 4 {
+        return None;
+    }
+    let mut r = [0.; 4];
+    for (slot, value) in r.iter_mut().zip(array) {
+        *slot = match maybe_deref(doc, value) {
+            &Object::Integer(i) => i as f64,
+            &Object::Real(v) => v as f64,
+            _ => return None,
+        };
+    }
+    if !r.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    Some((r[0].min(r[2]), r[1].min(r[3]), r[0].max(r[2]), r[1].max(r[3])))
+}
+
+// ragd: the normal appearance stream of a visible annotation and the matrix that draws it on the
+// page (PDF 32000-1, 12.5.5: its /BBox, transformed by its /Matrix, is fitted to the /Rect).
+fn appearance<'a>(doc: &'a Document, annot: &'a Dictionary) -> Option<(&'a Stream, Transform)> {
+    const HIDDEN: i64 = 2;
+    const NO_VIEW: i64 = 32;
+    let flags = maybe_get_obj(doc, annot, b"F").and_then(|f| f.as_i64().ok()).unwrap_or(0);
+    if flags & (HIDDEN | NO_VIEW) != 0 || maybe_get_name(doc, annot, b"Subtype") == Some(b"Popup") {
+        return None;
+    }
+    let ap = maybe_get_obj(doc, annot, b"AP")?.as_dict().ok()?;
+    let stream = match maybe_get_obj(doc, ap, b"N")? {
+        Object::Stream(stream) => stream,
+        Object::Dictionary(states) => {
+            let state = maybe_get_name(doc, annot, b"AS")?;
+            maybe_deref(doc, states.get(state).ok()?).as_stream().ok()?
+        }
+        _ => return None,
+    };
+    let (rx0, ry0, rx1, ry1) = rectangle(doc, annot.get(b"Rect").ok())?;
+    let (bx0, by0, bx1, by1) = rectangle(doc, stream.dict.get(b"BBox").ok())?;
+    let matrix = form_matrix(doc, &stream.dict);
+    let corners = [(bx0, by0), (bx1, by0), (bx0, by1), (bx1, by1)]
+        .iter()
+        .map(|&(x, y)| matrix.transform_point(euclid::Point2D::new(x, y)))
+        .collect::<Vec<_>>();
+    let min_x = corners.iter().map(|p| p.x).fold(f64::INFINITY, f64::min);
+    let max_x = corners.iter().map(|p| p.x).fold(f64::NEG_INFINITY, f64::max);
+    let min_y = corners.iter().map(|p| p.y).fold(f64::INFINITY, f64::min);
+    let max_y = corners.iter().map(|p| p.y).fold(f64::NEG_INFINITY, f64::max);
+    if !(max_x - min_x > 0. && max_y - min_y > 0.) {
+        return None;
+    }
+    let sx = (rx1 - rx0) / (max_x - min_x);
+    let sy = (ry1 - ry0) / (max_y - min_y);
+    let fit = Transform2D::row_major(sx, 0., 0., sy, rx0 - min_x * sx, ry0 - min_y * sy);
+    Some((stream, matrix.post_transform(&fit)))
+}
+
 fn show_text(gs: &mut GraphicsState, s: &[u8],
              _tlm: &Transform,
              _flip_ctm: &Transform,
@@ -1569,7 +1680,8 @@ fn make_colorspace<'a>(doc: &'a Document, name: &[u8], resources: &'a Dictionary
 }
 
 struct Processor<'a> {
-    font_table: HashMap<Vec<u8>, Rc<dyn PdfFont + 'a>>,
+    // ragd: keyed by the font dictionary's address: resource names are local to a page or form.
+    font_table: HashMap<usize, Rc<dyn PdfFont + 'a>>,
     _none: PhantomData<&'a ()>,
 }
 
@@ -1579,25 +1691,17 @@ impl<'a> Processor<'a> {
     }
 
     fn process_stream(&mut self, doc: &'a Document, content: Vec<u8>, resources: &'a Dictionary, media_box: &MediaBox, output: &mut dyn OutputDev, page_num: u32) -> Result<(), OutputError> {
-        let content = Content::decode(&content).unwrap();
-        let mut gs: GraphicsState = GraphicsState {
-            ts: TextState {
-                font: None,
-                font_size: std::f64::NAN,
-                character_spacing: 0.,
-                word_spacing: 0.,
-                horizontal_scaling: 100. / 100.,
-                leading: 0.,
-                rise: 0.,
-                tm: Transform2D::identity(),
-            },
-            fill_color: Vec::new(),
-            fill_colorspace: ColorSpace::DeviceGray,
-            stroke_color: Vec::new(),
-            stroke_colorspace: ColorSpace::DeviceGray,
-            line_width: 1.,
-            ctm: Transform2D::identity(),
-            smask: None
+        let gs = GraphicsState::initial();
+        self.process_content(doc, content, resources, media_box, output, page_num, gs)
+    }
+
+    // ragd: the body of process_stream, starting from a given graphics state, so form XObjects
+    // and annotation appearances are drawn where they are placed on the page.
+    fn process_content(&mut self, doc: &'a Document, content: Vec<u8>, resources: &'a Dictionary, media_box: &MediaBox, output: &mut dyn OutputDev, page_num: u32, mut gs: GraphicsState<'a>) -> Result<(), OutputError> {
+        // ragd: a stream that does not parse draws nothing (upstream panicked, losing the page).
+        let content = match Content::decode(&content) {
+            Ok(content) => content,
+            Err(_) => return Ok(()),
         };
         //let mut ts = &mut gs.ts;
         let mut gs_stack = Vec::new();
@@ -1610,6 +1714,10 @@ impl<'a> Processor<'a> {
         for operation in &content.operations {
             //dlog!("op: {:?}", operation);
 
+            // ragd: an operator that cannot be carried out (wrong operands, a missing or
+            // unsupported font, a bad resource) is skipped, as poppler skips it; upstream
+            // panicked and the rest of the page was lost.
+            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(), OutputError> {
             match operation.operator.as_ref() {
                 "BT" => {
                     tlm = Transform2D::identity();
@@ -1709,7 +1817,15 @@ impl<'a> Processor<'a> {
                 "Tf" => {
                     let fonts: &Dictionary = get(&doc, resources, b"Font");
                     let name = operation.operands[0].as_name().unwrap();
-                    let font = self.font_table.entry(name.to_owned()).or_insert_with(|| make_font(doc, get::<&Dictionary>(doc, fonts, name))).clone();
+                    let font_dict = get::<&Dictionary>(doc, fonts, name);
+                    let font = match self.font_table.get(&(font_dict as *const Dictionary as usize)) {
+                        Some(font) => font.clone(),
+                        None => {
+                            let font = make_font(doc, font_dict);
+                            self.font_table.insert(font_dict as *const Dictionary as usize, font.clone());
+                            font
+                        }
+                    };
                     {
                         /*let file = font.get_descriptor().and_then(|desc| desc.get_file());
                     if let Some(file) = file {
@@ -1863,12 +1979,25 @@ impl<'a> Processor<'a> {
                     let xobject: &Dictionary = get(&doc, resources, b"XObject");
                     let name = operation.operands[0].as_name().unwrap();
                     let xf: &Stream = get(&doc, xobject, name);
-                    let resources = maybe_get_obj(&doc, &xf.dict, b"Resources").and_then(|n| n.as_dict().ok()).unwrap_or(resources);
-                    let contents = get_contents(xf);
-                    self.process_stream(&doc, contents, resources, &media_box, output, page_num)?;
+                    // ragd: only forms hold content (images were decoded and parsed as content),
+                    // and a form is drawn in the current graphics state with its /Matrix
+                    // (upstream started from the identity, losing the placement).
+                    if maybe_get_name(&doc, &xf.dict, b"Subtype") == Some(b"Form") {
+                        let resources = maybe_get_obj(&doc, &xf.dict, b"Resources").and_then(|n| n.as_dict().ok()).unwrap_or(resources);
+                        let contents = get_contents(xf);
+                        let mut form_gs = gs.clone();
+                        form_gs.ctm = form_gs.ctm.pre_transform(&form_matrix(&doc, &xf.dict));
+                        self.process_content(&doc, contents, resources, &media_box, output, page_num, form_gs)?;
+                    }
                 }
                 _ => { dlog!("unknown operation {:?}", operation); }
 
+            }
+            Ok(())
+            }));
+            match step {
+                Ok(result) => result?,
+                Err(_) => { dlog!("skipped {:?}", operation); }
             }
         }
         Ok(())
@@ -2416,6 +2545,18 @@ fn output_doc_inner<'a>(page_num: u32, object_id: ObjectId, doc: &'a Document, p
         .map(|x| (x[0], x[1], x[2], x[3]));
     output.begin_page(page_num, &media_box, art_box)?;
     p.process_stream(&doc, doc.get_page_content(object_id).unwrap(), resources, &media_box, output, page_num)?;
+    // ragd: annotation appearances (form field values, free text, stamps) are drawn too, as
+    // viewers and poppler's pdftotext show them.
+    if let Some(annots) = maybe_get_array(doc, page_dict, b"Annots") {
+        for annot in annots {
+            if let Some((stream, ctm)) = maybe_deref(doc, annot).as_dict().ok().and_then(|a| appearance(doc, a)) {
+                let annot_resources = maybe_get_obj(doc, &stream.dict, b"Resources").and_then(|n| n.as_dict().ok()).unwrap_or(resources);
+                let mut gs = GraphicsState::initial();
+                gs.ctm = ctm;
+                p.process_content(doc, get_contents(stream), annot_resources, &media_box, output, page_num, gs)?;
+            }
+        }
+    }
     output.end_page()?;
     Ok(())
 }
