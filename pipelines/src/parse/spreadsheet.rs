@@ -239,9 +239,9 @@ fn xls_error(error: XlsError) -> ParseError {
     }
 }
 
-/// Refuses legacy workbooks whose sheets would make calamine allocate more than
-/// [`MAX_XLS_RANGE_CELLS`] cells: it reserves the area of each sheet's DIMENSIONS record and keeps
-/// a dense range over each sheet's cell (and formula) bounding box. The BIFF records are walked
+/// Refuses legacy workbooks whose sheets start past the end of the workbook stream, or would make
+/// calamine allocate more than [`MAX_XLS_RANGE_CELLS`] cells: it reserves the area of each sheet's
+/// DIMENSIONS record and keeps a dense range over each sheet's cell (and formula) bounding box. The BIFF records are walked
 /// the way calamine walks them.
 fn check_xls_dimensions(bytes: &[u8]) -> Result<(), ParseError> {
     let Some(stream_name) = workbook_stream_name(bytes) else {
@@ -258,8 +258,12 @@ fn check_xls_dimensions(bytes: &[u8]) -> Result<(), ParseError> {
         .collect();
     let mut total = 0_u64;
     for offset in sheet_offsets {
-        let Some(sheet) = stream.get(offset..) else {
-            continue;
+        // calamine slices the stream at each sheet's offset without checking it (and panics).
+        let Some(sheet) = stream.get(offset..).filter(|sheet| !sheet.is_empty()) else {
+            return Err(xls_malformed(&format!(
+                "a sheet starts at byte {offset}, past the end of the {}-byte workbook stream",
+                stream.len()
+            )));
         };
         let mut cells = BoundingBox::default();
         let mut formulas = BoundingBox::default();
