@@ -929,7 +929,10 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
             let contents = get_contents(stream);
             dlog!("Stream: {}", String::from_utf8(contents.clone()).unwrap());
 
-            let cmap = adobe_cmap_parser::get_unicode_map(&contents).unwrap();
+            // ragd: a CMap the parser cannot read (it panics on some) maps nothing, instead of
+            // losing the font and all its text.
+            let cmap = std::panic::catch_unwind(|| adobe_cmap_parser::get_unicode_map(&contents))
+                .ok().and_then(|map| map.ok()).unwrap_or_default();
             let mut unicode = HashMap::new();
             // "It must use the beginbfchar, endbfchar, beginbfrange, and endbfrange operators to
             // define the mapping from character codes to Unicode character sequences expressed in
@@ -937,7 +940,8 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
             for (&k, v) in cmap.iter() {
                 let mut be: Vec<u16> = Vec::new();
                 let mut i = 0;
-                assert!(v.len() % 2 == 0);
+                // ragd: an odd byte count is not UTF-16; skip the entry.
+                if v.len() % 2 != 0 { continue; }
                 while i < v.len() {
                     be.push(((v[i] as u16) << 8) | v[i+1] as u16);
                     i += 2;
@@ -950,9 +954,20 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
                     }
                     _ => {}
                 }
-                let s = String::from_utf16(&be).unwrap();
+                // ragd: unpaired surrogates are skipped rather than fatal.
+                let s = match String::from_utf16(&be) { Ok(s) => s, Err(_) => continue };
 
                 unicode.insert(k, s);
+            }
+            // ragd: some producers write cidrange/cidchar entries into a ToUnicode map, meaning
+            // code -> character number; poppler reads them so, the CMap parser drops them.
+            for range in parse_encoding_cmap(&contents).cid {
+                let count = range.src_code_hi.saturating_sub(range.src_code_lo).min(0xFFFF);
+                for offset in 0..=count {
+                    if let Some(c) = std::char::from_u32(range.dst_CID_lo.wrapping_add(offset)) {
+                        unicode.entry(range.src_code_lo + offset).or_insert_with(|| c.to_string());
+                    }
+                }
             }
             unicode_map = Some(unicode);
 
@@ -992,7 +1007,10 @@ impl<'a> PdfCIDFont<'a> {
             &Object::Stream(ref stream) => {
                 let contents = get_contents(stream);
                 dlog!("Stream: {}", String::from_utf8(contents.clone()).unwrap());
-                adobe_cmap_parser::get_byte_mapping(&contents).unwrap()
+                // ragd: adobe-cmap-parser gives one-byte codespaces width 0 and two-byte ones
+                // width 1, and reads only the first cidrange entry, so embedded encodings read
+                // as nothing.
+                parse_encoding_cmap(&contents)
             }
             _ => { panic!("unsupported encoding {:?}", encoding)}
         };
@@ -1040,9 +1058,99 @@ impl<'a> PdfCIDFont<'a> {
     }
 }
 
+// ragd: a code's CID through the encoding's cidrange/cidchar entries (code - low + first CID);
+// codes outside them are CID 0, the missing glyph.
+impl<'a> PdfCIDFont<'a> {
+    fn cid(&self, code: CharCode) -> CharCode {
+        for range in &self.encoding.cid {
+            if code >= range.src_code_lo && code <= range.src_code_hi {
+                return (code - range.src_code_lo).wrapping_add(range.dst_CID_lo);
+            }
+        }
+        0
+    }
+}
+
+// ragd: an embedded encoding CMap: its code space ranges (with their byte widths) and its
+// cidrange and cidchar mappings. `usecmap` of a predefined CMap is not followed.
+fn parse_encoding_cmap(data: &[u8]) -> ByteMapping {
+    #[derive(Debug)]
+    enum Token { Hex(Vec<u8>), Int(i64), Word(Vec<u8>) }
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        if b.is_ascii_whitespace() || b"[]{}>".contains(&b) { i += 1; continue; }
+        if b == b'%' { while i < data.len() && data[i] != b'\n' && data[i] != b'\r' { i += 1; } continue; }
+        if b == b'<' {
+            if data.get(i + 1) == Some(&b'<') { i += 2; continue; }
+            let start = i + 1;
+            let end = data[start..].iter().position(|&c| c == b'>').map_or(data.len(), |p| start + p);
+            let digits: Vec<u8> = data[start..end].iter().copied().filter(|c| c.is_ascii_hexdigit()).collect();
+            let bytes = digits.chunks(2).map(|pair| {
+                let hex = std::str::from_utf8(pair).unwrap_or("0");
+                u8::from_str_radix(&format!("{:0<2}", hex), 16).unwrap_or(0)
+            }).collect();
+            tokens.push(Token::Hex(bytes));
+            i = end + 1;
+            continue;
+        }
+        if b == b'(' {
+            // Literal strings (registry names) are skipped, nested parentheses and escapes too.
+            let mut depth = 0;
+            while i < data.len() {
+                match data[i] { b'\\' => i += 1, b'(' => depth += 1, b')' => { depth -= 1; if depth == 0 { break; } } _ => {} }
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < data.len() && !data[i].is_ascii_whitespace() && !b"[]{}<>()%/".contains(&data[i]) || i == start && data[i] == b'/' { i += 1; }
+        let word = &data[start..i.max(start + 1)];
+        i = i.max(start + 1);
+        match std::str::from_utf8(word).ok().and_then(|w| w.parse::<i64>().ok()) {
+            Some(n) => tokens.push(Token::Int(n)),
+            None => tokens.push(Token::Word(word.to_vec())),
+        }
+    }
+    let code = |bytes: &[u8]| bytes.iter().take(4).fold(0u32, |acc, &b| (acc << 8) | b as u32);
+    let mut mapping = ByteMapping { codespace: Vec::new(), cid: Vec::new() };
+    let mut t = 0;
+    while t < tokens.len() {
+        match &tokens[t] {
+            Token::Word(w) if w == b"begincodespacerange" => {
+                t += 1;
+                while let (Some(Token::Hex(lo)), Some(Token::Hex(hi))) = (tokens.get(t), tokens.get(t + 1)) {
+                    if lo.len() == hi.len() && (1..=4).contains(&lo.len()) {
+                        mapping.codespace.push(CodeRange { width: lo.len() as u32, start: code(lo), end: code(hi) });
+                    }
+                    t += 2;
+                }
+            }
+            Token::Word(w) if w == b"begincidrange" => {
+                t += 1;
+                while let (Some(Token::Hex(lo)), Some(Token::Hex(hi)), Some(Token::Int(cid))) = (tokens.get(t), tokens.get(t + 1), tokens.get(t + 2)) {
+                    mapping.cid.push(CIDRange { src_code_lo: code(lo), src_code_hi: code(hi), dst_CID_lo: (*cid).clamp(0, u32::MAX as i64) as u32 });
+                    t += 3;
+                }
+            }
+            Token::Word(w) if w == b"begincidchar" => {
+                t += 1;
+                while let (Some(Token::Hex(c)), Some(Token::Int(cid))) = (tokens.get(t), tokens.get(t + 1)) {
+                    mapping.cid.push(CIDRange { src_code_lo: code(c), src_code_hi: code(c), dst_CID_lo: (*cid).clamp(0, u32::MAX as i64) as u32 });
+                    t += 2;
+                }
+            }
+            _ => t += 1,
+        }
+    }
+    mapping
+}
+
 impl<'a> PdfFont for PdfCIDFont<'a> {
     fn get_width(&self, id: CharCode) -> f64 {
-        let width = self.widths.get(&id);
+        let width = self.widths.get(&self.cid(id));
         if let Some(width) = width {
             dlog!("GetWidth {} -> {}", id, *width);
             return *width;
@@ -1073,13 +1181,10 @@ impl<'a> PdfFont for PdfCIDFont<'a> {
             let next = *iter.next()?;
             c = ((c as u32) << 8) | next as u32;
         }
+        // ragd: the code itself, not its CID: ToUnicode maps codes (the two only coincide for
+        // Identity encodings); widths are looked up by CID in get_width.
         let code = code?;
-        for range in &self.encoding.cid {
-            if code.0 >= range.src_code_lo && code.0 <= range.src_code_hi {
-                return Some((code.0 + range.dst_CID_lo, code.1 as u8));
-            }
-        }
-        None
+        Some((code.0, code.1 as u8))
     }
     fn decode_char(&self, char: CharCode) -> String {
         let s = self.to_unicode.as_ref().and_then(|x| x.get(&char));
@@ -1682,12 +1787,14 @@ fn make_colorspace<'a>(doc: &'a Document, name: &[u8], resources: &'a Dictionary
 struct Processor<'a> {
     // ragd: keyed by the font dictionary's address: resource names are local to a page or form.
     font_table: HashMap<usize, Rc<dyn PdfFont + 'a>>,
+    // ragd: the first operator skipped because it could not be carried out, and why.
+    skipped: Option<String>,
     _none: PhantomData<&'a ()>,
 }
 
 impl<'a> Processor<'a> {
     fn new() -> Processor<'a> {
-        Processor { font_table: HashMap::new(), _none: PhantomData }
+        Processor { font_table: HashMap::new(), skipped: None, _none: PhantomData }
     }
 
     fn process_stream(&mut self, doc: &'a Document, content: Vec<u8>, resources: &'a Dictionary, media_box: &MediaBox, output: &mut dyn OutputDev, page_num: u32) -> Result<(), OutputError> {
@@ -1997,7 +2104,14 @@ impl<'a> Processor<'a> {
             }));
             match step {
                 Ok(result) => result?,
-                Err(_) => { dlog!("skipped {:?}", operation); }
+                Err(payload) => {
+                    if self.skipped.is_none() {
+                        let why = payload.downcast_ref::<&str>().map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown error".to_string());
+                        self.skipped = Some(format!("cannot carry out {}: {}", operation.operator, why));
+                    }
+                }
             }
         }
         Ok(())
@@ -2513,6 +2627,16 @@ pub fn output_doc(doc: &Document, output: &mut dyn OutputDev) -> Result<(), Outp
         output_doc_inner(page_num, object_id, doc, &mut p, output, &empty_resources)?;
     }
     Ok(())
+}
+
+// ragd: output_doc_page, also telling why the first operator that had to be skipped was skipped.
+pub fn output_doc_page_reporting(doc: &Document, output: &mut dyn OutputDev, page_num: u32) -> Result<Option<String>, OutputError> {
+    let empty_resources = Dictionary::new();
+    let pages = doc.get_pages();
+    let object_id = pages.get(&page_num).ok_or(lopdf::Error::PageNumberNotFound(page_num))?;
+    let mut p = Processor::new();
+    output_doc_inner(page_num, *object_id, doc, &mut p, output, &empty_resources)?;
+    Ok(p.skipped)
 }
 
 pub fn output_doc_page(doc: &Document, output: &mut dyn OutputDev, page_num: u32) -> Result<(), OutputError> {
