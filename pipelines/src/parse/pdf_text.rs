@@ -88,18 +88,22 @@ impl PageText {
         if line.iter().any(|g| g.text.chars().any(is_right_to_left)) {
             self.text.push_str(&right_to_left_line(&mut line));
         } else {
-            self.text.push_str(&join_glyphs(&line));
+            self.text.push_str(&join_glyphs(&line, false));
         }
     }
 }
 
-/// The glyphs' text with spaces where they are apart.
-fn join_glyphs(line: &[Glyph]) -> String {
+/// The glyphs' text with spaces where they are apart. `split_scripts`: also between a left-to-right
+/// and a right-to-left letter that touch (no word mixes Latin and Arabic or Hebrew letters, but
+/// overlapping glyphs of two words can touch once sorted by position).
+fn join_glyphs(line: &[Glyph], split_scripts: bool) -> String {
     let mut out = String::new();
     let mut previous: Option<&Glyph> = None;
     for glyph in line {
         if let Some(previous) = previous
-            && (glyph.jumps_back || glyph.x > previous.end + glyph.size * SPACE_GAP)
+            && (glyph.jumps_back
+                || glyph.x > previous.end + glyph.size * SPACE_GAP
+                || split_scripts && scripts_meet(&out, &glyph.text))
             && !out.ends_with(' ')
             && !glyph.text.starts_with(' ')
         {
@@ -127,6 +131,16 @@ fn baseline_position(trm: &Transform) -> (f64, f64, f64) {
     (px * dx + py * dy, px * dy - py * dx, scale)
 }
 
+/// True if `before` ends with a left-to-right letter and `after` starts with a right-to-left one,
+/// or the other way round.
+fn scripts_meet(before: &str, after: &str) -> bool {
+    let (Some(last), Some(first)) = (before.chars().next_back(), after.chars().next()) else {
+        return false;
+    };
+    let left_to_right = |c: char| bidi_class(c) == BidiClass::L;
+    left_to_right(last) && is_right_to_left(first) || is_right_to_left(last) && left_to_right(first)
+}
+
 fn is_right_to_left(c: char) -> bool {
     matches!(bidi_class(c), BidiClass::R | BidiClass::AL)
 }
@@ -140,7 +154,7 @@ fn right_to_left_line(line: &mut [Glyph]) -> String {
     for glyph in line.iter_mut() {
         glyph.jumps_back = false;
     }
-    let visual = join_glyphs(line);
+    let visual = join_glyphs(line, true);
     let right_to_left = visual.chars().filter(|&c| is_right_to_left(c)).count();
     let left_to_right = visual.chars().filter(|&c| bidi_class(c) == BidiClass::L).count();
     let base = if right_to_left >= left_to_right {
@@ -365,6 +379,10 @@ mod tests {
         glyphs.extend(run("2", 48.0, 6.0));
         glyphs.extend(run("הסרג", 60.0, 6.0));
         assert_eq!(page(&glyphs), "גרסה 2 של ragd");
+        // A Hebrew word whose glyphs overlap a Latin one's end still comes out as its own word.
+        let mut glyphs = run("ragd", 0.0, 6.0);
+        glyphs.extend(run("לש", 22.0, 6.0));
+        assert_eq!(page(&glyphs), "ragd של");
     }
 
     #[test]
