@@ -91,9 +91,11 @@ for target in "${targets[@]}"; do
     echo "fuzz.sh: $target for ${seconds}s ($sanitizer sanitizer)" >&2
     before=$(find "fuzz/artifacts/$target" -type f | wc -l)
     set +e
-    (cd fuzz && cargo fuzz run -O -a --sanitizer "$sanitizer" "$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout="$input_timeout" -rss_limit_mb="$rss_limit_mb" \
-        -malloc_limit_mb="$rss_limit_mb" -print_final_stats=1) >"$log" 2>&1
+    # The binary built above, run directly: `cargo fuzz run` would rebuild whenever the sources
+    # changed meanwhile, and every target would then fuzz different code.
+    (cd fuzz && "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/$target" "corpus/$target" \
+        -artifact_prefix="artifacts/$target/" -max_total_time="$seconds" -timeout="$input_timeout" \
+        -rss_limit_mb="$rss_limit_mb" -malloc_limit_mb="$rss_limit_mb" -print_final_stats=1) >"$log" 2>&1
     code=$?
     set -e
     runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
