@@ -50,6 +50,7 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
     super::pdf_fixups::apply(&mut doc);
     let title = document_title(&doc);
 
+    let mut extractor = pdf_extract::PageExtractor::new();
     let mut sections = Vec::with_capacity(pages.len());
     let mut first_failure = None;
     let mut failures = 0;
@@ -59,7 +60,7 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
             return Err(ParseError::Timeout(Duration::ZERO));
         }
         let (text, failure) = match check_form_nesting(&doc, page_id) {
-            Ok(()) => extract_page(&doc, page),
+            Ok(()) => extract_page(&doc, &mut extractor, page_id, page),
             Err(detail) => (String::new(), Some(detail)),
         };
         if let Some(detail) = failure {
@@ -122,10 +123,15 @@ fn load_error(error: lopdf::Error) -> ParseError {
 /// Text of one page, and why extraction stopped early if it did (text drawn before the failure
 /// is kept). Drawing operators that cannot be carried out are skipped; a page left blank by them
 /// counts as failed, with the first one's reason.
-fn extract_page(doc: &Document, page: u32) -> (String, Option<String>) {
+fn extract_page<'a>(
+    doc: &'a Document,
+    extractor: &mut pdf_extract::PageExtractor<'a>,
+    page_id: ObjectId,
+    page: u32,
+) -> (String, Option<String>) {
     let mut output = PageText::new();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::output_doc_page_reporting(doc, &mut output, page)
+        extractor.page(doc, page_id, page, &mut output)
     }));
     let text = output.finish();
     let failure = match outcome {

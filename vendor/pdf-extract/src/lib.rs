@@ -961,7 +961,8 @@ fn get_unicode_map<'a>(doc: &'a Document, font: &'a Dictionary) -> Option<HashMa
             }
             // ragd: some producers write cidrange/cidchar entries into a ToUnicode map, meaning
             // code -> character number; poppler reads them so, the CMap parser drops them.
-            for range in parse_encoding_cmap(&contents).cid {
+            let has_cid_entries = contents.windows(11).any(|w| w == b"begincidran" || w == b"begincidcha");
+            for range in if has_cid_entries { parse_encoding_cmap(&contents).cid } else { Vec::new() } {
                 let count = range.src_code_hi.saturating_sub(range.src_code_lo).min(0xFFFF);
                 for offset in 0..=count {
                     if let Some(c) = std::char::from_u32(range.dst_CID_lo.wrapping_add(offset)) {
@@ -2629,14 +2630,26 @@ pub fn output_doc(doc: &Document, output: &mut dyn OutputDev) -> Result<(), Outp
     Ok(())
 }
 
-// ragd: output_doc_page, also telling why the first operator that had to be skipped was skipped.
-pub fn output_doc_page_reporting(doc: &Document, output: &mut dyn OutputDev, page_num: u32) -> Result<Option<String>, OutputError> {
-    let empty_resources = Dictionary::new();
-    let pages = doc.get_pages();
-    let object_id = pages.get(&page_num).ok_or(lopdf::Error::PageNumberNotFound(page_num))?;
-    let mut p = Processor::new();
-    output_doc_inner(page_num, *object_id, doc, &mut p, output, &empty_resources)?;
-    Ok(p.skipped)
+// ragd: extracts a document's pages one by one, keeping the fonts it has loaded (parsing a font's
+// ToUnicode map can cost more than reading a page), and tells why the first operator of a page
+// that had to be skipped was skipped.
+pub struct PageExtractor<'a> {
+    processor: Processor<'a>,
+}
+
+impl<'a> PageExtractor<'a> {
+    pub fn new() -> PageExtractor<'a> {
+        PageExtractor { processor: Processor::new() }
+    }
+
+    pub fn page(&mut self, doc: &'a Document, page_id: ObjectId, page_num: u32, output: &mut dyn OutputDev) -> Result<Option<String>, OutputError> {
+        self.processor.skipped = None;
+        // What a page without resources uses; it must live as long as the cached fonts.
+        static EMPTY: std::sync::OnceLock<Dictionary> = std::sync::OnceLock::new();
+        let empty = EMPTY.get_or_init(Dictionary::new);
+        output_doc_inner(page_num, page_id, doc, &mut self.processor, output, empty)?;
+        Ok(self.processor.skipped.take())
+    }
 }
 
 pub fn output_doc_page(doc: &Document, output: &mut dyn OutputDev, page_num: u32) -> Result<(), OutputError> {
@@ -2658,7 +2671,7 @@ fn output_doc_inner<'a>(page_num: u32, object_id: ObjectId, doc: &'a Document, p
     // dictionary; the same name can map to a different font on the next page.
     // Reset the font cache per page so a stale entry from an earlier page isn't
     // reused, which would decode text with the wrong font's ToUnicode CMap.
-    p.font_table.clear();
+    // ragd: fonts are cached by dictionary address now, which stays right across pages.
     // XXX: Some pdfs lack a Resources directory
     let resources = get_inherited(doc, page_dict, b"Resources").unwrap_or(empty_resources);
     dlog!("resources {:?}", resources);
