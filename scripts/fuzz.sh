@@ -66,7 +66,7 @@ seeds_for() {
         epub) echo "$f/*.epub" ;;
         eml) echo "$f/*.eml" ;;
         xml) echo "$f/*.xml" ;;
-        json) echo "$f/*.json" ;;
+        json) echo "$f/sample.json" ;;  # not the large tokenizer and vector fixtures
         jsonl) echo "$f/*.jsonl" ;;
         detect | upload) echo "$f/sample.* $f/*.pdf" ;;
     esac
