@@ -229,6 +229,19 @@ pub fn parse_guarded(
     })
 }
 
+/// Runs the parser for `format` in the calling thread, without the guard: no thread, no time
+/// limit, no panic catching. For the fuzz targets (`fuzz/`), where a panic escaping a parser or a
+/// hang must surface as a crash instead of becoming an error; everything else uses
+/// [`parse_guarded`].
+#[doc(hidden)]
+pub fn parse_in_place(
+    bytes: &[u8],
+    format: Format,
+    limits: &ParseLimits,
+) -> Result<ParsedDocument, ParseError> {
+    parse_unguarded(bytes, format, limits, &CancelFlag::default())
+}
+
 /// Runs one parser in the current thread, without any guard.
 fn parse_unguarded(
     bytes: &[u8],

@@ -1,5 +1,6 @@
-//! PDF: lopdf loads (and, with the empty user password, decrypts) the file; pdf-extract reads the
-//! text layer page by page. One section per page, `page` 1-based.
+//! PDF: lopdf loads (and, with the empty user password, decrypts) the file; pdf-extract (a patched
+//! copy, `vendor/pdf-extract/PATCHES.md`) reads the text layer page by page, annotation appearances
+//! included. One section per page, `page` 1-based.
 //!
 //! Robustness: each page is extracted under its own panic guard, so one broken page costs that page
 //! only; the document fails as `Malformed` only when no page could be read at all, and as `NoText`
@@ -49,6 +50,7 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
     super::pdf_fixups::apply(&mut doc);
     let title = document_title(&doc);
 
+    let mut extractor = pdf_extract::PageExtractor::new();
     let mut sections = Vec::with_capacity(pages.len());
     let mut first_failure = None;
     let mut failures = 0;
@@ -58,7 +60,7 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
             return Err(ParseError::Timeout(Duration::ZERO));
         }
         let (text, failure) = match check_form_nesting(&doc, page_id) {
-            Ok(()) => extract_page(&doc, page),
+            Ok(()) => extract_page(&doc, &mut extractor, page_id, page),
             Err(detail) => (String::new(), Some(detail)),
         };
         if let Some(detail) = failure {
@@ -119,15 +121,21 @@ fn load_error(error: lopdf::Error) -> ParseError {
 }
 
 /// Text of one page, and why extraction stopped early if it did (text drawn before the failure
-/// is kept).
-fn extract_page(doc: &Document, page: u32) -> (String, Option<String>) {
+/// is kept). Drawing operators that cannot be carried out are skipped; a page left blank by them
+/// counts as failed, with the first one's reason.
+fn extract_page<'a>(
+    doc: &'a Document,
+    extractor: &mut pdf_extract::PageExtractor<'a>,
+    page_id: ObjectId,
+    page: u32,
+) -> (String, Option<String>) {
     let mut output = PageText::new();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        pdf_extract::output_doc_page(doc, &mut output, page)
+        extractor.page(doc, page_id, page, &mut output)
     }));
     let text = output.finish();
     let failure = match outcome {
-        Ok(Ok(())) => None,
+        Ok(Ok(skipped)) => skipped.filter(|_| text.trim().is_empty()),
         Ok(Err(error)) => Some(error.to_string()),
         Err(payload) => Some(format!("parser panic: {}", panic_message(payload.as_ref()))),
     };
@@ -594,6 +602,49 @@ mod tests {
             matches!(error, ParseError::Malformed { format: "PDF", .. }),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn embedded_one_byte_cmaps_and_cidrange_to_unicode_maps_read() {
+        use lopdf::{Stream, dictionary};
+        // A Type0 font with a one-byte embedded encoding CMap, whose ToUnicode map gives some
+        // codes with bfrange and others with cidrange (as some producers write it).
+        let mut doc = pdf_with_contents(&["BT /F2 12 Tf 72 700 Td <41424320313233> Tj ET\n"], None);
+        let encoding = doc.add_object(Stream::new(
+            dictionary! { "Type" => "CMap", "CMapName" => "OneByte-H" },
+            b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n\
+              1 begincodespacerange <00> <FF> endcodespacerange\n\
+              2 begincidrange <00> <3F> 0 <40> <FF> 100 endcidrange\n\
+              endcmap CMapName currentdict /CMap defineresource pop end end\n"
+                .to_vec(),
+        ));
+        let to_unicode = doc.add_object(Stream::new(
+            dictionary! {},
+            b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n\
+              1 begincodespacerange <00> <FF> endcodespacerange\n\
+              1 beginbfrange <41> <43> <0041> endbfrange\n\
+              2 begincidrange <20> <20> 32 <31> <33> 49 endcidrange\n\
+              endcmap CMapName currentdict /CMap defineresource pop end end\n"
+                .to_vec(),
+        ));
+        let descriptor = doc.add_object(dictionary! { "Type" => "FontDescriptor", "FontName" => "Test" });
+        let descendant = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "CIDFontType2", "BaseFont" => "Test", "DW" => 500,
+            "FontDescriptor" => descriptor,
+        });
+        let font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "Test", "Encoding" => encoding,
+            "DescendantFonts" => vec![descendant.into()], "ToUnicode" => to_unicode,
+        });
+        for object in doc.objects.values_mut() {
+            if let Object::Dictionary(dict) = object
+                && let Ok(Object::Dictionary(fonts)) = dict.get_mut(b"Font")
+            {
+                fonts.set("F2", font);
+            }
+        }
+        let parsed = parse_bytes(to_bytes(doc)).unwrap();
+        assert_eq!(parsed.sections[0].text.trim(), "ABC 123");
     }
 
     fn encrypted_pdf(user_password: &str) -> Vec<u8> {

@@ -11,7 +11,8 @@
 //!   themselves.
 //! - Embedded TrueType CID fonts with `Identity-H` codes and no ToUnicode map (older PHP and Java
 //!   generators, or a ToUnicode that is just a name) read as nothing; a ToUnicode map is made from
-//!   the font file's own `cmap` table.
+//!   the font file's own `cmap` table, or, for fonts of Adobe's CJK collections (non-embedded
+//!   Japanese, Korean and Chinese fonts, CID-keyed CFF subsets), from the collection's table.
 //! - A form XObject that draws itself, directly or through others, would recurse forever in
 //!   pdf-extract; the `Do` that closes each cycle is dropped, so the rest of the page still reads.
 
@@ -219,7 +220,7 @@ fn to_unicode_from_font_files(doc: &mut Document) {
         ) {
             continue;
         }
-        if let Some(map) = cid_to_unicode(doc, font) {
+        if let Some(map) = cid_to_unicode(doc, font).or_else(|| collection_to_unicode(doc, font)) {
             maps.push((id, map));
         }
     }
@@ -269,6 +270,46 @@ fn cid_to_unicode(doc: &Document, font: &Dictionary) -> Option<Vec<(u32, char)>>
     (!map.is_empty()).then_some(map)
 }
 
+/// CID -> character of Adobe's CJK character collections, 3 bytes little-endian per CID
+/// (`cid_tables/README.md`).
+fn collection_table(ordering: &[u8]) -> Option<&'static [u8]> {
+    match ordering {
+        b"Japan1" => Some(include_bytes!("cid_tables/Japan1.bin")),
+        b"Korea1" => Some(include_bytes!("cid_tables/Korea1.bin")),
+        b"GB1" => Some(include_bytes!("cid_tables/GB1.bin")),
+        b"CNS1" => Some(include_bytes!("cid_tables/CNS1.bin")),
+        _ => None,
+    }
+}
+
+/// CID -> character for a Type0 font whose CIDs are those of one of Adobe's CJK collections
+/// (`/CIDSystemInfo` Adobe-Japan1, -Korea1, -GB1 or -CNS1), as non-embedded Japanese, Korean and
+/// Chinese fonts and CID-keyed CFF subsets without a ToUnicode map have them: poppler reads these
+/// through the same tables.
+fn collection_to_unicode(doc: &Document, font: &Dictionary) -> Option<Vec<(u32, char)>> {
+    let descendants = resolved(doc, font.get(b"DescendantFonts").ok()?)?;
+    let cid_font = resolved(doc, descendants.as_array().ok()?.first()?)?;
+    let info = resolved(doc, cid_font.as_dict().ok()?.get(b"CIDSystemInfo").ok()?)?;
+    let info = info.as_dict().ok()?;
+    let text = |key: &[u8]| match resolved(doc, info.get(key).ok()?)? {
+        Object::String(bytes, _) => Some(bytes),
+        _ => None,
+    };
+    if text(b"Registry")? != b"Adobe" {
+        return None;
+    }
+    let table = collection_table(&text(b"Ordering")?)?;
+    let map: Vec<(u32, char)> = table
+        .chunks_exact(3)
+        .enumerate()
+        .filter_map(|(cid, bytes)| {
+            let c = char::from_u32(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], 0]))?;
+            (c != '\0').then_some((u32::try_from(cid).ok()?, c))
+        })
+        .collect();
+    (!map.is_empty()).then_some(map)
+}
+
 /// Glyph id -> the lowest character the font's Unicode `cmap` subtables map to it.
 fn glyph_to_char(font_file: &[u8]) -> Option<HashMap<u16, char>> {
     let face = ttf_parser::RawFace::parse(font_file, 0).ok()?;
@@ -290,14 +331,44 @@ fn glyph_to_char(font_file: &[u8]) -> Option<HashMap<u16, char>> {
     (!glyphs.is_empty()).then_some(glyphs)
 }
 
-/// A ToUnicode CMap for two-byte codes listing each code's character.
+/// A ToUnicode CMap for two-byte codes listing each code's character (`map` sorted by code): runs
+/// of consecutive codes with consecutive characters as ranges, the rest one by one.
 fn to_unicode_cmap(map: &[(u32, char)]) -> Vec<u8> {
+    let mut ranges: Vec<(u32, u32, char)> = Vec::new();
+    let mut singles: Vec<(u32, char)> = Vec::new();
+    let mut i = 0;
+    while i < map.len() {
+        let (first, c) = map[i];
+        let mut last = i;
+        // A range stays within one high byte of code and within the Basic Multilingual Plane.
+        while last + 1 < map.len()
+            && map[last + 1].0 == map[last].0 + 1
+            && map[last + 1].0 >> 8 == first >> 8
+            && u32::from(map[last + 1].1) == u32::from(map[last].1) + 1
+            && u32::from(map[last + 1].1) <= 0xFFFF
+        {
+            last += 1;
+        }
+        if last > i {
+            ranges.push((first, map[last].0, c));
+        } else {
+            singles.push((first, c));
+        }
+        i = last + 1;
+    }
     let mut cmap = String::from(
         "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n\
          /CMapName /Ragd-FontFile def /CMapType 2 def\n\
          1 begincodespacerange <0000> <FFFF> endcodespacerange\n",
     );
-    for block in map.chunks(100) {
+    for block in ranges.chunks(100) {
+        cmap.push_str(&format!("{} beginbfrange\n", block.len()));
+        for (first, last, c) in block {
+            cmap.push_str(&format!("<{first:04X}> <{last:04X}> <{:04X}>\n", u32::from(*c)));
+        }
+        cmap.push_str("endbfrange\n");
+    }
+    for block in singles.chunks(100) {
         cmap.push_str(&format!("{} beginbfchar\n", block.len()));
         for (code, c) in block {
             let utf16: String = c
@@ -480,6 +551,43 @@ mod tests {
         assert_eq!(cmap.get(&0x4E2D), Some(&vec![0x4E, 0x2D]));
         assert_eq!(cmap.get(&0x0041), Some(&vec![0x00, 0x41]));
         assert_eq!(cmap.get(&0xD800), None);
+    }
+
+    #[test]
+    fn runs_become_ranges_in_made_up_maps() {
+        let map = [
+            (0x10, 'a'),
+            (0x11, 'b'),
+            (0x12, 'c'),
+            (0x13, 'x'),
+            (0xFF, 'd'),
+            (0x100, 'e'),
+        ];
+        let cmap = to_unicode_cmap(&map);
+        let text = String::from_utf8(cmap.clone()).unwrap();
+        assert!(text.contains("1 beginbfrange\n<0010> <0012> <0061>\n"), "{text}");
+        let parsed = adobe_cmap_parser::get_unicode_map(&cmap).unwrap();
+        for (code, c) in map {
+            assert_eq!(parsed.get(&code), Some(&vec![0, c as u8]), "{code:#x}");
+        }
+    }
+
+    #[test]
+    fn adobe_collections_map_cids_to_characters() {
+        let mut doc = Document::new();
+        let info = dictionary! {
+            "Registry" => Object::string_literal("Adobe"),
+            "Ordering" => Object::string_literal("Japan1"),
+            "Supplement" => 2,
+        };
+        let descendant = doc.add_object(dictionary! { "Subtype" => "CIDFontType0", "CIDSystemInfo" => info });
+        let font = dictionary! { "Subtype" => "Type0", "Encoding" => "Identity-V", "DescendantFonts" => vec![descendant.into()] };
+        let map = collection_to_unicode(&doc, &font).unwrap();
+        let find = |cid: u32| map.iter().find(|(c, _)| *c == cid).map(|(_, ch)| *ch);
+        // Adobe-Japan1: CID 34 is 'A', 843 is hiragana あ, 1125 is 亜.
+        assert_eq!(find(34), Some('A'));
+        assert_eq!(find(843), Some('あ'));
+        assert_eq!(find(1125), Some('亜'));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Plain text of one PDF page from the glyphs pdf-extract reports, in reading order.
 //!
 //! Layout heuristics as pdf-extract's `PlainTextOutput` (a new line when the baseline moves, a space
-//! when a string starts right of where the previous glyph ended), computed from the text matrix
-//! directly so rotated text does not produce NaN sizes. On top of that:
+//! where a glyph starts right of where the previous one ended), computed from the text matrix
+//! directly so rotated text does not produce NaN sizes. Unlike `PlainTextOutput`, gaps inside one
+//! string count too: there they come from character and word spacing (`Tc`, `Tw`), which producers
+//! use to space letters and words apart, and poppler reads them as spaces as well. On top of that:
 //! - glyphs drawn twice at almost the same place (fake bold) are kept once;
 //! - a line holding right-to-left letters is put in visual order (by x) and then in logical order
 //!   with the Unicode bidi algorithm, whatever order the producer drew its glyphs in;
@@ -15,13 +17,17 @@ use unicode_normalization::UnicodeNormalization;
 /// One glyph of the current line.
 struct Glyph {
     text: String,
+    /// Position along the baseline direction.
     x: f64,
+    /// Position across it, growing downwards.
+    y: f64,
     end: f64,
     size: f64,
-    /// First glyph of a text-showing string: only there may a gap mean a space.
-    starts_string: bool,
     /// Which text-showing string of the page drew it.
     string: usize,
+    /// Starts a string drawn well back to the left of where the line had got to, on the same
+    /// baseline: separate text laid over the line (an annotation, a stamp), not the next letter.
+    jumps_back: bool,
 }
 
 /// Collects a page's glyphs line by line.
@@ -37,6 +43,8 @@ pub(super) struct PageText {
 
 /// Gap, in font sizes, between one glyph's end and the next one's start that reads as a space.
 const SPACE_GAP: f64 = 0.1;
+/// How far back, in font sizes, a string must start from the line's end to be separate text.
+const BACK_JUMP: f64 = 1.0;
 /// How close, in font sizes, a repeated glyph must be to count as drawn twice.
 const OVERPRINT_DISTANCE: f64 = 0.1;
 /// How many recent glyphs of a line are checked for overprinting.
@@ -63,10 +71,11 @@ impl PageText {
     /// True if the same glyph was just drawn at (nearly) the same place by another string: fake
     /// bold draws each glyph or word two or more times with a small offset. Glyphs of one string
     /// never count: with a font that lacks widths they all sit at the string's start.
-    fn overprinted(&self, text: &str, x: f64, size: f64) -> bool {
+    fn overprinted(&self, text: &str, x: f64, y: f64, size: f64) -> bool {
+        let near = size * OVERPRINT_DISTANCE;
         !text.trim().is_empty()
             && self.line.iter().rev().take(OVERPRINT_WINDOW).any(|g| {
-                g.string != self.strings && g.text == text && (g.x - x).abs() < size * OVERPRINT_DISTANCE
+                g.string != self.strings && g.text == text && (g.x - x).abs() < near && (g.y - y).abs() < near
             })
     }
 
@@ -84,15 +93,17 @@ impl PageText {
     }
 }
 
-/// The glyphs' text with spaces where they are apart. `any_gap`: consider gaps before every glyph,
-/// not only at string starts (glyphs re-sorted by position lose their string boundaries).
-fn join_glyphs(line: &[Glyph], any_gap: bool) -> String {
+/// The glyphs' text with spaces where they are apart. `split_scripts`: also between a left-to-right
+/// and a right-to-left letter that touch (no word mixes Latin and Arabic or Hebrew letters, but
+/// overlapping glyphs of two words can touch once sorted by position).
+fn join_glyphs(line: &[Glyph], split_scripts: bool) -> String {
     let mut out = String::new();
     let mut previous: Option<&Glyph> = None;
     for glyph in line {
         if let Some(previous) = previous
-            && (any_gap || glyph.starts_string)
-            && glyph.x > previous.end + glyph.size * SPACE_GAP
+            && (glyph.jumps_back
+                || glyph.x > previous.end + glyph.size * SPACE_GAP
+                || split_scripts && scripts_meet(&out, &glyph.text))
             && !out.ends_with(' ')
             && !glyph.text.starts_with(' ')
         {
@@ -102,6 +113,32 @@ fn join_glyphs(line: &[Glyph], any_gap: bool) -> String {
         previous = Some(glyph);
     }
     out
+}
+
+/// A glyph's position in the frame of its own baseline: `(along, across, scale)`, where `along`
+/// grows in the writing direction, `across` grows downwards from it (device y for upright text,
+/// whose page height offset cancels out in differences), and `scale` is the text rendering
+/// matrix's length along the baseline. Rotated text (a landscape slide, a sideways label) then
+/// reads like upright text: upright positions would put its every glyph on one x.
+fn baseline_position(trm: &Transform) -> (f64, f64, f64) {
+    let scale = trm.m11.hypot(trm.m12);
+    let (dx, dy) = if scale > 0.0 && scale.is_finite() {
+        (trm.m11 / scale, trm.m12 / scale)
+    } else {
+        (1.0, 0.0)
+    };
+    let (px, py) = (trm.m31, trm.m32);
+    (px * dx + py * dy, px * dy - py * dx, scale)
+}
+
+/// True if `before` ends with a left-to-right letter and `after` starts with a right-to-left one,
+/// or the other way round.
+fn scripts_meet(before: &str, after: &str) -> bool {
+    let (Some(last), Some(first)) = (before.chars().next_back(), after.chars().next()) else {
+        return false;
+    };
+    let left_to_right = |c: char| bidi_class(c) == BidiClass::L;
+    left_to_right(last) && is_right_to_left(first) || is_right_to_left(last) && left_to_right(first)
 }
 
 fn is_right_to_left(c: char) -> bool {
@@ -114,6 +151,9 @@ fn is_right_to_left(c: char) -> bool {
 /// own inverse for text without explicit embeddings.
 fn right_to_left_line(line: &mut [Glyph]) -> String {
     line.sort_by(|a, b| a.x.total_cmp(&b.x));
+    for glyph in line.iter_mut() {
+        glyph.jumps_back = false;
+    }
     let visual = join_glyphs(line, true);
     let right_to_left = visual.chars().filter(|&c| is_right_to_left(c)).count();
     let left_to_right = visual.chars().filter(|&c| bidi_class(c) == BidiClass::L).count();
@@ -165,9 +205,11 @@ impl OutputDev for PageText {
         font_size: f64,
         char: &str,
     ) -> Result<(), OutputError> {
-        // Device y grows downwards; the page height offset cancels out in differences.
-        let (x, y) = (trm.m31, -trm.m32);
+        let (x, y, scale) = baseline_position(trm);
         let size = font_size * (trm.m11 * trm.m22 - trm.m12 * trm.m21).abs().sqrt();
+        // The advance along the baseline: the text rendering matrix's first row carries the
+        // horizontal scaling (`Tz`) as well as the text and page transforms.
+        let end = x + width * font_size * scale;
         if self.starts_string {
             let mut breaks = "";
             if (y - self.last_y).abs() > size * 1.5 {
@@ -186,20 +228,25 @@ impl OutputDev for PageText {
                 self.text.push_str(breaks);
             }
         }
+        let jumps_back = self.starts_string
+            && !self.line.is_empty()
+            && (y - self.last_y).abs() <= size * 0.5
+            && x < self.last_end - size * BACK_JUMP;
         let text = plain_letters(char);
-        if !self.overprinted(&text, x, size) {
+        if !self.overprinted(&text, x, y, size) {
             self.line.push(Glyph {
                 text,
                 x,
-                end: x + width * size,
+                y,
+                end,
                 size,
-                starts_string: self.starts_string,
                 string: self.strings,
+                jumps_back,
             });
         }
         self.starts_string = false;
         self.last_y = y;
-        self.last_end = x + width * size;
+        self.last_end = end;
         Ok(())
     }
 
@@ -251,6 +298,53 @@ mod tests {
     }
 
     #[test]
+    fn letters_spaced_apart_within_one_string_are_words() {
+        // `10 Tc (Hi you) Tj` at 10 pt: every glyph 0.6 em wide, then 1 em of character spacing.
+        let mut page = PageText::new();
+        page.begin_word().unwrap();
+        for (i, c) in "Hi you".chars().enumerate() {
+            let trm = Transform::row_major(1.0, 0.0, 0.0, 1.0, i as f64 * 16.0, 100.0);
+            page.output_character(&trm, 0.6, 10.0, 10.0, &c.to_string())
+                .unwrap();
+        }
+        assert_eq!(page.finish(), "H i y o u");
+        // Kerned tight or spaced a little: still one word.
+        let mut page = PageText::new();
+        page.begin_word().unwrap();
+        for (i, c) in "tight".chars().enumerate() {
+            let trm = Transform::row_major(1.0, 0.0, 0.0, 1.0, i as f64 * 6.5, 100.0);
+            page.output_character(&trm, 0.6, 0.5, 10.0, &c.to_string())
+                .unwrap();
+        }
+        assert_eq!(page.finish(), "tight");
+    }
+
+    #[test]
+    fn rotated_text_reads_like_upright_text() {
+        // A page turned a quarter: the baseline runs down the page, lines step to the right.
+        let mut page = PageText::new();
+        for (line, word) in ["Class", "seen"].iter().enumerate() {
+            for (i, c) in word.chars().enumerate() {
+                page.begin_word().unwrap();
+                let (x, y) = (100.0 + line as f64 * 14.0, 700.0 - i as f64 * 6.0);
+                let trm = Transform::row_major(0.0, -1.0, 1.0, 0.0, x, y);
+                page.output_character(&trm, 0.6, 0.0, 10.0, &c.to_string())
+                    .unwrap();
+            }
+        }
+        // Repeated letters are not taken for fake bold, and each line stays one word.
+        assert_eq!(page.finish(), "Class\nseen");
+    }
+
+    #[test]
+    fn text_laid_back_over_a_line_is_a_separate_word() {
+        // "file" ends at x = 36; a stamp's "PDF" is then drawn from x = 0 on the same baseline.
+        let mut glyphs = run("file", 12.0, 6.0);
+        glyphs.extend(run("PDF", 0.0, 6.0));
+        assert_eq!(page(&glyphs), "file PDF");
+    }
+
+    #[test]
     fn overprinted_glyphs_are_kept_once() {
         // Fake bold: every glyph drawn twice, a fraction of a point apart.
         let mut glyphs = Vec::new();
@@ -285,6 +379,10 @@ mod tests {
         glyphs.extend(run("2", 48.0, 6.0));
         glyphs.extend(run("הסרג", 60.0, 6.0));
         assert_eq!(page(&glyphs), "גרסה 2 של ragd");
+        // A Hebrew word whose glyphs overlap a Latin one's end still comes out as its own word.
+        let mut glyphs = run("ragd", 0.0, 6.0);
+        glyphs.extend(run("לש", 22.0, 6.0));
+        assert_eq!(page(&glyphs), "ragd של");
     }
 
     #[test]

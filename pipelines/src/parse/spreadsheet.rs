@@ -239,10 +239,10 @@ fn xls_error(error: XlsError) -> ParseError {
     }
 }
 
-/// Refuses legacy workbooks whose sheets would make calamine allocate more than
-/// [`MAX_XLS_RANGE_CELLS`] cells: it reserves the area of each sheet's DIMENSIONS record and keeps
-/// a dense range over each sheet's cell (and formula) bounding box. The BIFF records are walked
-/// the way calamine walks them.
+/// Refuses legacy workbooks with a truncated BOF record, with sheets that start past the end of the
+/// workbook stream, or that would make calamine allocate more than [`MAX_XLS_RANGE_CELLS`] cells:
+/// it reserves the area of each sheet's DIMENSIONS record and keeps a dense range over each sheet's
+/// cell (and formula) bounding box. The BIFF records are walked the way calamine walks them.
 fn check_xls_dimensions(bytes: &[u8]) -> Result<(), ParseError> {
     let Some(stream_name) = workbook_stream_name(bytes) else {
         return Ok(());
@@ -252,14 +252,23 @@ fn check_xls_dimensions(bytes: &[u8]) -> Result<(), ParseError> {
     file.open_stream(format!("/{stream_name}"))
         .and_then(|mut s| s.read_to_end(&mut stream))
         .map_err(|e| xls_malformed(&e))?;
+    // calamine reads a BOF record's version from its first two bytes without checking its length
+    // (and panics).
+    if biff_records(&stream).any(|(kind, data)| kind == 0x0809 && data.len() < 2) {
+        return Err(xls_malformed(&"a BOF record is truncated"));
+    }
     let sheet_offsets: Vec<usize> = biff_records(&stream)
         .filter(|(kind, data)| *kind == 0x0085 && data.len() >= 4)
         .map(|(_, data)| u32::from_le_bytes([data[0], data[1], data[2], data[3]]) as usize)
         .collect();
     let mut total = 0_u64;
     for offset in sheet_offsets {
-        let Some(sheet) = stream.get(offset..) else {
-            continue;
+        // calamine slices the stream at each sheet's offset without checking it (and panics).
+        let Some(sheet) = stream.get(offset..).filter(|sheet| !sheet.is_empty()) else {
+            return Err(xls_malformed(&format!(
+                "a sheet starts at byte {offset}, past the end of the {}-byte workbook stream",
+                stream.len()
+            )));
         };
         let mut cells = BoundingBox::default();
         let mut formulas = BoundingBox::default();

@@ -1,0 +1,4 @@
+//! The jsonl parser on arbitrary bytes: it must return text or an error, never panic or hang.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pipelines_fuzz::parse(pipelines::Format::Jsonl, data));
