@@ -234,7 +234,7 @@ impl Default for EmbeddingConfig {
             pooling: None,
             max_length: None,
             intra_threads: None,
-            batch_size: 64,
+            batch_size: 32,
             variant: ModelVariant::default(),
         }
     }

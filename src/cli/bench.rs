@@ -192,7 +192,7 @@ impl IngestBenchArgs {
             report.tokens_per_second()
         );
         println!(
-            "stages             prepare {:.1} s CPU (rayon), embed {:.1} s, write {:.1} s (overlapping)",
+            "stages             prepare {:.1} s thread time (rayon), embed {:.1} s, write {:.1} s (overlapping)",
             report.stages.prepare.as_secs_f64(),
             report.stages.embed.as_secs_f64(),
             report.stages.write.as_secs_f64()

@@ -37,9 +37,9 @@ pub struct IngestOptions {
     pub progress: bool,
 }
 
-/// Where an ingest run spent its time. `prepare` is CPU time summed over the rayon threads
-/// (reading, parsing, cleaning, chunking); `embed` and `write` are wall time of the embedding
-/// calls and of the index and SQL writes, which overlap each other.
+/// Where an ingest run spent its time. `prepare` is thread time (wall time per document) summed
+/// over the rayon threads (reading, parsing, cleaning, chunking); `embed` and `write` are wall
+/// time of the embedding calls and of the index and SQL writes, which overlap each other.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimes {
     pub prepare: Duration,
