@@ -239,10 +239,11 @@ fn xls_error(error: XlsError) -> ParseError {
     }
 }
 
-/// Refuses legacy workbooks with a truncated BOF record, with sheets that start past the end of the
-/// workbook stream, or that would make calamine allocate more than [`MAX_XLS_RANGE_CELLS`] cells:
-/// it reserves the area of each sheet's DIMENSIONS record and keeps a dense range over each sheet's
-/// cell (and formula) bounding box. The BIFF records are walked the way calamine walks them.
+/// Refuses legacy workbooks with a truncated BOF record, a MULRK record whose columns run backwards,
+/// sheets that start past the end of the workbook stream, or that would make calamine allocate
+/// more than [`MAX_XLS_RANGE_CELLS`] cells: it reserves the area of each sheet's DIMENSIONS record
+/// and keeps a dense range over each sheet's cell (and formula) bounding box. The BIFF records are
+/// walked the way calamine walks them.
 fn check_xls_dimensions(bytes: &[u8]) -> Result<(), ParseError> {
     let Some(stream_name) = workbook_stream_name(bytes) else {
         return Ok(());
@@ -309,6 +310,10 @@ fn check_xls_dimensions(bytes: &[u8]) -> Result<(), ParseError> {
                     }
                 }
                 0x00BD if data.len() >= 6 => {
+                    // calamine computes `last - first + 1` in 16 bits (and panics on overflow).
+                    if le16(data, data.len() - 2) < le16(data, 2) {
+                        return Err(xls_malformed(&"a MULRK record ends before its first column"));
+                    }
                     let row = u32::from(le16(data, 0));
                     cells.add(row, u32::from(le16(data, 2)));
                     cells.add(row, u32::from(le16(data, data.len() - 2)));
