@@ -7,7 +7,9 @@ use std::path::Path;
 
 use indexes::fulltext::FullTextIndex;
 use indexes::vector::VectorStore;
-use indexes::{DatasetIndex, Filter, Fusion, Hit, IndexError, IndexRow, SearchMethod, SearchRequest};
+use indexes::{
+    Analyzer, DatasetIndex, Filter, Fusion, Hit, IndexError, IndexRow, SearchMethod, SearchRequest,
+};
 use tempfile::TempDir;
 
 const DIM: usize = 8;
@@ -325,7 +327,9 @@ async fn document_filter_applies_before_top_k() {
 #[tokio::test]
 async fn full_text_store_filters_before_top_k() {
     let dir = TempDir::new().unwrap();
-    let store = FullTextIndex::open(dir.path(), 20_000_000).await.unwrap();
+    let store = FullTextIndex::open(dir.path(), 20_000_000, Analyzer::default())
+        .await
+        .unwrap();
     store.upsert(crowded_rows().into()).await.unwrap();
     let only_small = Filter {
         document_ids: Some(vec!["small".into()]),

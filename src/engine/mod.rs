@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use indexes::DatasetIndex;
+use indexes::{Analyzer, DatasetIndex, IndexOptions};
 use pipelines::Embedder;
 
 pub use self::index_document::IndexJobError;
@@ -64,6 +64,15 @@ pub enum EngineError {
     Model(#[from] crate::models::ModelError),
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+/// How a dataset's index generation is opened: its full-text analyzer follows the dataset's
+/// document language.
+pub(crate) fn index_options(dataset: &Dataset) -> IndexOptions {
+    IndexOptions {
+        analyzer: Analyzer::for_language(&dataset.doc_language),
+        ..IndexOptions::default()
+    }
 }
 
 /// The configured embedding model as the model-types API describes it.
@@ -227,8 +236,14 @@ impl Engine {
         {
             return Ok(index.clone());
         }
-        let index =
-            Arc::new(DatasetIndex::open(&self.index_dir(dataset), dataset.embedding_dimension).await?);
+        let index = Arc::new(
+            DatasetIndex::open_with_options(
+                &self.index_dir(dataset),
+                dataset.embedding_dimension,
+                index_options(dataset),
+            )
+            .await?,
+        );
         let mut cache = self
             .indexes
             .lock()
@@ -236,6 +251,21 @@ impl Engine {
         // A rebuild switched generations: let go of the older ones (queries holding them finish).
         cache.retain(|(id, generation), _| id != &dataset.id || *generation >= dataset.index_generation);
         Ok(cache.entry(key).or_insert(index).clone())
+    }
+
+    /// The open index of a dataset's current generation, None when no document was ever indexed
+    /// into it: reads do not create an index, so the first write builds it with the analyzer of
+    /// the language the first document brought.
+    pub async fn existing_index(&self, dataset: &Dataset) -> Result<Option<Arc<DatasetIndex>>, EngineError> {
+        let cached = self
+            .indexes
+            .lock()
+            .map_err(|_| EngineError::Task("index cache poisoned".into()))?
+            .contains_key(&(dataset.id.clone(), dataset.index_generation));
+        if !cached && !DatasetIndex::exists(&self.index_dir(dataset)) {
+            return Ok(None);
+        }
+        self.index(dataset).await.map(Some)
     }
 
     /// The dataset with this name in the tenant.

@@ -112,7 +112,10 @@ impl Engine {
                 Some(vector)
             }
         };
-        let index = self.index(dataset).await?;
+        let Some(index) = self.existing_index(dataset).await? else {
+            // Nothing was ever indexed into this dataset.
+            return Ok(Vec::new());
+        };
         let request = SearchRequest {
             query: query.to_string(),
             method: options.method,

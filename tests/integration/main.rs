@@ -5,6 +5,7 @@ mod engine_demo;
 mod eval_mini;
 mod ingest_recovery;
 mod knowledge_api;
+mod languages_api;
 mod metadata_tags_api;
 mod reference_vectors;
 mod reindex;

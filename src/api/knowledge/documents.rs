@@ -179,6 +179,14 @@ async fn create_document(
     let rule = resolve_options(dataset, &options)?;
     let file = store_file(state, key, name, extension, bytes).await?;
     apply_dataset_options(state, key, dataset, &options).await?;
+    let doc_language = options.doc_language.unwrap_or_else(|| "English".into());
+    // The first document's language picks the dataset's full-text analyzer; recorded before the
+    // document exists, so the worker that indexes it builds the index with that analyzer.
+    state
+        .engine
+        .store()
+        .set_dataset_language(&dataset.id, &doc_language)
+        .await?;
     let batch = new_batch();
     let document = state
         .engine
@@ -189,7 +197,7 @@ async fn create_document(
             name: name.to_string(),
             batch: batch.clone(),
             doc_form: dataset.doc_form.clone(),
-            doc_language: options.doc_language.unwrap_or_else(|| "English".into()),
+            doc_language,
             process_rule: rule,
             file,
         })
