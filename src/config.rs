@@ -19,6 +19,64 @@ pub struct Config {
     pub embedding: EmbeddingConfig,
     pub ingest: IngestConfig,
     pub server: ServerConfig,
+    pub rerank: RerankConfig,
+}
+
+/// Rerank models that Dify's `reranking_model` may select, and how many fused candidates they
+/// rescore.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RerankConfig {
+    /// Fused candidates handed to the reranker (at least the request's top_k).
+    pub candidates: usize,
+    pub models: Vec<RerankModelConfig>,
+}
+
+impl Default for RerankConfig {
+    fn default() -> Self {
+        Self {
+            candidates: 50,
+            models: Vec::new(),
+        }
+    }
+}
+
+/// One rerank model: an HTTP provider speaking the common `/rerank` protocol (`url`), or a local
+/// ONNX cross-encoder (`onnx`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RerankModelConfig {
+    /// Provider name Dify clients send as `reranking_provider_name` (a plugin id such as
+    /// `langgenius/jina/jina` matches `jina` too).
+    pub provider: String,
+    /// Model name: `reranking_model_name`, and the `model` sent to an HTTP provider.
+    pub model: String,
+    /// The provider's rerank endpoint, e.g. `https://api.jina.ai/v1/rerank`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Bearer token for the provider.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Seconds to wait for the provider.
+    #[serde(default = "default_rerank_timeout")]
+    pub timeout_secs: u64,
+    /// A local ONNX cross-encoder (output `logits`).
+    #[serde(default)]
+    pub onnx: Option<PathBuf>,
+    /// Tokenizer folder of the local model (default: the folder of `onnx`).
+    #[serde(default)]
+    pub tokenizer_dir: Option<PathBuf>,
+    /// Tokens of a (query, document) pair the local model reads.
+    #[serde(default = "default_rerank_max_length")]
+    pub max_length: usize,
+}
+
+fn default_rerank_timeout() -> u64 {
+    10
+}
+
+fn default_rerank_max_length() -> usize {
+    512
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +161,7 @@ impl Default for Config {
             embedding: EmbeddingConfig::default(),
             ingest: IngestConfig::default(),
             server: ServerConfig::default(),
+            rerank: RerankConfig::default(),
         }
     }
 }
@@ -230,6 +289,7 @@ impl Config {
                 detail: format!("expected an address like 127.0.0.1:5001, got {v:?}"),
             })?;
         }
+        self.apply_rerank_env(&var)?;
         if let Some(v) = var("RAGD_EMBEDDING_THREADS") {
             let threads = v.parse().map_err(|_| ConfigError::Env {
                 var: "RAGD_EMBEDDING_THREADS",
@@ -237,6 +297,54 @@ impl Config {
             })?;
             self.embedding.intra_threads = Some(threads);
         }
+        Ok(())
+    }
+
+    /// `RAGD_RERANK_URL` (+ `RAGD_RERANK_MODEL`, `RAGD_RERANK_PROVIDER` (default `ragd`),
+    /// `RAGD_RERANK_API_KEY`, `RAGD_RERANK_TIMEOUT_SECS`) adds an HTTP rerank model, replacing
+    /// one of the file with the same provider and model; `RAGD_RERANK_CANDIDATES` sets the
+    /// candidate count.
+    fn apply_rerank_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let number = |name: &'static str, value: String| {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::Env {
+                    var: name,
+                    detail: format!("expected a positive number, got {value:?}"),
+                })
+        };
+        if let Some(v) = var("RAGD_RERANK_CANDIDATES") {
+            self.rerank.candidates = number("RAGD_RERANK_CANDIDATES", v)? as usize;
+        }
+        let Some(url) = var("RAGD_RERANK_URL").filter(|u| !u.trim().is_empty()) else {
+            return Ok(());
+        };
+        let model = var("RAGD_RERANK_MODEL")
+            .filter(|m| !m.trim().is_empty())
+            .ok_or(ConfigError::Env {
+                var: "RAGD_RERANK_MODEL",
+                detail: "required with RAGD_RERANK_URL".into(),
+            })?;
+        let provider = var("RAGD_RERANK_PROVIDER").unwrap_or_else(|| "ragd".into());
+        let timeout_secs = match var("RAGD_RERANK_TIMEOUT_SECS") {
+            Some(v) => number("RAGD_RERANK_TIMEOUT_SECS", v)?,
+            None => default_rerank_timeout(),
+        };
+        self.rerank
+            .models
+            .retain(|m| !(m.provider == provider && m.model == model));
+        self.rerank.models.push(RerankModelConfig {
+            provider,
+            model,
+            url: Some(url),
+            api_key: var("RAGD_RERANK_API_KEY").filter(|k| !k.is_empty()),
+            timeout_secs,
+            onnx: None,
+            tokenizer_dir: None,
+            max_length: default_rerank_max_length(),
+        });
         Ok(())
     }
 
@@ -297,6 +405,47 @@ mod tests {
         assert_eq!(defaults.max_decompressed_bytes, parser.max_decompressed_bytes);
         assert_eq!(defaults.max_archive_entries, parser.max_archive_entries);
         assert_eq!(defaults.max_compression_ratio, parser.max_compression_ratio);
+    }
+
+    #[test]
+    fn rerank_models_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragd.toml");
+        std::fs::write(
+            &path,
+            "[rerank]\ncandidates = 30\n[[rerank.models]]\nprovider = \"jina\"\nmodel = \"m1\"\n\
+             url = \"http://127.0.0.1:9/rerank\"\n[[rerank.models]]\nprovider = \"local\"\nmodel = \"ce\"\n\
+             onnx = \"/models/ce/model.onnx\"\n",
+        )
+        .unwrap();
+        let mut config = Config::from_file(&path).unwrap();
+        assert_eq!(config.rerank.candidates, 30);
+        assert_eq!(config.rerank.models.len(), 2);
+        assert_eq!(config.rerank.models[0].timeout_secs, 10);
+        assert_eq!(config.rerank.models[1].max_length, 512);
+        let env = |name: &str| match name {
+            "RAGD_RERANK_URL" => Some("http://127.0.0.1:8/rerank".to_string()),
+            "RAGD_RERANK_MODEL" => Some("m1".to_string()),
+            "RAGD_RERANK_PROVIDER" => Some("jina".to_string()),
+            "RAGD_RERANK_TIMEOUT_SECS" => Some("3".to_string()),
+            _ => None,
+        };
+        config.apply_env(env).unwrap();
+        // The environment's jina/m1 replaced the file's.
+        assert_eq!(config.rerank.models.len(), 2);
+        let jina = config
+            .rerank
+            .models
+            .iter()
+            .find(|m| m.provider == "jina")
+            .unwrap();
+        assert_eq!(jina.url.as_deref(), Some("http://127.0.0.1:8/rerank"));
+        assert_eq!(jina.timeout_secs, 3);
+        // A URL without a model is refused.
+        let err = Config::default()
+            .apply_env(|name| (name == "RAGD_RERANK_URL").then(|| "http://x/rerank".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAGD_RERANK_MODEL"), "{err}");
     }
 
     #[test]

@@ -12,4 +12,5 @@ pub mod engine;
 pub mod eval;
 pub mod jobs;
 pub mod models;
+pub mod rerank;
 pub mod store;

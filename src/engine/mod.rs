@@ -24,6 +24,7 @@ pub use self::reindex::{ReindexOptions, ReindexReport, find_dataset};
 pub use self::search::{MAX_DEEP_TOP_K, MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
 pub use self::segments::{SegmentInput, SegmentUpdate};
 use crate::config::Config;
+use crate::rerank::RerankModels;
 use crate::store::{Dataset, NewDataset, Store, StoreError};
 
 /// Why an engine operation failed.
@@ -62,6 +63,8 @@ pub enum EngineError {
     Embed(#[from] pipelines::EmbedError),
     #[error(transparent)]
     Model(#[from] crate::models::ModelError),
+    #[error(transparent)]
+    Rerank(#[from] pipelines::RerankError),
     #[error("background task failed: {0}")]
     Task(String),
 }
@@ -98,6 +101,7 @@ pub struct Engine {
     embedder: OnceLock<Arc<dyn Embedder>>,
     load_embedder: EmbedderLoader,
     indexes: Mutex<HashMap<(String, i64), Arc<DatasetIndex>>>,
+    rerankers: Arc<RerankModels>,
 }
 
 impl Engine {
@@ -110,6 +114,7 @@ impl Engine {
             Ok(Arc::new(embedder) as Arc<dyn Embedder>)
         });
         Self {
+            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models)),
             config,
             store,
             embedder: OnceLock::new(),
@@ -121,6 +126,7 @@ impl Engine {
     /// An engine with a given embedder (tests, benchmarks).
     pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
         let engine = Self {
+            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models)),
             config,
             store,
             embedder: OnceLock::new(),
@@ -137,6 +143,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The configured rerank models.
+    pub fn rerank_models(&self) -> &RerankModels {
+        &self.rerankers
     }
 
     /// The embedding model, loaded on first call (off the async runtime's worker threads).

@@ -22,7 +22,12 @@ pub(crate) struct Api {
 
 impl Api {
     pub(crate) async fn new() -> Self {
-        let (engine, dir) = support::engine().await;
+        Self::with_config(|_| {}).await
+    }
+
+    /// An API whose config is changed by `change` first.
+    pub(crate) async fn with_config(change: impl FnOnce(&mut ragd::config::Config)) -> Self {
+        let (engine, dir) = support::engine_with(change).await;
         let key = engine
             .store()
             .create_api_token(DEFAULT_TENANT, TokenType::Dataset, None)

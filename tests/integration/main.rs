@@ -9,6 +9,7 @@ mod languages_api;
 mod metadata_tags_api;
 mod reference_vectors;
 mod reindex;
+mod rerank_api;
 mod segments_api;
 mod storage_suite;
 mod support;

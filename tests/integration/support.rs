@@ -27,6 +27,11 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// An engine over a fresh data dir with the real model. Keep the TempDir alive for the test.
 pub async fn engine() -> (Engine, tempfile::TempDir) {
+    engine_with(|_| {}).await
+}
+
+/// [`engine`] with the config changed by `change` first.
+pub async fn engine_with(change: impl FnOnce(&mut Config)) -> (Engine, tempfile::TempDir) {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter("ragd=warn")
@@ -36,6 +41,7 @@ pub async fn engine() -> (Engine, tempfile::TempDir) {
     config.data_dir = dir.path().to_path_buf();
     // Each test gets its own SQLite file, whatever DATABASE_URL says (see storage_suite).
     config.database_url = None;
+    change(&mut config);
     let store = Store::open(&config.database_url()).await.expect("store");
     (Engine::with_embedder(config, store, embedder()), dir)
 }
