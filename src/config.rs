@@ -23,6 +23,7 @@ pub struct Config {
     /// Key that signs file URLs (`RAGD_SECRET_KEY`); unset, one is generated once and kept in
     /// `data_dir/secret_key`. Several servers sharing a database need the same key.
     pub secret_key: Option<Secret>,
+    pub rerank: RerankConfig,
 }
 
 /// A secret string: read from config like any string, never shown by `Debug`.
@@ -55,6 +56,25 @@ impl Default for UploadConfig {
     }
 }
 
+/// Rerank models that Dify's `reranking_model` may select, and how many fused candidates they
+/// rescore.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RerankConfig {
+    /// Fused candidates handed to the reranker (at least the request's top_k).
+    pub candidates: usize,
+    pub models: Vec<RerankModelConfig>,
+}
+
+impl Default for RerankConfig {
+    fn default() -> Self {
+        Self {
+            candidates: 50,
+            models: Vec::new(),
+        }
+    }
+}
+
 impl UploadConfig {
     /// The upload rules these settings make. Knowledge bases take documents only, so the image,
     /// video and audio limits keep Dify's defaults and never decide anything.
@@ -70,6 +90,44 @@ impl UploadConfig {
     pub fn max_file_bytes(&self) -> u64 {
         self.file_size_limit_mb.saturating_mul(1024 * 1024)
     }
+}
+
+/// One rerank model: an HTTP provider speaking the common `/rerank` protocol (`url`), or a local
+/// ONNX cross-encoder (`onnx`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RerankModelConfig {
+    /// Provider name Dify clients send as `reranking_provider_name` (a plugin id such as
+    /// `langgenius/jina/jina` matches `jina` too).
+    pub provider: String,
+    /// Model name: `reranking_model_name`, and the `model` sent to an HTTP provider.
+    pub model: String,
+    /// The provider's rerank endpoint, e.g. `https://api.jina.ai/v1/rerank`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Bearer token for the provider.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Seconds to wait for the provider.
+    #[serde(default = "default_rerank_timeout")]
+    pub timeout_secs: u64,
+    /// A local ONNX cross-encoder (output `logits`).
+    #[serde(default)]
+    pub onnx: Option<PathBuf>,
+    /// Tokenizer folder of the local model (default: the folder of `onnx`).
+    #[serde(default)]
+    pub tokenizer_dir: Option<PathBuf>,
+    /// Tokens of a (query, document) pair the local model reads.
+    #[serde(default = "default_rerank_max_length")]
+    pub max_length: usize,
+}
+
+fn default_rerank_timeout() -> u64 {
+    10
+}
+
+fn default_rerank_max_length() -> usize {
+    512
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +264,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             upload: UploadConfig::default(),
             secret_key: None,
+            rerank: RerankConfig::default(),
         }
     }
 }
@@ -362,6 +421,7 @@ impl Config {
                 detail: format!("expected a number of workers, got {v:?}"),
             })?;
         }
+        self.apply_rerank_env(&var)?;
         if let Some(v) = var("RAGD_EMBEDDING_THREADS") {
             let threads = v.parse().map_err(|_| ConfigError::Env {
                 var: "RAGD_EMBEDDING_THREADS",
@@ -375,6 +435,54 @@ impl Config {
                 detail,
             })?;
         }
+        Ok(())
+    }
+
+    /// `RAGD_RERANK_URL` (+ `RAGD_RERANK_MODEL`, `RAGD_RERANK_PROVIDER` (default `ragd`),
+    /// `RAGD_RERANK_API_KEY`, `RAGD_RERANK_TIMEOUT_SECS`) adds an HTTP rerank model, replacing
+    /// one of the file with the same provider and model; `RAGD_RERANK_CANDIDATES` sets the
+    /// candidate count.
+    fn apply_rerank_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let number = |name: &'static str, value: String| {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::Env {
+                    var: name,
+                    detail: format!("expected a positive number, got {value:?}"),
+                })
+        };
+        if let Some(v) = var("RAGD_RERANK_CANDIDATES") {
+            self.rerank.candidates = number("RAGD_RERANK_CANDIDATES", v)? as usize;
+        }
+        let Some(url) = var("RAGD_RERANK_URL").filter(|u| !u.trim().is_empty()) else {
+            return Ok(());
+        };
+        let model = var("RAGD_RERANK_MODEL")
+            .filter(|m| !m.trim().is_empty())
+            .ok_or(ConfigError::Env {
+                var: "RAGD_RERANK_MODEL",
+                detail: "required with RAGD_RERANK_URL".into(),
+            })?;
+        let provider = var("RAGD_RERANK_PROVIDER").unwrap_or_else(|| "ragd".into());
+        let timeout_secs = match var("RAGD_RERANK_TIMEOUT_SECS") {
+            Some(v) => number("RAGD_RERANK_TIMEOUT_SECS", v)?,
+            None => default_rerank_timeout(),
+        };
+        self.rerank
+            .models
+            .retain(|m| !(m.provider == provider && m.model == model));
+        self.rerank.models.push(RerankModelConfig {
+            provider,
+            model,
+            url: Some(url),
+            api_key: var("RAGD_RERANK_API_KEY").filter(|k| !k.is_empty()),
+            timeout_secs,
+            onnx: None,
+            tokenizer_dir: None,
+            max_length: default_rerank_max_length(),
+        });
         Ok(())
     }
 
@@ -473,6 +581,47 @@ mod tests {
             .apply_env(|name| (name == "UPLOAD_FILE_SIZE_LIMIT").then(|| "15MB".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("UPLOAD_FILE_SIZE_LIMIT"), "{err}");
+    }
+
+    #[test]
+    fn rerank_models_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragd.toml");
+        std::fs::write(
+            &path,
+            "[rerank]\ncandidates = 30\n[[rerank.models]]\nprovider = \"jina\"\nmodel = \"m1\"\n\
+             url = \"http://127.0.0.1:9/rerank\"\n[[rerank.models]]\nprovider = \"local\"\nmodel = \"ce\"\n\
+             onnx = \"/models/ce/model.onnx\"\n",
+        )
+        .unwrap();
+        let mut config = Config::from_file(&path).unwrap();
+        assert_eq!(config.rerank.candidates, 30);
+        assert_eq!(config.rerank.models.len(), 2);
+        assert_eq!(config.rerank.models[0].timeout_secs, 10);
+        assert_eq!(config.rerank.models[1].max_length, 512);
+        let env = |name: &str| match name {
+            "RAGD_RERANK_URL" => Some("http://127.0.0.1:8/rerank".to_string()),
+            "RAGD_RERANK_MODEL" => Some("m1".to_string()),
+            "RAGD_RERANK_PROVIDER" => Some("jina".to_string()),
+            "RAGD_RERANK_TIMEOUT_SECS" => Some("3".to_string()),
+            _ => None,
+        };
+        config.apply_env(env).unwrap();
+        // The environment's jina/m1 replaced the file's.
+        assert_eq!(config.rerank.models.len(), 2);
+        let jina = config
+            .rerank
+            .models
+            .iter()
+            .find(|m| m.provider == "jina")
+            .unwrap();
+        assert_eq!(jina.url.as_deref(), Some("http://127.0.0.1:8/rerank"));
+        assert_eq!(jina.timeout_secs, 3);
+        // A URL without a model is refused.
+        let err = Config::default()
+            .apply_env(|name| (name == "RAGD_RERANK_URL").then(|| "http://x/rerank".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAGD_RERANK_MODEL"), "{err}");
     }
 
     #[test]

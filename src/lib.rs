@@ -14,4 +14,5 @@ pub mod eval;
 pub mod jobs;
 pub mod metrics;
 pub mod models;
+pub mod rerank;
 pub mod store;

@@ -1,9 +1,10 @@
 //! tantivy BM25 index of one dataset generation.
 //!
 //! One tantivy index in `<generation dir>/fulltext`, one document per [`IndexRow`]: `id`,
-//! `segment_id` and `document_id` as raw stored strings, `text` analysed by the English analyzer
-//! [`ENGLISH_ANALYZER`] and stored (so enable/disable can re-add a row without the caller sending
-//! its text again), and `enabled` as an indexed fast bool.
+//! `segment_id` and `document_id` as raw stored strings, `text` analysed by the index's
+//! [`Analyzer`] and stored (so enable/disable can re-add a row without the caller sending its text
+//! again), and `enabled` as an indexed fast bool. The analyzer is chosen when the index is created
+//! and recorded in its schema; opening an existing index uses the recorded one.
 //!
 //! Several processes may share the index (`ragd serve` and `ragd worker` on one data dir), so no
 //! [`IndexWriter`] stays open: each write call takes tantivy's writer lock for itself (waiting
@@ -25,25 +26,19 @@ use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::LockError;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery};
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema as TantivySchema, TextFieldIndexing,
-    TextOptions, Value,
+    FAST, Field, FieldType, INDEXED, IndexRecordOption, STORED, STRING, Schema as TantivySchema,
+    TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
-};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 use tokio::sync::Semaphore;
 
+use crate::analyzer::{Analyzer, terms};
 use crate::error::fulltext_error;
 use crate::{Filter, IndexError, IndexRow};
 
-/// Name under which the English analyzer is registered (and recorded in the index schema).
-pub const ENGLISH_ANALYZER: &str = "en_stem_stop";
 /// Default memory budget of the index writer, split across its indexing threads.
 pub const DEFAULT_WRITER_MEMORY_BYTES: usize = 50_000_000;
-/// Tokens longer than this are dropped (base64 blobs, URLs glued together): they never match a
-/// typed query and only bloat the term dictionary.
-const MAX_TOKEN_BYTES: usize = 40;
 /// How long a write waits for another process's writer to let go before it fails.
 pub const WRITER_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 /// First and longest pause between attempts to take a busy writer lock.
@@ -78,6 +73,7 @@ struct Inner {
     parser: QueryParser,
     /// The analyzer of the `text` field, to split queries the same way.
     analyzer: TextAnalyzer,
+    kind: Analyzer,
     fields: Fields,
 }
 
@@ -96,13 +92,30 @@ impl FullTextIndex {
     ///
     /// Any number of `FullTextIndex` values, in this process or others, may have the same
     /// directory open: writers are taken per write call, one at a time.
-    pub async fn open(dir: &Path, writer_memory_bytes: usize) -> Result<Self, IndexError> {
+    ///
+    /// A new index is created with `analyzer`; an existing one keeps the analyzer it was built
+    /// with (recorded in its schema).
+    pub async fn open(
+        dir: &Path,
+        writer_memory_bytes: usize,
+        analyzer: Analyzer,
+    ) -> Result<Self, IndexError> {
         let dir = dir.to_path_buf();
-        run_blocking(move || Inner::open(&dir, writer_memory_bytes))
+        run_blocking(move || Inner::open(&dir, writer_memory_bytes, analyzer))
             .await
             .map(|inner| Self {
                 inner: Arc::new(inner),
             })
+    }
+
+    /// Whether `dir` holds a full-text index.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("meta.json").is_file()
+    }
+
+    /// The analyzer this index was built with.
+    pub fn analyzer(&self) -> Analyzer {
+        self.inner.kind
     }
 
     /// Adds or replaces rows by `id`, then commits.
@@ -184,14 +197,22 @@ impl FullTextIndex {
 }
 
 impl Inner {
-    fn open(dir: &Path, writer_memory_bytes: usize) -> Result<Self, IndexError> {
+    fn open(dir: &Path, writer_memory_bytes: usize, analyzer: Analyzer) -> Result<Self, IndexError> {
         std::fs::create_dir_all(dir)?;
-        let (schema, fields) = schema();
         let directory = MmapDirectory::open(dir).map_err(fulltext_error)?;
-        let index = Index::open_or_create(directory, schema).map_err(fulltext_error)?;
-        // Tokenizers are not persisted with the index: register on every open.
-        let analyzer = english_analyzer()?;
-        index.tokenizers().register(ENGLISH_ANALYZER, analyzer.clone());
+        let (index, kind) = if Index::exists(&directory).map_err(fulltext_error)? {
+            let index = Index::open(directory).map_err(fulltext_error)?;
+            let kind = recorded_analyzer(&index.schema())?;
+            (index, kind)
+        } else {
+            let index =
+                Index::create(directory, schema(analyzer), Default::default()).map_err(fulltext_error)?;
+            (index, analyzer)
+        };
+        let fields = fields(&index.schema())?;
+        // Tokenizers are not persisted with the index, only their names: register on every open.
+        let analyzer = kind.build();
+        index.tokenizers().register(&kind.name(), analyzer.clone());
         // Taken before the reader loads, so a commit racing with the load is reloaded later.
         let loaded = meta_stamp(dir);
         let reader = index
@@ -209,6 +230,7 @@ impl Inner {
             loaded_meta: Mutex::new(loaded),
             parser,
             analyzer,
+            kind,
             fields,
         })
     }
@@ -314,21 +336,27 @@ impl Inner {
     }
 
     /// The scoring part of a search: the parsed query, or its plain words OR-ed if parsing
-    /// reported any problem. None when the query has no searchable word (only stop words or
-    /// symbols): tantivy would read `*` or a stop-word-only query as "match everything".
+    /// reported any problem or the analyzer takes no query syntax (Chinese, Japanese, Korean).
+    /// None when the query has no searchable word (only stop words or symbols): tantivy would
+    /// read `*` or a stop-word-only query as "match everything".
     fn text_query(&self, query: &str) -> Option<Box<dyn Query>> {
-        let words = self.words(query);
+        let mut words = self.words(query);
         if words.is_empty() {
             return None;
         }
-        let (parsed, errors) = self.parser.parse_query_lenient(query);
-        if errors.is_empty() {
-            return Some(parsed);
+        if self.kind.parses_query_syntax() {
+            let (parsed, errors) = self.parser.parse_query_lenient(query);
+            if errors.is_empty() {
+                return Some(parsed);
+            }
+            tracing::debug!(
+                ?errors,
+                "full-text query has syntax problems, searching its words"
+            );
         }
-        tracing::debug!(
-            ?errors,
-            "full-text query has syntax problems, searching its words"
-        );
+        // A repeated term would count twice.
+        let mut seen = std::collections::HashSet::new();
+        words.retain(|word| seen.insert(word.clone()));
         let terms = words
             .into_iter()
             .map(|word| {
@@ -340,15 +368,9 @@ impl Inner {
         Some(Box::new(BooleanQuery::new(terms)))
     }
 
-    /// The indexed terms of `text`, as the English analyzer produces them.
+    /// The indexed terms of `text`, as the index's analyzer produces them.
     fn words(&self, text: &str) -> Vec<String> {
-        let mut analyzer = self.analyzer.clone();
-        let mut stream = analyzer.token_stream(text);
-        let mut words = Vec::new();
-        while let Some(token) = stream.next() {
-            words.push(token.text.clone());
-        }
-        words
+        terms(&mut self.analyzer.clone(), text)
     }
 
     /// Runs `op` on a writer of its own, then commits, waits for the merges the commit started
@@ -410,7 +432,7 @@ impl Inner {
         let index = Index::open(directory).map_err(fulltext_error)?;
         index
             .tokenizers()
-            .register(ENGLISH_ANALYZER, self.analyzer.clone());
+            .register(&self.kind.name(), self.analyzer.clone());
         Ok(index)
     }
 
@@ -488,43 +510,49 @@ fn meta_stamp(dir: &Path) -> Option<MetaStamp> {
     })
 }
 
-fn schema() -> (TantivySchema, Fields) {
+/// The schema of a new index whose text is analysed by `analyzer`.
+fn schema(analyzer: Analyzer) -> TantivySchema {
     let mut builder = TantivySchema::builder();
-    let id = builder.add_text_field("id", STRING | STORED);
-    let segment_id = builder.add_text_field("segment_id", STRING | STORED);
-    let document_id = builder.add_text_field("document_id", STRING | STORED);
+    builder.add_text_field("id", STRING | STORED);
+    builder.add_text_field("segment_id", STRING | STORED);
+    builder.add_text_field("document_id", STRING | STORED);
     let text_options = TextOptions::default()
         .set_indexing_options(
             TextFieldIndexing::default()
-                .set_tokenizer(ENGLISH_ANALYZER)
+                .set_tokenizer(&analyzer.name())
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         )
         .set_stored();
-    let text = builder.add_text_field("text", text_options);
-    let enabled = builder.add_bool_field("enabled", INDEXED | FAST);
-    (
-        builder.build(),
-        Fields {
-            id,
-            segment_id,
-            document_id,
-            text,
-            enabled,
-        },
-    )
+    builder.add_text_field("text", text_options);
+    builder.add_bool_field("enabled", INDEXED | FAST);
+    builder.build()
 }
 
-/// Simple word split, drop over-long tokens, lowercase, drop English stop words (Lucene's
-/// list), Snowball English stemming: "Running" and "runs" both index as "run".
-fn english_analyzer() -> Result<TextAnalyzer, IndexError> {
-    let stop_words = StopWordFilter::new(Language::English)
-        .ok_or_else(|| IndexError::FullText("tantivy has no english stop words".into()))?;
-    Ok(TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(LowerCaser)
-        .filter(stop_words)
-        .filter(Stemmer::new(Language::English))
-        .build())
+/// The fields of an index schema.
+fn fields(schema: &TantivySchema) -> Result<Fields, IndexError> {
+    let field = |name: &str| schema.get_field(name).map_err(fulltext_error);
+    Ok(Fields {
+        id: field("id")?,
+        segment_id: field("segment_id")?,
+        document_id: field("document_id")?,
+        text: field("text")?,
+        enabled: field("enabled")?,
+    })
+}
+
+/// The analyzer an existing index recorded for its text.
+fn recorded_analyzer(schema: &TantivySchema) -> Result<Analyzer, IndexError> {
+    let text = schema.get_field("text").map_err(fulltext_error)?;
+    let name = match schema.get_field_entry(text).field_type() {
+        FieldType::Str(options) => options.get_indexing_options().map(|o| o.tokenizer().to_string()),
+        _ => None,
+    }
+    .ok_or_else(|| IndexError::FullText("the index has no analysed text field".into()))?;
+    Analyzer::from_name(&name).ok_or_else(|| {
+        IndexError::FullText(format!(
+            "the index was built with the analyzer {name:?}, which this version does not know"
+        ))
+    })
 }
 
 /// A filter clause matching `field ∈ values`, scoring 0.
@@ -564,26 +592,4 @@ where
     })
     .await
     .map_err(|err| IndexError::FullText(format!("full-text task failed: {err}")))?
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tokens(text: &str) -> Vec<String> {
-        let mut analyzer = english_analyzer().expect("analyzer builds");
-        let mut stream = analyzer.token_stream(text);
-        let mut out = Vec::new();
-        while let Some(token) = stream.next() {
-            out.push(token.text.clone());
-        }
-        out
-    }
-
-    #[test]
-    fn english_analyzer_lowercases_stems_and_drops_stop_words() {
-        assert_eq!(tokens("The Runner is running and runs"), ["runner", "run", "run"]);
-        assert!(tokens("the and of a").is_empty());
-        assert_eq!(tokens(&format!("ok {}", "x".repeat(60))), ["ok"]);
-    }
 }

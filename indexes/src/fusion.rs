@@ -18,6 +18,10 @@ pub enum Fusion {
     Rrf { k: f32 },
 }
 
+/// Weighted 0.7/0.3, chosen by measurement: on the SciFact train split (809 queries,
+/// all-MiniLM-L6-v2) it scored the best nDCG@10 (0.729) of weighted 0.3, 0.5, 0.7 and 0.8 and RRF
+/// k=60 (0.705), above semantic (0.661) and full text (0.670) alone; README has the table. It is
+/// also the split Dify's UI sends, and weights a client sends are honoured as sent.
 impl Default for Fusion {
     fn default() -> Self {
         Fusion::Weighted {

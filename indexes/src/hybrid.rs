@@ -19,7 +19,7 @@ use crate::fulltext::{DEFAULT_WRITER_MEMORY_BYTES, FullTextHit, FullTextIndex};
 use crate::fusion::{by_score_then_id, clamp_similarity, fuse_rrf, fuse_weighted, normalize_by_max};
 use crate::lock::{GenerationGuard, GenerationLock};
 use crate::vector::{VectorHit, VectorStore, check_vector};
-use crate::{Filter, Fusion, IndexError};
+use crate::{Analyzer, Filter, Fusion, IndexError};
 
 /// Each method fetches this many candidates per requested hit, at least [`MIN_CANDIDATES`]:
 /// fusion needs rows beyond either list's top-k, and grouping child rows by segment shrinks a
@@ -95,17 +95,20 @@ pub struct Hit {
     pub matched_rows: Vec<(String, f32)>,
 }
 
-/// Tuning of a [`DatasetIndex`]; [`Default`] suits a single node.
+/// Tuning of a [`DatasetIndex`]; [`Default`] suits a single node and English text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexOptions {
     /// Memory budget of the tantivy writer (at least 15 MB).
     pub writer_memory_bytes: usize,
+    /// Full-text analyzer of a new index (an existing one keeps the analyzer it was built with).
+    pub analyzer: Analyzer,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
         Self {
             writer_memory_bytes: DEFAULT_WRITER_MEMORY_BYTES,
+            analyzer: Analyzer::default(),
         }
     }
 }
@@ -152,7 +155,12 @@ impl DatasetIndex {
                 Some(dimension) => Some(VectorStore::open(&dir.join(VECTORS_DIR), dimension).await?),
                 None => None,
             };
-            let fulltext = FullTextIndex::open(&dir.join("fulltext"), options.writer_memory_bytes).await?;
+            let fulltext = FullTextIndex::open(
+                &dir.join("fulltext"),
+                options.writer_memory_bytes,
+                options.analyzer,
+            )
+            .await?;
             (vectors, fulltext)
         };
         Ok(Self {
@@ -189,9 +197,19 @@ impl DatasetIndex {
         Ok(guard)
     }
 
+    /// Whether `dir` holds a generation's indexes (written by [`Self::open`] before).
+    pub fn exists(dir: &Path) -> bool {
+        FullTextIndex::exists(&dir.join("fulltext"))
+    }
+
     /// The generation directory this index lives in.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The full-text analyzer of this generation.
+    pub fn analyzer(&self) -> Analyzer {
+        self.fulltext.analyzer()
     }
 
     /// Vector dimension, None for keyword-only datasets.

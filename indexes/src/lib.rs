@@ -7,6 +7,7 @@
 //! [`DatasetIndex`] is the entry point; [`vector`], [`fulltext`] and [`fusion`] are its parts and
 //! usable alone (benchmarks, diagnostics).
 
+pub mod analyzer;
 pub mod error;
 pub mod filter;
 pub mod fulltext;
@@ -15,6 +16,7 @@ pub mod hybrid;
 mod lock;
 pub mod vector;
 
+pub use analyzer::Analyzer;
 pub use error::IndexError;
 pub use filter::Filter;
 pub use fusion::Fusion;

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use indexes::fulltext::FullTextIndex;
 use indexes::vector::VectorStore;
-use indexes::{DatasetIndex, Filter, Fusion, Hit, IndexError, IndexRow, SearchMethod, SearchRequest};
+use indexes::{
+    Analyzer, DatasetIndex, Filter, Fusion, Hit, IndexError, IndexRow, SearchMethod, SearchRequest,
+};
 use tempfile::TempDir;
 
 const DIM: usize = 8;
@@ -109,7 +111,7 @@ async fn each_method_finds_the_right_segment() {
     let hits = full_text(&index, "fox", 3).await;
     assert_eq!(segments(&hits), ["s1"]);
     // full-text hits carry their raw BM25 score, the same the full-text store reports
-    let fulltext = FullTextIndex::open(&dir.path().join("fulltext"), 50_000_000)
+    let fulltext = FullTextIndex::open(&dir.path().join("fulltext"), 50_000_000, Analyzer::default())
         .await
         .unwrap();
     let bm25 = fulltext.search("fox".into(), 3, Filter::default()).await.unwrap();
@@ -333,7 +335,9 @@ async fn document_filter_applies_before_top_k() {
 #[tokio::test]
 async fn full_text_store_filters_before_top_k() {
     let dir = TempDir::new().unwrap();
-    let store = FullTextIndex::open(dir.path(), 20_000_000).await.unwrap();
+    let store = FullTextIndex::open(dir.path(), 20_000_000, Analyzer::default())
+        .await
+        .unwrap();
     store.upsert(crowded_rows().into()).await.unwrap();
     let only_small = Filter {
         document_ids: Some(vec!["small".into()]),
@@ -774,7 +778,9 @@ async fn removing_the_vector_table_makes_old_handles_stale() {
 async fn a_full_text_write_waits_for_a_busy_writer_lock() {
     let dir = TempDir::new().unwrap();
     let fulltext_dir = dir.path().join("fulltext");
-    let index = FullTextIndex::open(&fulltext_dir, 50_000_000).await.unwrap();
+    let index = FullTextIndex::open(&fulltext_dir, 50_000_000, Analyzer::default())
+        .await
+        .unwrap();
     // Another process's writer, as tantivy itself holds it.
     let foreign = tantivy::Index::open_in_dir(&fulltext_dir).unwrap();
     let held: tantivy::IndexWriter = foreign.writer(15_000_000).unwrap();

@@ -34,6 +34,16 @@ pub enum ErrorCode {
     MethodNotAllowed,
     PayloadTooLarge,
     RequestTimeout,
+    /// A rerank provider refused the configured credentials.
+    ProviderNotInitialize,
+    /// A rerank provider answered "too many requests".
+    ProviderQuotaExceeded,
+    /// A rerank provider refused the request itself (Dify's code for a failed model call).
+    CompletionRequestError,
+    /// A rerank provider failed on its side, could not be reached, or answered nonsense.
+    RerankProviderUnavailable,
+    /// A rerank provider did not answer in time.
+    RerankProviderTimeout,
     InternalServerError,
 }
 
@@ -59,6 +69,11 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "request_entity_too_large",
             ErrorCode::RequestTimeout => "request_timeout",
+            ErrorCode::ProviderNotInitialize => "provider_not_initialize",
+            ErrorCode::ProviderQuotaExceeded => "provider_quota_exceeded",
+            ErrorCode::CompletionRequestError => "completion_request_error",
+            ErrorCode::RerankProviderUnavailable => "rerank_provider_unavailable",
+            ErrorCode::RerankProviderTimeout => "rerank_provider_timeout",
             ErrorCode::InternalServerError => "internal_server_error",
         }
     }
@@ -72,7 +87,12 @@ impl ErrorCode {
             | ErrorCode::InvalidMetadata
             | ErrorCode::DatasetNotInitialized
             | ErrorCode::NoFileUploaded
-            | ErrorCode::TooManyFiles => StatusCode::BAD_REQUEST,
+            | ErrorCode::TooManyFiles
+            | ErrorCode::ProviderNotInitialize
+            | ErrorCode::ProviderQuotaExceeded
+            | ErrorCode::CompletionRequestError => StatusCode::BAD_REQUEST,
+            ErrorCode::RerankProviderUnavailable => StatusCode::BAD_GATEWAY,
+            ErrorCode::RerankProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
@@ -185,10 +205,45 @@ impl From<EngineError> for ApiError {
             EngineError::Index(indexes::IndexError::NoVectorIndex) => Self::invalid(
                 "This dataset has no vector index (economy); use keyword_search or full_text_search.",
             ),
+            EngineError::Rerank(rerank) => rerank_error(rerank),
             EngineError::Index(_) | EngineError::Embed(_) | EngineError::Model(_) | EngineError::Task(_) => {
                 Self::internal(error)
             }
         }
+    }
+}
+
+/// A failed rerank: the provider's refusals are the client's to fix (4xx), its failures are not
+/// (502, 504); a local model that fails is an internal error.
+fn rerank_error(error: pipelines::RerankError) -> ApiError {
+    use pipelines::RerankError;
+    match &error {
+        RerankError::Provider {
+            status: Some(401 | 403),
+            ..
+        } => ApiError::new(
+            ErrorCode::ProviderNotInitialize,
+            format!("The rerank provider refused the configured credentials: {error}"),
+        ),
+        RerankError::Provider {
+            status: Some(429), ..
+        } => ApiError::new(
+            ErrorCode::ProviderQuotaExceeded,
+            format!("The rerank provider's quota is exhausted: {error}"),
+        ),
+        RerankError::Provider {
+            status: Some(400..=499),
+            ..
+        } => ApiError::new(
+            ErrorCode::CompletionRequestError,
+            format!("The rerank provider refused the request: {error}"),
+        ),
+        RerankError::Provider { .. } => ApiError::new(
+            ErrorCode::RerankProviderUnavailable,
+            format!("The rerank provider is unavailable: {error}"),
+        ),
+        RerankError::Timeout(_) => ApiError::new(ErrorCode::RerankProviderTimeout, error.to_string()),
+        RerankError::Load(_) | RerankError::Inference(_) => ApiError::internal(error),
     }
 }
 
@@ -210,6 +265,29 @@ mod tests {
             body,
             json!({"code": "unauthorized", "message": "Access token is invalid", "status": 401})
         );
+    }
+
+    #[test]
+    fn rerank_provider_failures_map_to_client_and_gateway_errors() {
+        use pipelines::RerankError;
+        let provider = |status: Option<u16>| RerankError::Provider {
+            status,
+            message: "detail".into(),
+        };
+        for (error, code, http) in [
+            (provider(Some(401)), "provider_not_initialize", 400),
+            (provider(Some(403)), "provider_not_initialize", 400),
+            (provider(Some(429)), "provider_quota_exceeded", 400),
+            (provider(Some(404)), "completion_request_error", 400),
+            (provider(Some(500)), "rerank_provider_unavailable", 502),
+            (provider(None), "rerank_provider_unavailable", 502),
+            (RerankError::Timeout(5), "rerank_provider_timeout", 504),
+            (RerankError::Inference("x".into()), "internal_server_error", 500),
+        ] {
+            let api = ApiError::from(EngineError::Rerank(error));
+            assert_eq!(api.code.as_str(), code);
+            assert_eq!(api.code.status().as_u16(), http, "{code}");
+        }
     }
 
     #[test]

@@ -280,6 +280,7 @@ impl QueryBenchArgs {
             fusion: Fusion::default(),
             document_ids: None,
             metadata_filter: None,
+            rerank: None,
         };
         // Warm up: the model, the index readers, the page cache.
         engine.embedder().await?;

@@ -11,6 +11,7 @@ use indexes::{Fusion, SearchMethod};
 use crate::config::Config;
 use crate::engine::IngestOptions;
 use crate::eval::{BeirSet, EvalRun};
+use crate::rerank::RerankModel;
 use crate::store::DEFAULT_TENANT;
 
 #[derive(Debug, Args)]
@@ -36,6 +37,10 @@ pub struct EvalArgs {
     /// RRF constants of the RRF runs (none: no RRF run).
     #[arg(long, value_delimiter = ',', default_value = "60")]
     rrf_k: Vec<f32>,
+    /// Also score hybrid search (default fusion) reranked by this configured rerank model,
+    /// named `PROVIDER/MODEL` (repeatable).
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    rerank: Vec<String>,
     /// Print the results as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -55,6 +60,19 @@ impl EvalArgs {
         for k in &self.rrf_k {
             anyhow::ensure!(k.is_finite() && *k >= 0.0, "--rrf-k must be 0 or more");
         }
+        let reranks = self
+            .rerank
+            .iter()
+            .map(|name| {
+                let (provider, model) = name
+                    .rsplit_once('/')
+                    .ok_or_else(|| anyhow::anyhow!("--rerank wants PROVIDER/MODEL, got {name:?}"))?;
+                Ok(RerankModel {
+                    provider: provider.into(),
+                    model: model.into(),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let set = BeirSet::open(&self.dir, self.split.as_deref())?;
         let name = match &self.dataset {
             Some(name) => name.clone(),
@@ -86,7 +104,7 @@ impl EvalArgs {
             );
         }
         let dataset = engine.dataset_by_name(DEFAULT_TENANT, &name).await?;
-        let runs = self.runs();
+        let runs = self.runs(&reranks);
         eprintln!(
             "scoring {} queries of split {} with {} settings",
             set.queries.len(),
@@ -112,30 +130,38 @@ impl EvalArgs {
         Ok(())
     }
 
-    /// Semantic, full text, then hybrid with each weighted and each RRF setting.
-    fn runs(&self) -> Vec<EvalRun> {
+    /// Semantic, full text, hybrid with each weighted and each RRF setting, then hybrid with the
+    /// default fusion and each rerank model.
+    fn runs(&self, reranks: &[RerankModel]) -> Vec<EvalRun> {
+        let run = |method, fusion| EvalRun {
+            method,
+            fusion,
+            rerank: None,
+        };
         let mut runs = vec![
-            EvalRun {
-                method: SearchMethod::Semantic,
-                fusion: Fusion::default(),
-            },
-            EvalRun {
-                method: SearchMethod::FullText,
-                fusion: Fusion::default(),
-            },
+            run(SearchMethod::Semantic, Fusion::default()),
+            run(SearchMethod::FullText, Fusion::default()),
         ];
-        runs.extend(self.vector_weights.iter().map(|w| EvalRun {
-            method: SearchMethod::Hybrid,
-            fusion: Fusion::Weighted {
-                vector_weight: *w,
-                keyword_weight: 1.0 - w,
-            },
+        runs.extend(self.vector_weights.iter().map(|w| {
+            run(
+                SearchMethod::Hybrid,
+                Fusion::Weighted {
+                    vector_weight: *w,
+                    keyword_weight: 1.0 - w,
+                },
+            )
         }));
-        runs.extend(self.rrf_k.iter().map(|k| EvalRun {
-            method: SearchMethod::Hybrid,
-            fusion: Fusion::Rrf {
-                k: if k.is_finite() { *k } else { DEFAULT_RRF_K },
-            },
+        runs.extend(self.rrf_k.iter().map(|k| {
+            run(
+                SearchMethod::Hybrid,
+                Fusion::Rrf {
+                    k: if k.is_finite() { *k } else { DEFAULT_RRF_K },
+                },
+            )
+        }));
+        runs.extend(reranks.iter().map(|model| EvalRun {
+            rerank: Some(model.clone()),
+            ..run(SearchMethod::Hybrid, Fusion::default())
         }));
         runs
     }

@@ -75,6 +75,7 @@ impl SearchArgs {
                 fusion,
                 document_ids: None,
                 metadata_filter: None,
+                rerank: None,
             })
             .await?;
         for (rank, result) in results.iter().enumerate() {

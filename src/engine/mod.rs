@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use indexes::DatasetIndex;
+use indexes::{Analyzer, DatasetIndex, IndexOptions};
 use pipelines::Embedder;
 
 pub use self::index_document::IndexJobError;
@@ -29,6 +29,7 @@ pub use self::search::{
 };
 pub use self::segments::{SegmentInput, SegmentUpdate};
 use crate::config::Config;
+use crate::rerank::RerankModels;
 use crate::store::{Dataset, NewDataset, Store, StoreError};
 
 /// Why an engine operation failed.
@@ -74,8 +75,19 @@ pub enum EngineError {
     Embed(#[from] pipelines::EmbedError),
     #[error(transparent)]
     Model(#[from] crate::models::ModelError),
+    #[error(transparent)]
+    Rerank(#[from] pipelines::RerankError),
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+/// How a dataset's index generation is opened: its full-text analyzer follows the dataset's
+/// document language.
+pub(crate) fn index_options(dataset: &Dataset) -> IndexOptions {
+    IndexOptions {
+        analyzer: Analyzer::for_language(&dataset.doc_language),
+        ..IndexOptions::default()
+    }
 }
 
 /// The configured embedding model as the model-types API describes it.
@@ -101,6 +113,7 @@ pub struct Engine {
     embedder: OnceLock<Arc<dyn Embedder>>,
     load_embedder: EmbedderLoader,
     indexes: Mutex<HashMap<IndexKey, Arc<DatasetIndex>>>,
+    rerankers: Arc<RerankModels>,
 }
 
 /// An open index: dataset id, index generation and vector dimension (None: keyword-only). The
@@ -118,6 +131,7 @@ impl Engine {
             Ok(Arc::new(embedder) as Arc<dyn Embedder>)
         });
         Self {
+            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models)),
             config,
             store,
             embedder: OnceLock::new(),
@@ -129,6 +143,7 @@ impl Engine {
     /// An engine with a given embedder (tests, benchmarks).
     pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
         let engine = Self {
+            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models)),
             config,
             store,
             embedder: OnceLock::new(),
@@ -145,6 +160,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The configured rerank models.
+    pub fn rerank_models(&self) -> &RerankModels {
+        &self.rerankers
     }
 
     /// The embedding model, loaded on first call (off the async runtime's worker threads).
@@ -249,8 +269,14 @@ impl Engine {
         {
             return Ok(index.clone());
         }
-        let index =
-            Arc::new(DatasetIndex::open(&self.index_dir(dataset), dataset.embedding_dimension).await?);
+        let index = Arc::new(
+            DatasetIndex::open_with_options(
+                &self.index_dir(dataset),
+                dataset.embedding_dimension,
+                index_options(dataset),
+            )
+            .await?,
+        );
         let mut cache = self
             .indexes
             .lock()
@@ -263,6 +289,25 @@ impl Engine {
                 || (*generation == dataset.index_generation && *dimension == dataset.embedding_dimension)
         });
         Ok(cache.entry(key).or_insert(index).clone())
+    }
+
+    /// The open index of a dataset's current generation, None when no document was ever indexed
+    /// into it: reads do not create an index, so the first write builds it with the analyzer of
+    /// the language the first document brought.
+    pub async fn existing_index(&self, dataset: &Dataset) -> Result<Option<Arc<DatasetIndex>>, EngineError> {
+        let cached = self
+            .indexes
+            .lock()
+            .map_err(|_| EngineError::Task("index cache poisoned".into()))?
+            .contains_key(&(
+                dataset.id.clone(),
+                dataset.index_generation,
+                dataset.embedding_dimension,
+            ));
+        if !cached && !DatasetIndex::exists(&self.index_dir(dataset)) {
+            return Ok(None);
+        }
+        self.index(dataset).await.map(Some)
     }
 
     /// The dataset with this name in the tenant.

@@ -104,8 +104,12 @@ impl Engine {
             }
         };
         let resumed_rows = run.rows_written;
-        let index =
-            DatasetIndex::open(&self.generation_dir(dataset, target), run.embedding_dimension).await?;
+        let index = DatasetIndex::open_with_options(
+            &self.generation_dir(dataset, target),
+            run.embedding_dimension,
+            super::index_options(dataset),
+        )
+        .await?;
 
         let total = self.store.count_indexable_segments(&dataset.id).await?;
         let bar = if options.progress {

@@ -1,9 +1,14 @@
-//! Retrieval over one dataset: embed the query, search the hybrid index, join segment text.
+//! Retrieval over one dataset: embed the query, search the hybrid index, join segment text, and
+//! rerank the fused candidates when a rerank model is asked for.
+
+use std::sync::Arc;
 
 use indexes::{Filter, Fusion, SearchMethod, SearchRequest};
+use pipelines::Reranker;
 
 use super::metadata_filter::MetadataFilter;
 use super::{Engine, EngineError};
+use crate::rerank::RerankModel;
 use crate::store::{Dataset, SegmentHit};
 
 /// A retrieval query against one dataset.
@@ -21,6 +26,9 @@ pub struct SearchOptions {
     /// Restrict to available documents whose metadata passes these conditions (Dify's
     /// `metadata_filtering_conditions`); resolved to document ids before either index is searched.
     pub metadata_filter: Option<MetadataFilter>,
+    /// Rescore the fused candidates with this rerank model (Dify's `reranking_model`); the
+    /// score threshold then applies to its scores.
+    pub rerank: Option<RerankModel>,
 }
 
 /// One retrieved segment with its scores.
@@ -98,6 +106,11 @@ impl Engine {
                 "top_k must be between 1 and {max_top_k}"
             )));
         }
+        // Resolved first: a request naming a model this server lacks changes nothing.
+        let reranker = match &options.rerank {
+            Some(model) => Some(self.reranker(model).await?),
+            None => None,
+        };
         let document_ids = match &options.metadata_filter {
             None => options.document_ids.clone(),
             Some(filter) => {
@@ -128,12 +141,19 @@ impl Engine {
                 Some(vector)
             }
         };
-        let index = self.index(dataset).await?;
+        let Some(index) = self.existing_index(dataset).await? else {
+            // Nothing was ever indexed into this dataset.
+            return Ok(Vec::new());
+        };
         let request = SearchRequest {
             query: query.to_string(),
             method: options.method,
-            top_k: options.top_k,
-            score_threshold: options.score_threshold,
+            // The reranker sees a larger candidate list, and the threshold applies to its scores.
+            top_k: match reranker {
+                Some(_) => options.top_k.max(self.config.rerank.candidates).min(max_top_k),
+                None => options.top_k,
+            },
+            score_threshold: options.score_threshold.filter(|_| reranker.is_none()),
             fusion: options.fusion,
             filter: Filter { document_ids },
         };
@@ -157,7 +177,7 @@ impl Engine {
         };
         // A hit whose segment is not in SQL belongs to a document that is not committed (yet), and
         // a disabled segment is hidden in SQL before its index rows are: skip both.
-        Ok(hits
+        let results: Vec<SearchResult> = hits
             .into_iter()
             .filter_map(|hit| {
                 let segment = segments.remove(&hit.segment_id).filter(|s| s.enabled)?;
@@ -181,6 +201,144 @@ impl Engine {
                     child_chunks,
                 })
             })
-            .collect())
+            .collect();
+        match reranker {
+            Some(reranker) => {
+                let scores = rerank_scores(reranker, query, &results).await?;
+                Ok(reranked(results, scores, options.score_threshold, options.top_k))
+            }
+            None => Ok(results),
+        }
+    }
+
+    /// The reranker of a configured rerank model, loaded on first use; a model this server
+    /// lacks is an input error that says what it has.
+    pub async fn reranker(&self, wanted: &RerankModel) -> Result<Arc<dyn Reranker>, EngineError> {
+        let models = self.rerankers.clone();
+        if models.configured().next().is_none() {
+            return Err(EngineError::Input(
+                "Rerank model is not available: no rerank model is configured on this server. \
+                 Disable reranking_enable or use reranking_mode weighted_score."
+                    .into(),
+            ));
+        }
+        if models.find(wanted).is_none() {
+            let known: Vec<String> = models
+                .configured()
+                .map(|m| format!("{}/{}", m.provider, m.model))
+                .collect();
+            return Err(EngineError::Input(format!(
+                "Rerank model {}/{} is not available on this server; configured: {}",
+                wanted.provider,
+                wanted.model,
+                known.join(", ")
+            )));
+        }
+        let wanted = wanted.clone();
+        let loaded = tokio::task::spawn_blocking(move || models.load(&wanted))
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))?;
+        let reranker = loaded.ok_or_else(|| EngineError::Task("rerank model vanished".into()))??;
+        Ok(reranker)
+    }
+}
+
+/// The reranker's score of each result's segment text, in result order (off the async runtime:
+/// a local model computes, a provider is waited for).
+async fn rerank_scores(
+    reranker: Arc<dyn Reranker>,
+    query: &str,
+    results: &[SearchResult],
+) -> Result<Vec<f32>, EngineError> {
+    if results.is_empty() {
+        return Ok(Vec::new());
+    }
+    let query = query.to_string();
+    let texts: Vec<String> = results.iter().map(|r| r.segment.content.clone()).collect();
+    let scores = tokio::task::spawn_blocking(move || {
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        reranker.rerank(&query, &texts)
+    })
+    .await
+    .map_err(|e| EngineError::Task(e.to_string()))??;
+    if scores.len() != results.len() {
+        return Err(EngineError::Task(format!(
+            "the reranker scored {} of {} candidates",
+            scores.len(),
+            results.len()
+        )));
+    }
+    Ok(scores)
+}
+
+/// Results rescored by the reranker: the threshold applies to the new scores, then the best
+/// `top_k` (ties keep the fused order). The per-index scores stay as they were.
+fn reranked(
+    results: Vec<SearchResult>,
+    scores: Vec<f32>,
+    threshold: Option<f32>,
+    top_k: usize,
+) -> Vec<SearchResult> {
+    let mut rescored: Vec<SearchResult> = results
+        .into_iter()
+        .zip(scores)
+        .map(|(result, score)| SearchResult { score, ..result })
+        .filter(|r| threshold.is_none_or(|t| t.is_nan() || r.score >= t))
+        .collect();
+    rescored.sort_by(|a, b| b.score.total_cmp(&a.score));
+    rescored.truncate(top_k);
+    rescored
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, score: f32) -> SearchResult {
+        SearchResult {
+            segment: SegmentHit {
+                id: id.into(),
+                document_id: "d".into(),
+                document_name: "d".into(),
+                position: 1,
+                content: id.into(),
+                page: None,
+                word_count: 1,
+                tokens: 1,
+                hit_count: 0,
+                enabled: true,
+                status: "completed".into(),
+                created_at: 0,
+                updated_at: 0,
+                completed_at: None,
+                data_source_type: "upload_file".into(),
+                doc_metadata: None,
+            },
+            score,
+            vector_score: Some(score),
+            keyword_score: None,
+            child_chunks: Vec::new(),
+        }
+    }
+
+    fn ids(results: &[SearchResult]) -> Vec<&str> {
+        results.iter().map(|r| r.segment.id.as_str()).collect()
+    }
+
+    #[test]
+    fn reranking_reorders_then_thresholds_then_cuts() {
+        let fused = vec![
+            result("a", 0.9),
+            result("b", 0.8),
+            result("c", 0.7),
+            result("d", 0.6),
+        ];
+        let out = reranked(fused.clone(), vec![0.1, 0.95, 0.5, 0.5], None, 3);
+        // c and d tie at 0.5: the fused order decides.
+        assert_eq!(ids(&out), ["b", "c", "d"]);
+        assert_eq!(out[0].score, 0.95);
+        assert_eq!(out[0].vector_score, Some(0.8), "per-index scores are kept");
+        let out = reranked(fused, vec![0.1, 0.95, 0.5, 0.4], Some(0.5), 10);
+        assert_eq!(ids(&out), ["b", "c"]);
     }
 }

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 pub use self::beir::{BeirError, BeirSet, Query};
 pub use self::metrics::{ScoreSum, Scores};
 use crate::engine::{Engine, EngineError, MAX_DEEP_TOP_K, SearchOptions};
+use crate::rerank::RerankModel;
 use crate::store::Dataset;
 
 /// Documents scored per query (recall@100 needs 100).
@@ -33,6 +34,8 @@ pub struct EvalRun {
     pub method: SearchMethod,
     /// Used by hybrid search only.
     pub fusion: Fusion,
+    /// Rerank the fused candidates with this configured model.
+    pub rerank: Option<RerankModel>,
 }
 
 impl EvalRun {
@@ -57,6 +60,14 @@ impl EvalRun {
                 },
             ) => format!("weighted {vector_weight:.2}/{keyword_weight:.2}"),
             (SearchMethod::Hybrid, Fusion::Rrf { k }) => format!("rrf k={k}"),
+        }
+    }
+
+    /// The rerank model as shown in the table ("-" without one).
+    pub fn rerank_label(&self) -> String {
+        match &self.rerank {
+            Some(model) => format!("{}/{}", model.provider, model.model),
+            None => "-".into(),
         }
     }
 
@@ -179,6 +190,7 @@ async fn rank_documents(
         fusion: run.fusion,
         document_ids: None,
         metadata_filter: None,
+        rerank: run.rerank.clone(),
     };
     let results = engine
         .search_dataset_deep(dataset, &options)
@@ -205,14 +217,15 @@ fn truncate_query(text: &str) -> String {
 /// The scores as a fixed-width text table.
 pub fn table(results: &[RunScores]) -> String {
     let mut out = format!(
-        "{:<18} {:<20} {:>8} {:>11} {:>7} {:>8} {:>8}\n",
-        "method", "fusion", "nDCG@10", "recall@100", "MRR@10", "queries", "seconds"
+        "{:<18} {:<20} {:<16} {:>8} {:>11} {:>7} {:>8} {:>8}\n",
+        "method", "fusion", "rerank", "nDCG@10", "recall@100", "MRR@10", "queries", "seconds"
     );
     for r in results {
         out.push_str(&format!(
-            "{:<18} {:<20} {:>8.4} {:>11.4} {:>7.4} {:>8} {:>8.1}\n",
+            "{:<18} {:<20} {:<16} {:>8.4} {:>11.4} {:>7.4} {:>8} {:>8.1}\n",
             r.run.method_name(),
             r.run.fusion_label(),
+            r.run.rerank_label(),
             r.scores.ndcg_at_10,
             r.scores.recall_at_100,
             r.scores.mrr_at_10,
@@ -232,6 +245,7 @@ pub fn runs_json(results: &[RunScores]) -> Value {
                 json!({
                     "method": r.run.method_name(),
                     "fusion": r.run.fusion_json(),
+                    "rerank": r.run.rerank.as_ref().map(|m| json!({"provider": m.provider, "model": m.model})),
                     "ndcg_at_10": r.scores.ndcg_at_10,
                     "recall_at_100": r.scores.recall_at_100,
                     "mrr_at_10": r.scores.mrr_at_10,
@@ -254,6 +268,7 @@ mod tests {
                 run: EvalRun {
                     method: SearchMethod::FullText,
                     fusion: Fusion::default(),
+                    rerank: None,
                 },
                 scores: Scores {
                     ndcg_at_10: 0.5,
@@ -267,6 +282,10 @@ mod tests {
                 run: EvalRun {
                     method: SearchMethod::Hybrid,
                     fusion: Fusion::Rrf { k: 60.0 },
+                    rerank: Some(RerankModel {
+                        provider: "local".into(),
+                        model: "ce".into(),
+                    }),
                 },
                 scores: Scores::default(),
                 seconds: 2.0,
@@ -275,11 +294,14 @@ mod tests {
         let table = table(&results);
         assert!(table.lines().nth(1).unwrap().starts_with("full_text_search   -"));
         assert!(table.contains("rrf k=60"), "{table}");
+        assert!(table.contains("local/ce"), "{table}");
         assert!(table.contains("0.5000"), "{table}");
         let json = runs_json(&results);
         assert_eq!(json[0]["fusion"], Value::Null);
         assert_eq!(json[1]["fusion"]["kind"], "rrf");
         assert_eq!(json[0]["mrr_at_10"], 0.25);
+        assert_eq!(json[0]["rerank"], Value::Null);
+        assert_eq!(json[1]["rerank"]["model"], "ce");
     }
 
     #[test]

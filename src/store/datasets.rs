@@ -28,6 +28,9 @@ pub struct Dataset {
     pub enable_api: bool,
     /// Dify retrieval_model JSON used when a query brings none.
     pub retrieval_model: Option<serde_json::Value>,
+    /// Language of the documents (Dify's `doc_language` of the first one, English by default),
+    /// which picks the full-text analyzer when the index is created.
+    pub doc_language: String,
 }
 
 /// Fields a PATCH may change; None leaves a field as it is. The indexing technique and the
@@ -91,12 +94,13 @@ pub(super) fn dataset_from_row(row: &sqlx::any::AnyRow) -> Result<Dataset, Store
             .map(|text| serde_json::from_str(&text))
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("dataset retrieval_model: {e}")))?,
+        doc_language: row.try_get("doc_language")?,
     })
 }
 
 pub(super) const DATASET_COLUMNS: &str = "id, tenant_id, name, embedding_model, embedding_dimension, doc_form, \
     process_rule, index_generation, created_at, updated_at, description, indexing_technique, permission, \
-    provider, created_by, CAST(enable_api AS INTEGER) AS enable_api, retrieval_model";
+    provider, created_by, CAST(enable_api AS INTEGER) AS enable_api, retrieval_model, doc_language";
 
 impl Store {
     /// Creates a dataset; a name already used in the tenant is refused.
@@ -172,6 +176,22 @@ impl Store {
         .bind(model)
         .bind(dimension as i64)
         .bind(now())
+        .bind(dataset_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the dataset's document language while it has no document: the first document
+    /// decides, because the full-text index is built with that language's analyzer.
+    pub async fn set_dataset_language(&self, dataset_id: &str, language: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE datasets SET doc_language = $1, updated_at = $2 WHERE id = $3 \
+             AND NOT EXISTS (SELECT 1 FROM documents WHERE dataset_id = $4)",
+        )
+        .bind(language)
+        .bind(now())
+        .bind(dataset_id)
         .bind(dataset_id)
         .execute(&self.pool)
         .await?;

@@ -18,6 +18,7 @@ fn options(query: &str, method: SearchMethod) -> SearchOptions {
         fusion: Fusion::default(),
         document_ids: None,
         metadata_filter: None,
+        rerank: None,
     }
 }
 

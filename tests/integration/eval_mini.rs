@@ -29,14 +29,17 @@ async fn hybrid_search_stays_above_the_committed_floor_on_eval_mini() {
         EvalRun {
             method: SearchMethod::Semantic,
             fusion: Fusion::default(),
+            rerank: None,
         },
         EvalRun {
             method: SearchMethod::FullText,
             fusion: Fusion::default(),
+            rerank: None,
         },
         EvalRun {
             method: SearchMethod::Hybrid,
             fusion: Fusion::default(),
+            rerank: None,
         },
     ];
     let results = evaluate(&engine, &dataset, &set, &runs).await.expect("evaluate");

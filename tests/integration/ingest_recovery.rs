@@ -59,6 +59,7 @@ async fn a_broken_file_fails_alone_and_reruns_are_idempotent() {
             fusion: Fusion::default(),
             document_ids: None,
             metadata_filter: None,
+            rerank: None,
         })
         .await
         .unwrap();

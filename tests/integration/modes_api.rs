@@ -189,7 +189,7 @@ async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
         assert_eq!(names(&found)[0], "volcanoes.md", "{method}");
         let score = found["records"][0]["score"].as_f64().unwrap() as f32;
         let dir = api.engine.index_dir(&api.dataset_row(&ds).await).join("fulltext");
-        let bm25 = indexes::fulltext::FullTextIndex::open(&dir, 50_000_000)
+        let bm25 = indexes::fulltext::FullTextIndex::open(&dir, 50_000_000, indexes::Analyzer::default())
             .await
             .unwrap()
             .search("Eyjafjallajökull ash".into(), 1, indexes::Filter::default())

@@ -1,6 +1,6 @@
 //! Embedders: text -> vectors. One trait, a closed set of implementations.
 
-mod onnx;
+pub(crate) mod onnx;
 
 pub use onnx::{OnnxEmbedder, OnnxModelFiles, Pooling};
 

@@ -53,7 +53,7 @@ pub struct OnnxEmbedder {
 static RUNTIME: OnceLock<Result<(), String>> = OnceLock::new();
 
 /// Loads the ONNX Runtime library once per process; later calls reuse the first result.
-fn init_runtime(library: &Path) -> Result<(), EmbedError> {
+pub(crate) fn init_runtime(library: &Path) -> Result<(), EmbedError> {
     let result = RUNTIME.get_or_init(|| {
         if !library.is_file() {
             return Err(format!("ONNX Runtime library not found at {}", library.display()));
@@ -70,21 +70,16 @@ impl OnnxEmbedder {
     /// Loads the model; fails with a message naming the missing or broken file.
     pub fn load(files: OnnxModelFiles) -> Result<Self, EmbedError> {
         init_runtime(&files.runtime_library)?;
-        let read = |path: PathBuf| {
-            std::fs::read(&path).map_err(|e| EmbedError::Load(format!("cannot read {}: {e}", path.display())))
-        };
-        let tokenizer_files = TokenizerFiles {
-            tokenizer_file: read(files.tokenizer_dir.join("tokenizer.json"))?,
-            config_file: read(files.tokenizer_dir.join("config.json"))?,
-            special_tokens_map_file: read(files.tokenizer_dir.join("special_tokens_map.json"))?,
-            tokenizer_config_file: read(files.tokenizer_dir.join("tokenizer_config.json"))?,
-        };
+        let tokenizer_files = read_tokenizer_files(&files.tokenizer_dir).map_err(EmbedError::Load)?;
         let pooling = match files.pooling {
             Pooling::Mean => fastembed::Pooling::Mean,
             Pooling::Cls => fastembed::Pooling::Cls,
         };
-        let model =
-            UserDefinedEmbeddingModel::new(read(files.onnx.clone())?, tokenizer_files).with_pooling(pooling);
+        let model = UserDefinedEmbeddingModel::new(
+            read_file(&files.onnx).map_err(EmbedError::Load)?,
+            tokenizer_files,
+        )
+        .with_pooling(pooling);
         // fastembed replaces the tokenizer's own padding (fixed 128 in this model's file) and
         // truncation with batch-longest padding and truncation at `max_length`.
         let mut options = InitOptionsUserDefined::new().with_max_length(files.max_length);
@@ -133,6 +128,21 @@ impl OnnxEmbedder {
         }
         Ok(out)
     }
+}
+
+/// Reads a model file, naming it in the error.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The four tokenizer files fastembed wants, from one folder.
+pub(crate) fn read_tokenizer_files(dir: &Path) -> Result<TokenizerFiles, String> {
+    Ok(TokenizerFiles {
+        tokenizer_file: read_file(&dir.join("tokenizer.json"))?,
+        config_file: read_file(&dir.join("config.json"))?,
+        special_tokens_map_file: read_file(&dir.join("special_tokens_map.json"))?,
+        tokenizer_config_file: read_file(&dir.join("tokenizer_config.json"))?,
+    })
 }
 
 impl Embedder for OnnxEmbedder {

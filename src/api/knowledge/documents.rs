@@ -231,16 +231,24 @@ async fn create_document(
     let resolved = resolve_options(dataset, counts.documents > 0, &options)?;
     let file = store_file(state, key, name, extension, bytes).await?;
     let storage_key = file.storage_key.clone();
+    let doc_language = options.doc_language.clone().unwrap_or_else(|| "English".into());
     let batch = new_batch();
     let created = async {
         apply_dataset_options(state, key, dataset, &options).await?;
+        // The first document's language picks the dataset's full-text analyzer; recorded before
+        // the document exists, so the worker that indexes it builds the index with that analyzer.
+        state
+            .engine
+            .store()
+            .set_dataset_language(&dataset.id, &doc_language)
+            .await?;
         let new = NewApiDocument {
             tenant_id: key.0.tenant_id.clone(),
             dataset_id: dataset.id.clone(),
             name: name.to_string(),
             batch: batch.clone(),
             doc_form: resolved.doc_form,
-            doc_language: options.doc_language.clone().unwrap_or_else(|| "English".into()),
+            doc_language: doc_language.clone(),
             process_rule: resolved.process_rule,
             file,
         };

@@ -1,5 +1,6 @@
 //! `GET /workspaces/current/models/model-types/{model_type}` (API.md A.1 #38): the models this
-//! server has, in Dify's provider-with-models shape.
+//! server has, in Dify's provider-with-models shape: the embedding model, and the configured
+//! rerank models grouped by provider.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,9 +9,10 @@ use serde_json::{Value, json};
 use super::views::MODEL_PROVIDER;
 use crate::api::auth::DatasetKey;
 use crate::api::{ApiError, AppState};
+use crate::config::RerankModelConfig;
 use crate::engine::EmbeddingModelInfo;
 
-/// Dify's model types; ragd has models of the first only.
+/// Dify's model types; ragd has models of the first two only.
 const MODEL_TYPES: [&str; 6] = [
     "text-embedding",
     "rerank",
@@ -24,29 +26,69 @@ fn i18n(text: &str) -> Value {
     json!({"en_US": text, "zh_Hans": text})
 }
 
-/// The provider entry holding the configured embedding model.
-fn embedding_provider(tenant_id: &str, model: &EmbeddingModelInfo) -> Value {
+/// A provider entry in Dify's shape.
+fn provider_entry(tenant_id: &str, provider: &str, models: Vec<Value>) -> Value {
     json!({
         "tenant_id": tenant_id,
-        "provider": MODEL_PROVIDER,
-        "label": i18n(MODEL_PROVIDER),
+        "provider": provider,
+        "label": i18n(provider),
         "icon_small": null,
         "icon_small_dark": null,
         "icon_large": null,
         "status": "active",
-        "models": [{
-            "model": model.id,
-            "label": i18n(&model.id),
-            "model_type": "text-embedding",
-            "features": null,
-            "fetch_from": if model.predefined { "predefined-model" } else { "customizable-model" },
-            "model_properties": {"context_size": model.context_size, "max_chunks": model.max_chunks},
-            "deprecated": false,
-            "status": "active",
-            "load_balancing_enabled": false,
-            "has_invalid_load_balancing_configs": false,
-        }],
+        "models": models,
     })
+}
+
+/// One model entry in Dify's shape.
+fn model_entry(model: &str, model_type: &str, predefined: bool, properties: Value) -> Value {
+    json!({
+        "model": model,
+        "label": i18n(model),
+        "model_type": model_type,
+        "features": null,
+        "fetch_from": if predefined { "predefined-model" } else { "customizable-model" },
+        "model_properties": properties,
+        "deprecated": false,
+        "status": "active",
+        "load_balancing_enabled": false,
+        "has_invalid_load_balancing_configs": false,
+    })
+}
+
+/// The configured rerank models, one provider entry per provider in config order.
+fn rerank_providers(tenant_id: &str, configured: &[&RerankModelConfig]) -> Vec<Value> {
+    let mut providers: Vec<(&str, Vec<Value>)> = Vec::new();
+    for model in configured {
+        let entry = model_entry(
+            &model.model,
+            "rerank",
+            false,
+            json!({"context_size": model.onnx.as_ref().map(|_| model.max_length)}),
+        );
+        match providers.iter_mut().find(|(name, _)| *name == model.provider) {
+            Some((_, models)) => models.push(entry),
+            None => providers.push((&model.provider, vec![entry])),
+        }
+    }
+    providers
+        .into_iter()
+        .map(|(name, models)| provider_entry(tenant_id, name, models))
+        .collect()
+}
+
+/// The provider entry holding the configured embedding model.
+fn embedding_provider(tenant_id: &str, model: &EmbeddingModelInfo) -> Value {
+    provider_entry(
+        tenant_id,
+        MODEL_PROVIDER,
+        vec![model_entry(
+            &model.id,
+            "text-embedding",
+            model.predefined,
+            json!({"context_size": model.context_size, "max_chunks": model.max_chunks}),
+        )],
+    )
 }
 
 pub async fn by_type(
@@ -60,15 +102,17 @@ pub async fn by_type(
             MODEL_TYPES.join(", ")
         )));
     }
-    // No rerank model (or any other type) can be configured on this server yet, so only
-    // text-embedding has an entry.
-    let data = if model_type == "text-embedding" {
-        vec![embedding_provider(
+    // Models of the other types (llm, tts, ...) cannot be configured on this server.
+    let data = match model_type.as_str() {
+        "text-embedding" => vec![embedding_provider(
             &key.0.tenant_id,
             &state.engine.embedding_model_info(),
-        )]
-    } else {
-        Vec::new()
+        )],
+        "rerank" => {
+            let configured: Vec<&RerankModelConfig> = state.engine.rerank_models().configured().collect();
+            rerank_providers(&key.0.tenant_id, &configured)
+        }
+        _ => Vec::new(),
     };
     Ok(Json(json!({ "data": data })))
 }

@@ -14,6 +14,7 @@ use crate::api::auth::DatasetKey;
 use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState};
 use crate::engine::{MetadataFilter, SearchOptions};
+use crate::rerank::RerankModel;
 use crate::store::{DEFAULT_OWNER, DocumentSelection, NewDatasetQuery, QuerySource};
 
 #[derive(Debug, Deserialize)]
@@ -31,12 +32,22 @@ struct RetrievalModel {
     #[serde(default)]
     reranking_enable: Option<bool>,
     reranking_mode: Option<String>,
+    reranking_model: Option<RerankingModel>,
     top_k: Option<usize>,
     #[serde(default)]
     score_threshold_enabled: Option<bool>,
     score_threshold: Option<f32>,
     weights: Option<Weights>,
     metadata_filtering_conditions: Option<Value>,
+}
+
+/// Dify's `reranking_model`: which model rescores the candidates.
+#[derive(Debug, Deserialize)]
+struct RerankingModel {
+    #[serde(default)]
+    reranking_provider_name: Option<String>,
+    #[serde(default)]
+    reranking_model_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +75,8 @@ pub struct RetrievalSettings {
     pub fusion: Fusion,
     /// Dify's `metadata_filtering_conditions`, when given.
     pub metadata_filter: Option<MetadataFilter>,
+    /// The rerank model, when reranking is enabled in `reranking_model` mode.
+    pub rerank: Option<RerankModel>,
 }
 
 /// Validates a retrieval_model object and resolves it to settings.
@@ -77,12 +90,28 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
         other => return Err(ApiError::invalid(format!("Invalid search method: {other}"))),
     };
     let reranking_mode = model.reranking_mode.as_deref().unwrap_or("reranking_model");
-    if model.reranking_enable == Some(true) && reranking_mode == "reranking_model" {
-        return Err(ApiError::invalid(
-            "Rerank model is not available: no rerank model is configured on this server. \
-             Disable reranking_enable or use reranking_mode weighted_score.",
-        ));
-    }
+    // `reranking_model` counts only when reranking is enabled in reranking_model mode; whether
+    // this server has the model is the engine's answer.
+    let rerank = match (model.reranking_enable, reranking_mode, &model.reranking_model) {
+        (
+            Some(true),
+            "reranking_model",
+            Some(RerankingModel {
+                reranking_provider_name,
+                reranking_model_name: Some(name),
+            }),
+        ) if !name.trim().is_empty() => Some(RerankModel {
+            provider: reranking_provider_name.clone().unwrap_or_default(),
+            model: name.clone(),
+        }),
+        (Some(true), "reranking_model", _) => {
+            return Err(ApiError::invalid(
+                "Rerank model is not available: reranking_model.reranking_model_name is required \
+                 when reranking_enable is true. Disable reranking_enable or use reranking_mode weighted_score.",
+            ));
+        }
+        _ => None,
+    };
     let metadata_filter = MetadataFilter::from_json(model.metadata_filtering_conditions.as_ref())
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     let top_k = model.top_k.unwrap_or(4);
@@ -122,6 +151,7 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
         score_threshold,
         fusion,
         metadata_filter,
+        rerank,
     })
 }
 
@@ -164,6 +194,7 @@ pub async fn retrieve(
                 fusion: settings.fusion,
                 document_ids: None,
                 metadata_filter: settings.metadata_filter,
+                rerank: settings.rerank,
             },
         )
         .await?;
@@ -235,10 +266,33 @@ mod tests {
     }
 
     #[test]
+    fn reranking_model_is_read_only_when_enabled_in_model_mode() {
+        let with = |enable: bool, mode: &str| {
+            parse_retrieval_model(&json!({
+                "search_method": "hybrid_search", "reranking_enable": enable, "reranking_mode": mode,
+                "reranking_model": {"reranking_provider_name": "langgenius/jina/jina",
+                                    "reranking_model_name": "jina-reranker-v2"}
+            }))
+            .unwrap()
+            .rerank
+        };
+        assert_eq!(
+            with(true, "reranking_model"),
+            Some(RerankModel {
+                provider: "langgenius/jina/jina".into(),
+                model: "jina-reranker-v2".into()
+            })
+        );
+        assert_eq!(with(false, "reranking_model"), None);
+        assert_eq!(with(true, "weighted_score"), None);
+    }
+
+    #[test]
     fn unsupported_settings_are_refused_not_ignored() {
         for bad in [
             json!({"search_method": "magic"}),
             json!({"reranking_enable": true}),
+            json!({"reranking_enable": true, "reranking_model": {"reranking_provider_name": "jina", "reranking_model_name": " "}}),
             json!({"top_k": 0}),
             json!({"metadata_filtering_conditions": {"conditions": [{"name": "a", "comparison_operator": "like", "value": "b"}]}}),
             json!({"metadata_filtering_conditions": {"logical_operator": "xor", "conditions": []}}),

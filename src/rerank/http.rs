@@ -1,0 +1,184 @@
+//! An HTTP rerank provider speaking the common `/rerank` protocol (Jina, Cohere, vLLM, TEI's
+//! Cohere-style route): POST `{model, query, documents, top_n}`, answer
+//! `{results: [{index, relevance_score}]}`.
+
+use std::time::Duration;
+
+use pipelines::{RerankError, Reranker};
+use serde::Deserialize;
+use serde_json::json;
+
+/// Largest provider answer read, in bytes.
+const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
+/// Characters of a provider's error text kept in the message.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// One configured provider model.
+pub struct HttpReranker {
+    url: String,
+    model: String,
+    api_key: Option<String>,
+    timeout: Duration,
+    agent: ureq::Agent,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    results: Vec<Scored>,
+}
+
+#[derive(Deserialize)]
+struct Scored {
+    index: usize,
+    #[serde(alias = "score")]
+    relevance_score: f32,
+}
+
+impl HttpReranker {
+    pub fn new(url: &str, model: &str, api_key: Option<&str>, timeout: Duration) -> Self {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .proxy(ureq::Proxy::try_from_env())
+            .timeout_global(Some(timeout))
+            // Error statuses are read, so their message can be passed on.
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            url: url.to_string(),
+            model: model.to_string(),
+            api_key: api_key.map(str::to_string),
+            timeout,
+            agent,
+        }
+    }
+
+    fn transport_error(&self, error: ureq::Error) -> RerankError {
+        match error {
+            ureq::Error::Timeout(_) => RerankError::Timeout(self.timeout.as_secs().max(1)),
+            other => RerankError::Provider {
+                status: None,
+                message: format!("{}: {other}", self.url),
+            },
+        }
+    }
+}
+
+impl Reranker for HttpReranker {
+    fn rerank(&self, query: &str, documents: &[&str]) -> Result<Vec<f32>, RerankError> {
+        if documents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = json!({
+            "model": self.model,
+            "query": query,
+            "documents": documents,
+            "top_n": documents.len(),
+            "return_documents": false,
+        });
+        let mut request = self.agent.post(&self.url);
+        if let Some(key) = &self.api_key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let mut response = request.send_json(&body).map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| self.transport_error(e))?;
+        if !(200..300).contains(&status) {
+            return Err(RerankError::Provider {
+                status: Some(status),
+                message: error_message(&text),
+            });
+        }
+        scores(&text, documents.len())
+    }
+}
+
+/// The provider's error text: the `message`/`detail`/`error` field of a JSON body, else the body,
+/// cut short.
+fn error_message(body: &str) -> String {
+    let value: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let field = value.as_ref().and_then(|v| {
+        ["message", "detail", "error"]
+            .iter()
+            .find_map(|key| v.get(*key))
+            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string))
+    });
+    let text = field.unwrap_or_else(|| body.trim().to_string());
+    let text = if text.is_empty() {
+        "no detail".to_string()
+    } else {
+        text
+    };
+    text.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+/// Scores in input order from a provider answer; documents the provider left out score 0.
+fn scores(body: &str, documents: usize) -> Result<Vec<f32>, RerankError> {
+    let invalid = |detail: String| RerankError::Provider {
+        status: None,
+        message: format!("invalid answer: {detail}"),
+    };
+    let answer: Answer = serde_json::from_str(body).map_err(|e| invalid(e.to_string()))?;
+    let mut scores = vec![0.0; documents];
+    for scored in answer.results {
+        let slot = scores
+            .get_mut(scored.index)
+            .ok_or_else(|| invalid(format!("index {} of {documents} documents", scored.index)))?;
+        if !scored.relevance_score.is_finite() {
+            return Err(invalid(format!(
+                "score {} is not a number",
+                scored.relevance_score
+            )));
+        }
+        *slot = scored.relevance_score;
+    }
+    Ok(scores)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_map_to_input_order() {
+        let body =
+            r#"{"results": [{"index": 2, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.2}]}"#;
+        assert_eq!(scores(body, 3).unwrap(), vec![0.2, 0.0, 0.9]);
+        // TEI-style `score` is accepted.
+        assert_eq!(
+            scores(r#"{"results": [{"index": 0, "score": 0.5}]}"#, 1).unwrap(),
+            vec![0.5]
+        );
+        for bad in [
+            r#"{"results": [{"index": 3, "relevance_score": 0.9}]}"#,
+            r#"{"data": []}"#,
+            "not json",
+        ] {
+            let err = scores(bad, 3).unwrap_err();
+            assert!(
+                matches!(err, RerankError::Provider { status: None, .. }),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_messages_come_from_the_body() {
+        assert_eq!(
+            error_message(r#"{"detail": "model not found"}"#),
+            "model not found"
+        );
+        assert_eq!(error_message(r#"{"message": "bad key"}"#), "bad key");
+        assert_eq!(error_message("upstream exploded\n"), "upstream exploded");
+        assert_eq!(error_message(""), "no detail");
+        assert_eq!(error_message(&"x".repeat(1000)).len(), MAX_ERROR_CHARS);
+    }
+}
