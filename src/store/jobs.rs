@@ -220,7 +220,7 @@ impl Store {
     /// document is still paused, else back to `enqueued` (it was resumed meanwhile). The attempt
     /// is not counted. False if the job is no longer this worker's.
     pub async fn park_job(&self, job_id: &str, worker: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Locked first, so a resume either committed before (seen below) or waits for this.
         let Some(document_id) = lock_job_document(&mut tx, job_id).await? else {
             return Ok(false);

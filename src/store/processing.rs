@@ -46,34 +46,12 @@ impl Store {
         dataset_id: &str,
         document_id: &str,
     ) -> Result<ProcessingOutcome, StoreError> {
-        let ts = now();
-        let mut tx = self.pool.begin().await?;
         let sql = format!(
-            "UPDATE documents SET is_paused = TRUE, paused_at = COALESCE(paused_at, $1), updated_at = $2 \
-             WHERE id = $3 AND dataset_id = $4 AND indexing_status IN {IN_PROGRESS}"
+            "UPDATE documents SET is_paused = TRUE, paused_at = COALESCE(paused_at, $1), updated_at = $1 \
+             WHERE id = $2 AND dataset_id = $3 AND indexing_status IN {IN_PROGRESS}"
         );
-        // Built from constants only.
-        let paused = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ts)
-            .bind(ts)
-            .bind(document_id)
-            .bind(dataset_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if paused == 0 {
-            tx.rollback().await?;
-            return self.missing_or(dataset_id, document_id).await;
-        }
-        sqlx::query(
-            "UPDATE jobs SET status = 'paused', updated_at = $1 WHERE document_id = $2 AND status = 'enqueued'",
-        )
-        .bind(ts)
-        .bind(document_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(ProcessingOutcome::Done)
+        self.flip_pause(dataset_id, document_id, &sql, "enqueued", "paused")
+            .await
     }
 
     /// Resumes a paused document: its set-aside job is queued again (a job still held by a worker
@@ -83,29 +61,44 @@ impl Store {
         dataset_id: &str,
         document_id: &str,
     ) -> Result<ProcessingOutcome, StoreError> {
+        let sql = "UPDATE documents SET is_paused = FALSE, paused_at = NULL, updated_at = $1 \
+                   WHERE id = $2 AND dataset_id = $3 AND is_paused = TRUE";
+        self.flip_pause(dataset_id, document_id, sql, "paused", "enqueued")
+            .await
+    }
+
+    /// Pause and resume: `document_sql` (binds: time, document id, dataset id) marks the
+    /// document, and if it matched, the document's job moves from `from` to `to` in the same
+    /// transaction; otherwise nothing changes and the answer says whether the document exists.
+    async fn flip_pause(
+        &self,
+        dataset_id: &str,
+        document_id: &str,
+        document_sql: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<ProcessingOutcome, StoreError> {
         let ts = now();
-        let mut tx = self.pool.begin().await?;
-        let resumed = sqlx::query(
-            "UPDATE documents SET is_paused = FALSE, paused_at = NULL, updated_at = $1 \
-             WHERE id = $2 AND dataset_id = $3 AND is_paused = TRUE",
-        )
-        .bind(ts)
-        .bind(document_id)
-        .bind(dataset_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if resumed == 0 {
+        let mut tx = self.begin_write().await?;
+        // Built from constants only.
+        let marked = sqlx::query(sqlx::AssertSqlSafe(document_sql.to_string()))
+            .bind(ts)
+            .bind(document_id)
+            .bind(dataset_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if marked == 0 {
             tx.rollback().await?;
             return self.missing_or(dataset_id, document_id).await;
         }
-        sqlx::query(
-            "UPDATE jobs SET status = 'enqueued', updated_at = $1 WHERE document_id = $2 AND status = 'paused'",
-        )
-        .bind(ts)
-        .bind(document_id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE jobs SET status = $1, updated_at = $2 WHERE document_id = $3 AND status = $4")
+            .bind(to)
+            .bind(ts)
+            .bind(document_id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(ProcessingOutcome::Done)
     }
@@ -133,7 +126,7 @@ impl Store {
         document_ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         let ts = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut retried = Vec::new();
         for id in document_ids {
             let reset = sqlx::query(
@@ -190,7 +183,7 @@ impl Store {
         doc: &CompletedDocument,
         embedding_model: Option<&str>,
     ) -> Result<Completion, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(refused) =
             completion_guard(&mut tx, dataset_id, &doc.document_id, embedding_model).await?
         {
@@ -238,7 +231,7 @@ impl Store {
         document_id: &str,
         embedding_model: Option<&str>,
     ) -> Result<Completion, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(refused) = completion_guard(&mut tx, dataset_id, document_id, embedding_model).await? {
             tx.rollback().await?;
             return Ok(refused);
@@ -281,7 +274,7 @@ impl Store {
         model: Option<(&str, usize)>,
     ) -> Result<Option<Dataset>, StoreError> {
         let ts = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Written first: this locks the dataset row that document completions lock too.
         let switched = sqlx::query(
             "UPDATE datasets SET indexing_technique = $1, embedding_model = $2, embedding_dimension = $3, \
