@@ -24,6 +24,53 @@ pub struct Config {
     /// `data_dir/secret_key`. Several servers sharing a database need the same key.
     pub secret_key: Option<Secret>,
     pub rerank: RerankConfig,
+    pub console: ConsoleConfig,
+    /// The server-wide default chat model for apps; a workspace's own model settings win.
+    pub llm: LlmConfig,
+}
+
+/// Console sessions and sign-in (Dify's `ACCESS_TOKEN_EXPIRE_MINUTES` and login lockout).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Lifetime of a console access token.
+    pub access_token_minutes: u64,
+    /// Lifetime of a refresh token.
+    pub refresh_token_days: u64,
+    /// Failed sign-ins for one e-mail address before sign-in is refused with 429.
+    pub login_max_failures: u32,
+    /// How long failed sign-ins count, and so how long a lockout lasts.
+    pub login_lockout_secs: u64,
+    /// Hours an invitation link stays valid.
+    pub invitation_hours: u64,
+    /// Whether any signed-in account may create a workspace of its own.
+    pub allow_workspace_creation: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            access_token_minutes: 60,
+            refresh_token_days: 30,
+            login_max_failures: 5,
+            login_lockout_secs: 15 * 60,
+            invitation_hours: 72,
+            allow_workspace_creation: true,
+        }
+    }
+}
+
+/// An OpenAI-compatible chat completions endpoint (OpenAI, vLLM, llama.cpp server, Ollama).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// Base URL up to `/v1`, e.g. `http://127.0.0.1:11434/v1`. Unset: no server-wide model.
+    pub base_url: Option<String>,
+    pub api_key: Option<Secret>,
+    /// Model name sent in each request.
+    pub model: Option<String>,
+    /// Tokens the model reads and writes in one call (default 4096).
+    pub context_window: Option<u32>,
 }
 
 /// A secret string: read from config like any string, never shown by `Debug`.
@@ -265,6 +312,8 @@ impl Default for Config {
             upload: UploadConfig::default(),
             secret_key: None,
             rerank: RerankConfig::default(),
+            console: ConsoleConfig::default(),
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -396,6 +445,15 @@ impl Config {
         }
         if let Some(v) = var("RAGD_SECRET_KEY") {
             self.secret_key = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("RAGD_LLM_BASE_URL") {
+            self.llm.base_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("RAGD_LLM_API_KEY") {
+            self.llm.api_key = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("RAGD_LLM_MODEL") {
+            self.llm.model = Some(v).filter(|v| !v.trim().is_empty());
         }
         if let Some(v) = var("RAGD_FILES_URL") {
             self.server.files_url = Some(v).filter(|v| !v.trim().is_empty());

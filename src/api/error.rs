@@ -44,6 +44,19 @@ pub enum ErrorCode {
     RerankProviderUnavailable,
     /// A rerank provider did not answer in time.
     RerankProviderTimeout,
+    /// Console sign-in with a wrong e-mail address or password.
+    AuthenticationFailed,
+    /// Too many failed sign-ins for one address (Dify's `EmailPasswordLoginLimitError`).
+    LoginLimit,
+    /// `POST /setup` after setup was done.
+    AlreadySetup,
+    /// A console route before the first-run setup.
+    NotSetup,
+    CurrentPasswordIncorrect,
+    RepeatPasswordNotMatch,
+    /// A member route aimed at the caller's own membership.
+    CannotOperateSelf,
+    AccountBanned,
     InternalServerError,
 }
 
@@ -74,6 +87,14 @@ impl ErrorCode {
             ErrorCode::CompletionRequestError => "completion_request_error",
             ErrorCode::RerankProviderUnavailable => "rerank_provider_unavailable",
             ErrorCode::RerankProviderTimeout => "rerank_provider_timeout",
+            ErrorCode::AuthenticationFailed => "authentication_failed",
+            ErrorCode::LoginLimit => "email_code_login_limit",
+            ErrorCode::AlreadySetup => "already_setup",
+            ErrorCode::NotSetup => "not_setup",
+            ErrorCode::CurrentPasswordIncorrect => "current_password_incorrect",
+            ErrorCode::RepeatPasswordNotMatch => "repeat_password_not_match",
+            ErrorCode::CannotOperateSelf => "cannot_operate_self",
+            ErrorCode::AccountBanned => "account_banned",
             ErrorCode::InternalServerError => "internal_server_error",
         }
     }
@@ -90,11 +111,20 @@ impl ErrorCode {
             | ErrorCode::TooManyFiles
             | ErrorCode::ProviderNotInitialize
             | ErrorCode::ProviderQuotaExceeded
-            | ErrorCode::CompletionRequestError => StatusCode::BAD_REQUEST,
+            | ErrorCode::CompletionRequestError
+            | ErrorCode::CurrentPasswordIncorrect
+            | ErrorCode::RepeatPasswordNotMatch
+            | ErrorCode::CannotOperateSelf
+            | ErrorCode::AccountBanned => StatusCode::BAD_REQUEST,
             ErrorCode::RerankProviderUnavailable => StatusCode::BAD_GATEWAY,
             ErrorCode::RerankProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
-            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable => StatusCode::FORBIDDEN,
+            ErrorCode::Unauthorized | ErrorCode::AuthenticationFailed | ErrorCode::NotSetup => {
+                StatusCode::UNAUTHORIZED
+            }
+            ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable | ErrorCode::AlreadySetup => {
+                StatusCode::FORBIDDEN
+            }
+            ErrorCode::LoginLimit => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -131,6 +161,10 @@ impl ApiError {
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     /// A failure the client cannot fix: logged in full, answered without detail.

@@ -2,12 +2,14 @@
 //! answer; no business logic and no SQL here.
 
 mod auth;
+pub mod console;
 pub mod error;
 mod extract;
 mod files;
 mod knowledge;
 pub mod metrics;
 pub mod openapi;
+pub mod sealing;
 pub mod signing;
 
 use std::net::SocketAddr;
@@ -34,17 +36,21 @@ pub struct AppState {
     /// Makes and checks signed file links.
     pub files: Arc<signing::FileSigner>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Console session tokens and sealed secrets.
+    pub console: Arc<console::ConsoleKeys>,
 }
 
 impl AppState {
     /// The state for an engine: its signing key (generated into the data dir on first use) and
     /// a fresh metrics registry.
     pub fn new(engine: Arc<Engine>) -> std::io::Result<Self> {
-        let files = signing::FileSigner::from_config(engine.config())?;
+        let key = signing::secret_key(engine.config())?;
+        let files = signing::FileSigner::with_key(key.clone(), engine.config());
         Ok(Self {
-            engine,
             files: Arc::new(files),
             metrics: Arc::new(metrics::Metrics::new()),
+            console: Arc::new(console::ConsoleKeys::new(&key)),
+            engine,
         })
     }
 }
@@ -68,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/", get(root))
         .route("/v1/openapi.json", get(openapi::document))
         .nest("/v1", knowledge::routes())
+        .nest("/console/api", console::routes())
         // Before the route layer, so 405 answers are counted under their route too.
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(metrics::mark_route))

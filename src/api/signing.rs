@@ -54,15 +54,16 @@ impl FileSigner {
 
     /// A signer with the configured key, or the data dir's generated one (created on first use).
     pub fn from_config(config: &Config) -> std::io::Result<Self> {
-        let key = match &config.secret_key {
-            Some(secret) => secret.0.clone(),
-            None => load_or_create_key(&config.data_dir.join(SECRET_KEY_FILE))?,
-        };
-        Ok(Self::new(
-            key.into_bytes(),
+        Ok(Self::with_key(secret_key(config)?, config))
+    }
+
+    /// A signer with `key` and the configured base URL and link lifetime.
+    pub fn with_key(key: Vec<u8>, config: &Config) -> Self {
+        Self::new(
+            key,
             config.server.files_base_url(),
             config.server.files_access_timeout_secs,
-        ))
+        )
     }
 
     /// A link to the file, valid from now for the configured time.
@@ -116,7 +117,17 @@ impl FileSigner {
     }
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+/// The server's secret key: the configured one, or the data dir's generated one (created on
+/// first use). File links, console tokens and sealed credentials all derive from it.
+pub fn secret_key(config: &Config) -> std::io::Result<Vec<u8>> {
+    Ok(match &config.secret_key {
+        Some(secret) => secret.0.clone(),
+        None => load_or_create_key(&config.data_dir.join(SECRET_KEY_FILE))?,
+    }
+    .into_bytes())
+}
+
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system's random source");
     bytes

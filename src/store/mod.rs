@@ -2,6 +2,7 @@
 //! vector and full-text indexes are derived from. Every query is scoped by dataset (and so by
 //! tenant); nothing outside this module writes SQL.
 
+mod accounts;
 mod api_documents;
 mod api_tokens;
 mod datasets;
@@ -9,6 +10,7 @@ mod document_status;
 mod documents;
 mod jobs;
 mod metadata;
+mod model_settings;
 mod processing;
 mod queries;
 mod reindex;
@@ -24,6 +26,10 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
+pub use self::accounts::{
+    ACCOUNT_ACTIVE, ACCOUNT_PENDING, Account, AccountField, Invitation, Invited, Member, Role, Workspace,
+    normalize_email,
+};
 pub use self::api_documents::{
     DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile,
 };
@@ -36,6 +42,7 @@ pub use self::metadata::{
     BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,
     MetadataSchema, MetadataType, built_in_values, metadata_source,
 };
+pub use self::model_settings::{LlmProvider, StoredModelSettings};
 pub use self::processing::{Completion, ProcessingOutcome};
 pub use self::queries::{DatasetQuery, NewDatasetQuery, QuerySource};
 pub use self::reindex::{ReindexRun, SegmentSource};

@@ -1,6 +1,8 @@
 //! Integration tests: one binary (to keep link time down), one module per area.
 //! Tests that need the real embedding model load it once per run through `support::embedder`.
 
+mod console_auth;
+mod console_support;
 mod engine_demo;
 mod eval_mini;
 mod ingest_recovery;

@@ -4,7 +4,7 @@ mod datasets;
 mod documents;
 mod downloads;
 mod metadata;
-mod models;
+pub(crate) mod models;
 mod processing;
 mod retrieve;
 mod segments;

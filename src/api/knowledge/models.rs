@@ -7,6 +7,9 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use super::views::MODEL_PROVIDER;
+
+/// The provider name of this server's own models (the embedding model).
+pub(crate) const MODEL_PROVIDER_NAME: &str = MODEL_PROVIDER;
 use crate::api::auth::DatasetKey;
 use crate::api::{ApiError, AppState};
 use crate::config::RerankModelConfig;
@@ -96,23 +99,48 @@ pub async fn by_type(
     key: DatasetKey,
     Path(model_type): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if !MODEL_TYPES.contains(&model_type.as_str()) {
+    Ok(Json(
+        json!({ "data": models_of_type(&state, &key.0.tenant_id, &model_type)? }),
+    ))
+}
+
+/// The provider entries of one model type, for the service and the console API alike.
+pub(crate) fn models_of_type(
+    state: &AppState,
+    tenant_id: &str,
+    model_type: &str,
+) -> Result<Vec<Value>, ApiError> {
+    if !MODEL_TYPES.contains(&model_type) {
         return Err(ApiError::invalid(format!(
             "Invalid model type: {model_type}. It must be one of {}.",
             MODEL_TYPES.join(", ")
         )));
     }
-    // Models of the other types (llm, tts, ...) cannot be configured on this server.
-    let data = match model_type.as_str() {
+    // Chat models are per workspace (the console's model settings); the other types (tts, ...)
+    // cannot be configured on this server.
+    Ok(match model_type {
         "text-embedding" => vec![embedding_provider(
-            &key.0.tenant_id,
+            tenant_id,
             &state.engine.embedding_model_info(),
         )],
         "rerank" => {
             let configured: Vec<&RerankModelConfig> = state.engine.rerank_models().configured().collect();
-            rerank_providers(&key.0.tenant_id, &configured)
+            rerank_providers(tenant_id, &configured)
         }
         _ => Vec::new(),
-    };
-    Ok(Json(json!({ "data": data })))
+    })
+}
+
+/// A chat model's provider entry (the console lists the workspace's configured model).
+pub(crate) fn llm_provider_entry(tenant_id: &str, provider: &str, model: &str, context_window: u32) -> Value {
+    provider_entry(
+        tenant_id,
+        provider,
+        vec![model_entry(
+            model,
+            "llm",
+            false,
+            json!({"context_size": context_window, "mode": "chat"}),
+        )],
+    )
 }

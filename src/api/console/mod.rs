@@ -1,0 +1,82 @@
+//! The console API, `/console/api/...` (API.md section C): what the web console and Dify's
+//! console clients call. Sign-in and sessions, accounts, workspaces and members, and model
+//! settings live here; knowledge bases and apps have their own sub-routers.
+
+mod account;
+mod auth;
+pub mod model_settings;
+pub mod passport;
+pub mod session;
+mod workspaces;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use super::AppState;
+use super::sealing::Sealer;
+pub use session::ConsoleUser;
+
+/// The keys console sessions and stored secrets depend on, all derived from the secret key.
+pub struct ConsoleKeys {
+    pub passport: passport::Passport,
+    pub sealer: Sealer,
+}
+
+impl ConsoleKeys {
+    pub fn new(secret_key: &[u8]) -> Self {
+        Self {
+            passport: passport::Passport::new(secret_key),
+            sealer: Sealer::new(secret_key),
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/setup", get(auth::setup_status).post(auth::setup))
+        .route("/login", post(auth::login))
+        .route("/logout", get(auth::logout).post(auth::logout))
+        .route("/refresh-token", post(auth::refresh))
+        .route("/activate/check", get(auth::activation_check))
+        .route("/activate", post(auth::activate))
+        .route("/system-features", get(auth::system_features))
+        .route("/features", get(auth::features))
+        .route("/account/profile", get(account::profile))
+        .route("/account/name", post(account::name))
+        .route("/account/password", post(account::password))
+        .route("/account/interface-language", post(account::interface_language))
+        .route("/account/interface-theme", post(account::interface_theme))
+        .route("/account/timezone", post(account::timezone))
+        .route("/workspaces", get(workspaces::list).post(workspaces::create))
+        .route(
+            "/workspaces/current",
+            get(workspaces::current).post(workspaces::current),
+        )
+        .route("/workspaces/info", post(workspaces::rename))
+        .route("/workspaces/switch", post(workspaces::switch))
+        .route("/workspaces/current/members", get(workspaces::members))
+        .route(
+            "/workspaces/current/members/invite-email",
+            post(workspaces::invite),
+        )
+        .route(
+            "/workspaces/current/members/{member_id}/update-role",
+            put(workspaces::update_role),
+        )
+        .route(
+            "/workspaces/current/members/{member_id}",
+            axum::routing::delete(workspaces::remove_member),
+        )
+        .route(
+            "/workspaces/current/model-settings",
+            get(model_settings::get).post(model_settings::update),
+        )
+        .route(
+            "/workspaces/current/models/model-types/{model_type}",
+            get(model_settings::models_of_type),
+        )
+        .route(
+            "/workspaces/current/default-model",
+            get(model_settings::default_model),
+        )
+}
