@@ -1395,3 +1395,150 @@ async fn parent_child_documents_have_editable_child_chunks() {
     let (_, page) = owner.call(&c, "GET", &chunks_uri, None).await;
     assert_eq!(page["total"], before);
 }
+
+/// The console's own SQL (dataset visibility, document filters and sorts, segment filters, key
+/// limits, the API switch, import jobs) on PostgreSQL, when `RAGD_TEST_POSTGRES_URL` is set.
+#[tokio::test]
+async fn console_queries_run_on_postgres() {
+    use sqlx::{Connection, Executor, PgConnection};
+    let Ok(admin_url) = std::env::var("RAGD_TEST_POSTGRES_URL") else {
+        eprintln!("skipping console_queries_run_on_postgres: set RAGD_TEST_POSTGRES_URL");
+        return;
+    };
+    let name = format!("ragd_console_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("PostgreSQL answers");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin_url);
+    let url = format!("{base}/{name}");
+    let c = Console::with_config(|config| config.database_url = Some(url.clone())).await;
+    assert_eq!(c.engine.store().backend(), ragd::store::Backend::Postgres);
+    start_workers(&c);
+    let owner = c.owner().await;
+    let editor = c.member(&owner, Role::Editor).await;
+    let (dataset, document) = indexed_dataset(&c, &owner, "kb", "all_team_members").await;
+    create_dataset(&c, &owner, "private", "only_me").await;
+
+    let (_, list) = editor.call(&c, "GET", &uri("/datasets?keyword=k"), None).await;
+    assert_eq!(list["total"], 1, "{list}");
+    let (_, list) = owner
+        .call(
+            &c,
+            "GET",
+            &uri(&format!("/datasets?ids={dataset}&include_all=true")),
+            None,
+        )
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+    for query in [
+        "status=available&sort=-hit_count",
+        "status=queuing&sort=created_at",
+        "keyword=tea",
+    ] {
+        let (status, docs) = owner
+            .call(
+                &c,
+                "GET",
+                &uri(&format!("/datasets/{dataset}/documents?{query}")),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {docs}");
+    }
+    let (_, docs) = owner
+        .call(
+            &c,
+            "GET",
+            &uri(&format!("/datasets/{dataset}/documents?status=available")),
+            None,
+        )
+        .await;
+    assert_eq!(docs["total"], 1);
+    let doc_uri = uri(&format!("/datasets/{dataset}/documents/{document}"));
+    let (status, segments) = owner
+        .call(
+            &c,
+            "GET",
+            &format!("{doc_uri}/segments?enabled=true&hit_count_gte=0&keyword=tea"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{segments}");
+    assert!(segments["total"].as_i64().unwrap() >= 1);
+    let (status, errors) = owner
+        .call(&c, "GET", &uri(&format!("/datasets/{dataset}/error-docs")), None)
+        .await;
+    assert_eq!((status, errors["total"].clone()), (StatusCode::OK, json!(0)));
+
+    let (_, csv) = owner
+        .upload(&c, "rows.csv", b"content\nPu-erh is aged.\n", None)
+        .await;
+    let (status, job) = owner
+        .call(
+            &c,
+            "POST",
+            &format!("{doc_uri}/segments/batch_import"),
+            Some(json!({"upload_file_id": csv["id"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let (status, _) = owner
+        .call(
+            &c,
+            "GET",
+            &uri(&format!(
+                "/datasets/batch_import_status/{}",
+                job["job_id"].as_str().unwrap()
+            )),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, key) = owner.call(&c, "POST", &uri("/datasets/api-keys"), None).await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    for _ in 1..10 {
+        owner.call(&c, "POST", &uri("/datasets/api-keys"), None).await;
+    }
+    let (status, _) = owner.call(&c, "POST", &uri("/datasets/api-keys"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = owner
+        .call(
+            &c,
+            "POST",
+            &uri(&format!("/datasets/{dataset}/api-keys/disable")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let service = Session {
+        access_token: key["token"].as_str().unwrap().to_string(),
+        ..owner.clone()
+    };
+    let (status, _) = service
+        .call(&c, "GET", &format!("/v1/datasets/{dataset}"), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = owner
+        .call(
+            &c,
+            "DELETE",
+            &uri(&format!("/datasets/api-keys/{}", key["id"].as_str().unwrap())),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    drop(c);
+    let _ = admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .await;
+}
