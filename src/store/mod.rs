@@ -5,6 +5,8 @@
 mod accounts;
 mod api_documents;
 mod api_tokens;
+mod apps;
+mod conversations;
 mod datasets;
 mod document_status;
 mod documents;
@@ -34,6 +36,10 @@ pub use self::api_documents::{
     DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile,
 };
 pub use self::api_tokens::{ApiToken, TokenType};
+pub use self::apps::{App, AppApiKey, AppChanges, NewApp};
+pub use self::conversations::{
+    Conversation, ConversationOrder, EndUser, Feedback, Message, NewConversation, NewMessage, PageStart,
+};
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::document_status::{DocumentAction, UnknownAction};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};

@@ -3,6 +3,7 @@
 //! settings live here; knowledge bases and apps have their own sub-routers.
 
 mod account;
+mod apps;
 mod auth;
 pub mod model_settings;
 pub mod passport;
@@ -79,4 +80,5 @@ pub fn routes() -> Router<AppState> {
             "/workspaces/current/default-model",
             get(model_settings::default_model),
         )
+        .merge(apps::routes())
 }

@@ -9,7 +9,7 @@ mod processing;
 mod retrieve;
 mod segments;
 mod tags;
-mod uploads;
+pub(super) mod uploads;
 mod views;
 
 use axum::Router;
