@@ -6,6 +6,7 @@
 //! evaluation sets.
 
 pub mod api;
+pub mod apps;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -4,11 +4,16 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::{ApiError, AppState};
-use crate::store::{ApiToken, TokenType};
+use super::{ApiError, AppState, ErrorCode};
+use crate::store::{ApiToken, App, TokenType};
 
 /// A request authenticated with a dataset key; requests act in the key's workspace.
 pub struct DatasetKey(pub ApiToken);
+
+/// A request authenticated with an app key (`app-...`): the app it belongs to.
+pub struct AppKey {
+    pub app: App,
+}
 
 /// The bearer token of a request, with Dify's messages for each way it can be wrong.
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
@@ -41,5 +46,31 @@ impl FromRequestParts<AppState> for DatasetKey {
         found
             .map(DatasetKey)
             .ok_or_else(|| ApiError::unauthorized("Access token is invalid"))
+    }
+}
+
+impl FromRequestParts<AppState> for AppKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        let store = state.engine.store();
+        let token = store
+            .verify_api_token(token, TokenType::App)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("Access token is invalid"))?;
+        // Dify's answers when the key outlived its app or the app's API is off.
+        let app = match token.app_id.as_deref() {
+            Some(app_id) => store.app(&token.tenant_id, app_id).await?,
+            None => None,
+        }
+        .ok_or_else(|| ApiError::new(ErrorCode::Forbidden, "The app no longer exists."))?;
+        if !app.enable_api {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "The app's API service has been disabled.",
+            ));
+        }
+        Ok(AppKey { app })
     }
 }

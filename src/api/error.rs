@@ -9,6 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::apps::AppError;
+use crate::apps::llm::LlmError;
 use crate::engine::EngineError;
 use crate::store::StoreError;
 
@@ -36,12 +38,16 @@ pub enum ErrorCode {
     MethodNotAllowed,
     PayloadTooLarge,
     RequestTimeout,
-    /// A rerank provider refused the configured credentials.
+    /// A rerank or language model provider refused the configured credentials.
     ProviderNotInitialize,
     /// A rerank provider answered "too many requests".
     ProviderQuotaExceeded,
-    /// A rerank provider refused the request itself (Dify's code for a failed model call).
+    /// A model provider refused or failed the request (Dify's code for a failed model call).
     CompletionRequestError,
+    /// A chat route called with a key of an app of another mode.
+    NotChatApp,
+    /// A completion route called with a key of an app of another mode.
+    NotCompletionApp,
     /// A rerank provider failed on its side, could not be reached, or answered nonsense.
     RerankProviderUnavailable,
     /// A rerank provider did not answer in time.
@@ -88,6 +94,8 @@ impl ErrorCode {
             ErrorCode::ProviderNotInitialize => "provider_not_initialize",
             ErrorCode::ProviderQuotaExceeded => "provider_quota_exceeded",
             ErrorCode::CompletionRequestError => "completion_request_error",
+            ErrorCode::NotChatApp => "not_chat_app",
+            ErrorCode::NotCompletionApp => "not_completion_app",
             ErrorCode::RerankProviderUnavailable => "rerank_provider_unavailable",
             ErrorCode::RerankProviderTimeout => "rerank_provider_timeout",
             ErrorCode::AuthenticationFailed => "authentication_failed",
@@ -119,7 +127,9 @@ impl ErrorCode {
             | ErrorCode::CurrentPasswordIncorrect
             | ErrorCode::RepeatPasswordNotMatch
             | ErrorCode::CannotOperateSelf
-            | ErrorCode::AccountBanned => StatusCode::BAD_REQUEST,
+            | ErrorCode::AccountBanned
+            | ErrorCode::NotChatApp
+            | ErrorCode::NotCompletionApp => StatusCode::BAD_REQUEST,
             ErrorCode::RerankProviderUnavailable => StatusCode::BAD_GATEWAY,
             ErrorCode::RerankProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::Unauthorized | ErrorCode::AuthenticationFailed | ErrorCode::NotSetup => {
@@ -248,6 +258,40 @@ impl From<EngineError> for ApiError {
                 Self::internal(error)
             }
         }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Input(message) => Self::invalid(message),
+            AppError::ConversationNotFound => Self::not_found("Conversation Not Exists."),
+            AppError::Llm(llm) => llm.into(),
+            AppError::Engine(engine) => engine.into(),
+            AppError::Store(store) => store.into(),
+        }
+    }
+}
+
+/// A failed model call: refused credentials are `provider_not_initialize`, any other failure
+/// Dify's `completion_request_error`, each with the provider's reason.
+impl From<LlmError> for ApiError {
+    fn from(error: LlmError) -> Self {
+        let message = capitalized(&error.to_string());
+        match error {
+            LlmError::Auth(_) => Self::new(ErrorCode::ProviderNotInitialize, message),
+            LlmError::Rejected(_) | LlmError::RateLimited(_) | LlmError::Unavailable(_) => {
+                Self::new(ErrorCode::CompletionRequestError, message)
+            }
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP APIs. Handlers parse and check input, call one engine or store function, and shape the
 //! answer; no business logic and no SQL here.
 
+mod app;
 mod auth;
 pub mod caller;
 pub mod console;
@@ -74,7 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1", get(root))
         .route("/v1/", get(root))
         .route("/v1/openapi.json", get(openapi::document))
-        .nest("/v1", knowledge::routes())
+        .nest("/v1", knowledge::routes().merge(app::routes()))
         .nest("/console/api", console::routes())
         // Before the route layer, so 405 answers are counted under their route too.
         .method_not_allowed_fallback(method_not_allowed)

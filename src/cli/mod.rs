@@ -1,6 +1,7 @@
 //! Command line: one enum of subcommands, each with an `execute`.
 
 mod api_key;
+mod app;
 mod bench;
 mod eval;
 mod ingest;
@@ -60,6 +61,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(api_key::ApiKeyCommand),
+    /// Manage chat and completion apps.
+    #[command(subcommand)]
+    App(app::AppCommand),
 }
 
 impl Cli {
@@ -103,6 +107,7 @@ impl Cli {
             Command::Serve(args) => args.execute(config).await,
             Command::Worker(args) => args.execute(config).await,
             Command::ApiKey(command) => command.execute(config).await,
+            Command::App(command) => command.execute(config).await,
         }
     }
 }

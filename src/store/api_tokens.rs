@@ -52,7 +52,7 @@ pub struct IssuedApiToken {
 }
 
 /// Keys are `<type>-` plus 24 characters from a 62-letter alphabet (about 143 bits).
-fn generate_key(token_type: TokenType) -> String {
+pub(super) fn generate_key(token_type: TokenType) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut random = [0u8; 32];
     random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -66,7 +66,7 @@ fn generate_key(token_type: TokenType) -> String {
     format!("{}-{body}", token_type.as_str())
 }
 
-fn hash_key(key: &str) -> String {
+pub(super) fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 

@@ -5,7 +5,9 @@
 mod accounts;
 mod api_documents;
 mod api_tokens;
+mod apps;
 mod console_datasets;
+mod conversations;
 mod datasets;
 mod document_status;
 mod documents;
@@ -35,8 +37,12 @@ pub use self::api_documents::{
     DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile,
 };
 pub use self::api_tokens::{ApiToken, ApiTokenInfo, IssuedApiToken, TokenType};
+pub use self::apps::{App, AppApiKey, AppChanges, NewApp};
 pub use self::console_datasets::{
     DatasetListFilter, DocumentSort, SegmentImportJob, display_status_condition,
+};
+pub use self::conversations::{
+    Conversation, ConversationOrder, EndUser, Feedback, Message, NewConversation, NewMessage, PageStart,
 };
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::document_status::{DocumentAction, UnknownAction};

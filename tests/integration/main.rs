@@ -1,6 +1,8 @@
 //! Integration tests: one binary (to keep link time down), one module per area.
 //! Tests that need the real embedding model load it once per run through `support::embedder`.
 
+mod apps_api;
+mod console_apps_api;
 mod console_auth;
 mod console_datasets;
 mod console_flow;
@@ -14,6 +16,7 @@ mod languages_api;
 mod metadata_tags_api;
 mod modes_api;
 mod multi_process;
+mod openai_stub;
 mod ops_api;
 mod reference_vectors;
 mod reindex;

@@ -3,6 +3,7 @@
 //! settings live here; knowledge bases and apps have their own sub-routers.
 
 mod account;
+mod apps;
 mod auth;
 mod datasets;
 pub mod model_settings;
@@ -81,4 +82,5 @@ pub fn routes() -> Router<AppState> {
             get(model_settings::default_model),
         )
         .merge(datasets::routes())
+        .merge(apps::routes())
 }

@@ -38,10 +38,28 @@ pub fn default_process_rule() -> Value {
 const MAX_SEGMENTATION_TOKENS: u32 = 4000;
 
 /// The apps that use a dataset, as the console lists them (`{id, name, description, mode, icon_type,
-/// icon, icon_background, icon_url}`). No app binds datasets yet, so the list is empty; the apps
-/// side fills it in from its dataset bindings, and `use-check` and deletion follow it.
-pub async fn related_apps(_state: &AppState, _dataset: &Dataset) -> Result<Vec<Value>, ApiError> {
-    Ok(Vec::new())
+/// icon, icon_background, icon_url}`); `use-check` and deletion follow it.
+pub async fn related_apps(state: &AppState, dataset: &Dataset) -> Result<Vec<Value>, ApiError> {
+    let apps = state
+        .engine
+        .store()
+        .apps_using_dataset(&dataset.tenant_id, &dataset.id)
+        .await?;
+    Ok(apps
+        .iter()
+        .map(|app| {
+            json!({
+                "id": app.id,
+                "name": app.name,
+                "description": app.description,
+                "mode": app.mode,
+                "icon_type": app.icon_type,
+                "icon": app.icon,
+                "icon_background": app.icon_background,
+                "icon_url": null,
+            })
+        })
+        .collect())
 }
 
 /// The dataset object of the console: the knowledge API's, with its partial member list.

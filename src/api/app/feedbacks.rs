@@ -1,0 +1,102 @@
+//! `POST /messages/{id}/feedbacks` (an end user's like or dislike) and `GET /app/feedbacks`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppKey, required_user};
+use crate::api::extract::{ApiJson, ApiQuery};
+use crate::api::{ApiError, AppState};
+use crate::store::Feedback;
+
+const MESSAGE_NOT_FOUND: &str = "Message Not Exists.";
+
+pub async fn create(
+    State(state): State<AppState>,
+    key: AppKey,
+    Path(message_id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let end_user = required_user(&state, &key, body.get("user")).await?;
+    let message_id = super::path_uuid(&message_id, MESSAGE_NOT_FOUND)?;
+    let rating = match &body["rating"] {
+        Value::Null => None,
+        Value::String(rating) if rating == "like" || rating == "dislike" => Some(rating.as_str()),
+        other => {
+            return Err(ApiError::invalid(format!(
+                "rating must be like, dislike or null, not {other}"
+            )));
+        }
+    };
+    let content = match &body["content"] {
+        Value::Null => None,
+        Value::String(content) => Some(content.as_str()),
+        _ => return Err(ApiError::invalid("content must be a string")),
+    };
+    let store = state.engine.store();
+    // Only the end user who asked may rate the answer (Dify looks the message up by its user).
+    let message = store
+        .message(&key.app.id, &message_id)
+        .await?
+        .filter(|m| m.end_user_id == end_user.id)
+        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))?;
+    store
+        .set_user_feedback(&message, &key.app.tenant_id, &end_user.id, rating, content)
+        .await?;
+    Ok(Json(json!({"result": "success"})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+/// Dify's `AppFeedbackResponse`; its timestamps are ISO 8601 strings.
+fn feedback_view(feedback: &Feedback) -> Value {
+    let iso = |ts: i64| {
+        chrono::DateTime::from_timestamp(ts, 0)
+            .map(|t| t.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string())
+            .unwrap_or_default()
+    };
+    json!({
+        "id": feedback.id,
+        "app_id": feedback.app_id,
+        "conversation_id": feedback.conversation_id,
+        "message_id": feedback.message_id,
+        "rating": feedback.rating,
+        "content": feedback.content,
+        "from_source": feedback.from_source,
+        "from_end_user_id": feedback.from_end_user_id,
+        "from_account_id": feedback.from_account_id,
+        "created_at": iso(feedback.created_at),
+        "updated_at": iso(feedback.updated_at),
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    key: AppKey,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let number = |text: Option<&str>, default: u32, max: u32, name: &str| match text.filter(|t| !t.is_empty())
+    {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::invalid(format!("{name} must be an integer between 1 and {max}"))),
+    };
+    let page = number(query.page.as_deref(), 1, u32::MAX, "page")?;
+    let limit = number(query.limit.as_deref(), 20, 101, "limit")?;
+    let feedbacks = state
+        .engine
+        .store()
+        .app_feedbacks(&key.app.id, page, limit)
+        .await?;
+    Ok(Json(
+        json!({"data": feedbacks.iter().map(feedback_view).collect::<Vec<_>>()}),
+    ))
+}

@@ -1,0 +1,80 @@
+//! Console routes of apps (API.md C, Dify's `console/app/app.py`, `model_config.py`,
+//! `apikey.py`): list, create, read, update and delete chat and completion apps, their easy-UI
+//! model config, and their API keys. Editors change apps; every role but dataset_operator reads them.
+
+mod api_keys;
+mod crud;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+use serde_json::{Value, json};
+
+use crate::api::console::session::ConsoleUser;
+use crate::api::{ApiError, AppState};
+use crate::store::App;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/apps", get(crud::list).post(crud::create))
+        .route(
+            "/apps/{app_id}",
+            get(crud::detail).put(crud::update).delete(crud::remove),
+        )
+        .route("/apps/{app_id}/model-config", post(crud::model_config))
+        .route("/apps/{app_id}/api-enable", post(crud::api_enable))
+        .route("/apps/{app_id}/site-enable", post(crud::site_enable))
+        .route(
+            "/apps/{app_id}/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route("/apps/{app_id}/api-keys/{api_key_id}", delete(api_keys::remove))
+}
+
+/// The app `app_id` of the user's workspace; an unknown or foreign one is 404.
+async fn find_app(state: &AppState, user: &ConsoleUser, app_id: &str) -> Result<App, ApiError> {
+    let id = uuid::Uuid::parse_str(app_id)
+        .map_err(|_| ApiError::not_found("App not found."))?
+        .to_string();
+    state
+        .engine
+        .store()
+        .app(&user.tenant_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("App not found."))
+}
+
+/// Dify's app detail (`app_detail_fields`), with the model config it runs.
+fn app_view(app: &App, user: &ConsoleUser) -> Value {
+    let mut model_config = app.model_config.clone();
+    if let Some(config) = model_config.as_object_mut() {
+        config.insert("prompt_type".into(), json!("simple"));
+        config.insert("created_at".into(), json!(app.created_at));
+        config.insert("updated_at".into(), json!(app.updated_at));
+    }
+    let author_name = match app.created_by.as_deref() {
+        Some(id) if id == user.account_id => user.name.clone(),
+        _ => String::new(),
+    };
+    json!({
+        "id": app.id,
+        "name": app.name,
+        "description": app.description,
+        "mode": app.mode,
+        "icon_type": app.icon_type,
+        "icon": app.icon,
+        "icon_background": app.icon_background,
+        "icon_url": null,
+        "enable_site": app.enable_site,
+        "enable_api": app.enable_api,
+        "model_config": model_config,
+        "workflow": null,
+        "use_icon_as_answer_icon": false,
+        "created_by": app.created_by,
+        "created_at": app.created_at,
+        "updated_by": null,
+        "updated_at": app.updated_at,
+        "tags": [],
+        "author_name": author_name,
+        "access_mode": null,
+    })
+}

@@ -1,0 +1,493 @@
+//! One answer of an app: checks made before anything streams (inputs, conversation, attached
+//! files), then, in a task of its own, retrieval, prompt assembly, the model call streamed as
+//! events, and the message stored once the answer is complete. A failure stores nothing.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::config::{AppConfig, AppMode};
+use super::llm::{self, ChatRequest, Completion, Provider, RetryPolicy, Usage};
+use super::prompt::{self, ContextPiece, PromptParts, Turn};
+use super::retrieval::{self, Asker, RetrievedChunk};
+use super::{AppError, tasks};
+use crate::engine::Engine;
+use crate::store::{App, Conversation, EndUser, NewConversation, NewMessage, PageStart};
+
+/// Turns of a conversation read back as memory (those that fit the budget are sent).
+const MEMORY_TURNS: u32 = 20;
+/// Tokens kept for the answer when the app sets no `max_tokens`.
+const DEFAULT_ANSWER_TOKENS: u32 = 512;
+/// Characters of an attached document offered as context at most.
+const MAX_ATTACHMENT_CHARS: usize = 20_000;
+
+/// A document the caller attached, parsed.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub upload_file_id: String,
+    pub name: String,
+    pub text: String,
+}
+
+/// What to answer.
+pub struct GenerationRequest {
+    pub tenant_id: String,
+    pub app: App,
+    pub mode: AppMode,
+    pub config: AppConfig,
+    pub end_user: EndUser,
+    pub query: String,
+    pub inputs: Map<String, Value>,
+    /// An existing conversation to continue (chat apps).
+    pub conversation_id: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// Dify's `retriever_from` of the citations (`dev` unless the caller says otherwise).
+    pub retriever_from: String,
+    pub auto_generate_name: bool,
+    pub provider: Provider,
+    pub retry: RetryPolicy,
+}
+
+/// An answer under way: its ids, and its events in order.
+pub struct Generation {
+    pub task_id: String,
+    pub message_id: String,
+    pub conversation_id: String,
+    pub created_at: i64,
+    pub mode: AppMode,
+    pub events: mpsc::Receiver<GenerationEvent>,
+}
+
+/// What a generation reports.
+#[derive(Debug)]
+pub enum GenerationEvent {
+    /// The next piece of the answer.
+    Answer(String),
+    /// The answer is complete (or was stopped) and stored.
+    End(Outcome),
+    /// No answer; nothing was stored.
+    Failed(AppError),
+}
+
+/// A finished answer.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub answer: String,
+    /// Dify's LLMUsage.
+    pub usage: Value,
+    /// Citations, when the app shows them (`retriever_resource.enabled`).
+    pub retriever_resources: Option<Vec<Value>>,
+}
+
+/// Checks the request and starts the answer; errors here are the caller's (nothing started).
+pub async fn start(engine: Arc<Engine>, request: GenerationRequest) -> Result<Generation, AppError> {
+    let store = engine.store();
+    let existing: Option<Conversation> = match &request.conversation_id {
+        Some(id) => Some(
+            store
+                .conversation(&request.app.id, &request.end_user.id, id)
+                .await?
+                .ok_or(AppError::ConversationNotFound)?,
+        ),
+        None => None,
+    };
+    // A conversation keeps the inputs it started with (Dify ignores later ones).
+    let inputs = match &existing {
+        Some(conversation) => conversation.inputs.as_object().cloned().unwrap_or_default(),
+        None => prompt::check_inputs(&request.config.user_input_form, &request.inputs)?,
+    };
+    if request.mode == AppMode::Chat && request.query.trim().is_empty() {
+        return Err(AppError::Input("query is required".into()));
+    }
+    let history = match &existing {
+        Some(conversation) => store
+            .list_messages(&conversation.id, &PageStart::Start, MEMORY_TURNS)
+            .await?
+            .map(|(messages, _)| messages)
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let parent_message_id = history.last().map(|m| m.id.clone());
+    let turns: Vec<Turn> = history
+        .into_iter()
+        .filter(|m| m.status == "normal")
+        .map(|m| Turn {
+            query: m.query,
+            answer: m.answer,
+        })
+        .collect();
+    let conversation_id = existing
+        .as_ref()
+        .map(|c| c.id.clone())
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let new_conversation = existing.is_none().then(|| NewConversation {
+        id: conversation_id.clone(),
+        mode: request.mode.as_str().to_string(),
+        name: conversation_name(&request.query, request.auto_generate_name),
+        inputs: Value::Object(inputs.clone()),
+        introduction: prompt::fill_variables(&request.config.opening_statement, &inputs),
+    });
+    let task_id = uuid::Uuid::new_v4().to_string();
+    let message_id = uuid::Uuid::now_v7().to_string();
+    let created_at = crate::store::now();
+    let guard = tasks::register(&task_id, &request.app.id, &request.end_user.id);
+    let (events, receiver) = mpsc::channel(64);
+    let run = Run {
+        engine,
+        request,
+        inputs,
+        turns,
+        parent_message_id,
+        conversation_id: conversation_id.clone(),
+        new_conversation,
+        message_id: message_id.clone(),
+        created_at,
+    };
+    let mode = run.request.mode;
+    tokio::spawn(async move {
+        let outcome = run.execute(&events, &guard.stop).await;
+        let last = match outcome {
+            Ok(outcome) => GenerationEvent::End(outcome),
+            Err(error) => {
+                tracing::warn!(app_id = %run.request.app.id, error = %error, "app answer failed");
+                GenerationEvent::Failed(error)
+            }
+        };
+        let _ = events.send(last).await;
+        drop(guard);
+    });
+    Ok(Generation {
+        task_id,
+        message_id,
+        conversation_id,
+        created_at,
+        mode,
+        events: receiver,
+    })
+}
+
+/// A new conversation's name: the start of its first question (Dify asks a model for one; a
+/// name from the question needs none).
+fn conversation_name(query: &str, auto_generate: bool) -> String {
+    let query = query.trim();
+    if !auto_generate || query.is_empty() {
+        return "New conversation".to_string();
+    }
+    let name: String = query.chars().take(40).collect();
+    if query.chars().count() > 40 {
+        format!("{}…", name.trim_end())
+    } else {
+        name
+    }
+}
+
+struct Run {
+    engine: Arc<Engine>,
+    request: GenerationRequest,
+    inputs: Map<String, Value>,
+    turns: Vec<Turn>,
+    parent_message_id: Option<String>,
+    conversation_id: String,
+    new_conversation: Option<NewConversation>,
+    message_id: String,
+    created_at: i64,
+}
+
+impl Run {
+    async fn execute(
+        &self,
+        events: &mpsc::Sender<GenerationEvent>,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<Outcome, AppError> {
+        let request = &self.request;
+        let config = &request.config;
+        let instructions = prompt::fill_variables(&config.pre_prompt, &self.inputs);
+        // Completion apps retrieve for their query, or the input named as the retrieval query.
+        let retrieval_query = match (&config.dataset_query_variable, request.mode) {
+            (Some(variable), AppMode::Completion) if request.query.trim().is_empty() => self
+                .inputs
+                .get(variable)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            _ => request.query.clone(),
+        };
+        let chunks = retrieval::retrieve(
+            &self.engine,
+            &request.tenant_id,
+            &config.datasets,
+            &retrieval_query,
+            Asker {
+                app_id: &request.app.id,
+                end_user_id: &request.end_user.id,
+            },
+        )
+        .await?;
+        let context: Vec<ContextPiece> = chunks
+            .iter()
+            .map(|c| ContextPiece {
+                source: c.document_name.clone(),
+                text: c.content.clone(),
+            })
+            .collect();
+        let attachments: Vec<ContextPiece> = request
+            .attachments
+            .iter()
+            .map(|a| ContextPiece {
+                source: format!("attached document {}", a.name),
+                text: a.text.chars().take(MAX_ATTACHMENT_CHARS).collect(),
+            })
+            .collect();
+        let (user_text, instructions) = match request.mode {
+            AppMode::Chat => (request.query.clone(), instructions),
+            // A completion app's prompt is its filled pre-prompt, followed by the query if any.
+            AppMode::Completion => {
+                let text = [instructions.trim(), request.query.trim()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+                if text.is_empty() {
+                    return Err(AppError::Input(
+                        "The prompt is empty: configure a pre_prompt or send a query".into(),
+                    ));
+                }
+                (text, String::new())
+            }
+        };
+        let answer_tokens = answer_tokens(config, &request.provider);
+        let built = prompt::assemble(&PromptParts {
+            instructions: &instructions,
+            context: &context,
+            attachments: &attachments,
+            history: &self.turns,
+            query: &user_text,
+            context_window: request.provider.context_window(),
+            answer_tokens,
+        });
+        let cited: Vec<&RetrievedChunk> = chunks.iter().take(built.context_used).collect();
+        let (tokens, mut pieces) = mpsc::channel::<String>(64);
+        let forward = async {
+            while let Some(piece) = pieces.recv().await {
+                // The client may have gone; the answer is still finished and stored.
+                let _ = events.send(GenerationEvent::Answer(piece)).await;
+            }
+        };
+        let ask = async {
+            let completion = match &request.provider {
+                Provider::OpenAi(settings) => {
+                    let chat = ChatRequest {
+                        model: config.model.name.clone(),
+                        messages: built.messages.clone(),
+                        parameters: config.model.completion_params.clone(),
+                    };
+                    llm::openai::stream_chat(settings, &chat, request.retry, &tokens, stop).await
+                }
+                Provider::Extractive => {
+                    let passages: Vec<llm::extractive::Passage> = attachments
+                        .iter()
+                        .chain(context.iter().take(built.context_used))
+                        .map(|p| llm::extractive::Passage {
+                            source: p.source.clone(),
+                            text: p.text.clone(),
+                        })
+                        .collect();
+                    Ok(llm::extractive::stream(&passages, &tokens, stop).await)
+                }
+            };
+            drop(tokens);
+            completion
+        };
+        let (completion, ()) = tokio::join!(ask, forward);
+        let completion: Completion = completion?;
+        let usage = usage_json(&completion.usage);
+        let resources: Vec<Value> = cited
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| retrieval::resource(chunk, i + 1, &request.retriever_from))
+            .collect();
+        let stored_resources: Vec<Value> = if config.show_retriever_resources {
+            resources
+                .iter()
+                .map(|item| {
+                    let mut item = item.clone();
+                    item["id"] = json!(uuid::Uuid::new_v4().to_string());
+                    item["message_id"] = json!(self.message_id);
+                    item["created_at"] = json!(self.created_at);
+                    item
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (model_provider, model_id) = request.provider.names(&config.model.name);
+        let files: Vec<Value> = request
+            .attachments
+            .iter()
+            .map(|a| {
+                json!({"id": a.upload_file_id, "type": "document", "filename": a.name,
+                       "transfer_method": "local_file", "belongs_to": "user", "url": null})
+            })
+            .collect();
+        if completion.text.is_empty() && stop.is_cancelled() {
+            // Stopped before the first token: there is no answer to keep.
+            return Ok(Outcome {
+                answer: String::new(),
+                usage,
+                retriever_resources: config.show_retriever_resources.then_some(resources),
+            });
+        }
+        let saved = self
+            .engine
+            .store()
+            .save_message(
+                &NewMessage {
+                    id: self.message_id.clone(),
+                    tenant_id: request.tenant_id.clone(),
+                    app_id: request.app.id.clone(),
+                    conversation_id: self.conversation_id.clone(),
+                    parent_message_id: self.parent_message_id.clone(),
+                    end_user_id: request.end_user.id.clone(),
+                    inputs: Value::Object(self.inputs.clone()),
+                    query: request.query.clone(),
+                    answer: completion.text.clone(),
+                    files: Value::Array(files),
+                    retriever_resources: Value::Array(stored_resources),
+                    model_provider: Some(model_provider),
+                    model_id: Some(model_id),
+                    message_tokens: completion.usage.prompt_tokens as i64,
+                    answer_tokens: completion.usage.completion_tokens as i64,
+                    provider_response_latency: completion.usage.latency,
+                    created_at: self.created_at,
+                },
+                self.new_conversation.as_ref(),
+            )
+            .await?;
+        if !saved {
+            return Err(AppError::ConversationNotFound);
+        }
+        Ok(Outcome {
+            answer: completion.text,
+            usage,
+            retriever_resources: config.show_retriever_resources.then_some(resources),
+        })
+    }
+}
+
+/// Tokens kept for the answer: the app's `max_tokens`, else the provider's, else a default.
+fn answer_tokens(config: &AppConfig, provider: &Provider) -> u32 {
+    let from = |params: &Map<String, Value>| params.get("max_tokens").and_then(Value::as_u64);
+    let provider_default = match provider {
+        Provider::OpenAi(settings) => from(&settings.parameters),
+        Provider::Extractive => None,
+    };
+    from(&config.model.completion_params)
+        .or(provider_default)
+        .map(|t| t.min(u64::from(u32::MAX)) as u32)
+        .unwrap_or(DEFAULT_ANSWER_TOKENS)
+}
+
+/// Dify's LLMUsage: prices are decimal strings, ragd does not price tokens.
+pub fn usage_json(usage: &Usage) -> Value {
+    json!({
+        "prompt_tokens": usage.prompt_tokens,
+        "prompt_unit_price": "0",
+        "prompt_price_unit": "0",
+        "prompt_price": "0",
+        "completion_tokens": usage.completion_tokens,
+        "completion_unit_price": "0",
+        "completion_price_unit": "0",
+        "completion_price": "0",
+        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+        "total_price": "0",
+        "currency": "USD",
+        "latency": usage.latency,
+        "time_to_first_token": usage.time_to_first_token,
+        "time_to_generate": usage.time_to_first_token.map(|first| (usage.latency - first).max(0.0)),
+    })
+}
+
+/// Reads and parses documents the caller attached (`files` of type `document`, uploaded through
+/// `/files/upload`); anything else is refused before the answer starts.
+pub async fn resolve_attachments(
+    engine: &Engine,
+    tenant_id: &str,
+    files: &[Value],
+) -> Result<Vec<Attachment>, AppError> {
+    let mut attachments = Vec::new();
+    for file in files {
+        let kind = file["type"].as_str().unwrap_or("");
+        if kind != "document" {
+            return Err(AppError::Input(format!(
+                "File type {kind:?} is not supported: this app reads attached documents only"
+            )));
+        }
+        if file["transfer_method"].as_str() != Some("local_file") {
+            return Err(AppError::Input(
+                "Only local_file documents are supported: upload the file through /files/upload first".into(),
+            ));
+        }
+        let id = file["upload_file_id"]
+            .as_str()
+            .ok_or_else(|| AppError::Input("upload_file_id is required for local_file".into()))?;
+        let stored = engine
+            .store()
+            .upload_file(id)
+            .await?
+            .filter(|f| f.tenant_id == tenant_id)
+            .ok_or_else(|| AppError::Input(format!("File {id} not found")))?;
+        let format = pipelines::Format::from_extension(&stored.file.extension).ok_or_else(|| {
+            AppError::Input(format!(
+                "File {} cannot be read as a document (.{} is not a document format)",
+                stored.file.name, stored.file.extension
+            ))
+        })?;
+        let path = engine.file_store().join(&stored.file.storage_key);
+        let limits = engine.config().ingest.parse_limits();
+        let parsed = tokio::task::spawn_blocking(move || {
+            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+            pipelines::parse::parse_guarded(bytes, format, &limits).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| AppError::Engine(crate::engine::EngineError::Task(e.to_string())))?
+        .map_err(|e| AppError::Input(format!("File {} cannot be read: {e}", stored.file.name)))?;
+        attachments.push(Attachment {
+            upload_file_id: stored.file.id.clone(),
+            name: stored.file.name.clone(),
+            text: parsed.full_text(),
+        });
+    }
+    Ok(attachments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_names_come_from_the_question() {
+        assert_eq!(
+            conversation_name("  What is green tea? ", true),
+            "What is green tea?"
+        );
+        assert_eq!(conversation_name("hello", false), "New conversation");
+        let long = "word ".repeat(20);
+        let name = conversation_name(&long, true);
+        assert!(name.ends_with('…') && name.chars().count() <= 41, "{name}");
+    }
+
+    #[test]
+    fn usage_has_dify_fields() {
+        let usage = usage_json(&Usage {
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            latency: 1.5,
+            time_to_first_token: Some(0.5),
+        });
+        assert_eq!(usage["total_tokens"], 15);
+        assert_eq!(usage["total_price"], "0");
+        assert_eq!(usage["currency"], "USD");
+        assert_eq!(usage["time_to_generate"], 1.0);
+    }
+}
