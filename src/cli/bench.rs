@@ -317,11 +317,7 @@ impl QueryBenchArgs {
             let rebuild = {
                 let (engine, dataset) = (engine.clone(), dataset.clone());
                 tokio::spawn(async move {
-                    let options = ReindexOptions {
-                        page_segments: 256,
-                        max_pages: None,
-                        progress: false,
-                    };
+                    let options = ReindexOptions::default();
                     engine.reindex(&dataset, &options).await
                 })
             };

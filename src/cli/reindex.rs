@@ -1,5 +1,6 @@
 //! `ragd reindex`: rebuild datasets' indexes from their stored segments (after a model change,
-//! or to compact them), beside the live indexes, which keep serving until the switch.
+//! or to compact them), or re-chunk their documents from the original content (after a process
+//! rule change), beside the live indexes, which keep serving until the switch.
 
 use clap::Args;
 
@@ -16,9 +17,15 @@ pub struct ReindexArgs {
     /// Rebuild every dataset of the workspace.
     #[arg(long)]
     all: bool,
+    /// Re-parse and re-chunk the documents from their stored files with the current process rule.
+    #[arg(long)]
+    rechunk: bool,
     /// Segments re-embedded between progress records.
     #[arg(long, default_value_t = 256)]
     page_segments: usize,
+    /// Documents re-chunked between progress records (`--rechunk`).
+    #[arg(long, default_value_t = 64)]
+    page_documents: usize,
     /// Stop after this many pages; the next run resumes where this one stopped.
     #[arg(long)]
     max_pages: Option<usize>,
@@ -32,7 +39,9 @@ impl ReindexArgs {
             None => engine.store().all_datasets(DEFAULT_TENANT).await?,
         };
         let options = ReindexOptions {
+            rechunk: self.rechunk,
             page_segments: self.page_segments,
+            page_documents: self.page_documents,
             max_pages: self.max_pages,
             progress: true,
         };
@@ -44,6 +53,12 @@ impl ReindexArgs {
                     report.dataset, report.segments
                 );
                 continue;
+            }
+            if self.rechunk {
+                println!(
+                    "re-chunked {} documents of {:?} into {} segments ({} documents kept their segments)",
+                    report.documents_rechunked, report.dataset, report.segments, report.documents_kept
+                );
             }
             println!(
                 "reindexed {:?}: generation {}, {} segments, {} index rows ({} written before a restart), \

@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use indexes::IndexRow;
 use indicatif::ProgressBar;
 use pipelines::chunk::{Chunker, ProcessRule};
 
@@ -18,7 +19,17 @@ use super::ingest::{embed_rows, segment_rows};
 use super::prepare::prepare;
 use super::source::{SourceContent, SourceDocument};
 use super::{Engine, EngineError};
-use crate::store::{Completion, Dataset, DocumentRow, Job, Stage};
+use crate::store::{CompletedDocument, Completion, Dataset, DocumentRow, Job, Stage};
+
+/// A document parsed and chunked for its job, waiting for vectors (if its dataset has them)
+/// and its writes.
+struct SplitDocument {
+    dataset: Dataset,
+    document_id: String,
+    rows: Vec<IndexRow>,
+    completed: CompletedDocument,
+    vectors: bool,
+}
 
 /// How an indexing attempt ended, when it did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +106,64 @@ impl Engine {
 
     /// Indexes the document of `job`.
     pub async fn index_document(&self, job: &Job) -> Result<(), IndexJobError> {
+        let mut results = self.index_documents(std::slice::from_ref(job)).await;
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    /// Indexes the documents of several jobs of one dataset: each is parsed and chunked on its
+    /// own, their chunks are embedded together (so many small uploads share model batches), and
+    /// each is written and completed on its own. Results come back in job order; one document's
+    /// failure is its own.
+    pub async fn index_documents(&self, jobs: &[Job]) -> Vec<Result<(), IndexJobError>> {
+        let split = futures::future::join_all(jobs.iter().map(|job| self.split_document(job))).await;
+        let mut results: Vec<Option<Result<(), IndexJobError>>> = Vec::with_capacity(jobs.len());
+        let mut ready: Vec<(usize, SplitDocument)> = Vec::new();
+        for (n, outcome) in split.into_iter().enumerate() {
+            match outcome {
+                Ok(document) => {
+                    results.push(None);
+                    ready.push((n, document));
+                }
+                Err(error) => results.push(Some(Err(error))),
+            }
+        }
+        // One embedding pass over the chunks of every document that needs vectors.
+        let mut rows: Vec<IndexRow> = Vec::new();
+        let mut spans = Vec::new();
+        for (_, document) in ready.iter_mut().filter(|(_, d)| d.vectors) {
+            spans.push(document.rows.len());
+            rows.append(&mut document.rows);
+        }
+        let embedded = if rows.is_empty() {
+            Ok(())
+        } else {
+            match self.embedder().await {
+                Ok(embedder) => embed_rows(&embedder, &mut rows, &ProgressBar::hidden())
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            }
+        };
+        let failure = embedded.err().map(|e| e.to_string());
+        let mut rows = rows.into_iter();
+        let mut spans = spans.into_iter();
+        for (_, document) in ready.iter_mut().filter(|(_, d)| d.vectors) {
+            let span = spans.next().unwrap_or(0);
+            document.rows = rows.by_ref().take(span).collect();
+        }
+        for (n, document) in ready {
+            results[n] = Some(match &failure {
+                Some(message) if document.vectors => Err(IndexJobError::Transient(EngineError::Task(
+                    format!("embedding failed: {message}"),
+                ))),
+                _ => self.write_document(&jobs[n], document).await,
+            });
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+    }
+
+    /// Parses and chunks the document of `job` (stages parsing and splitting).
+    async fn split_document(&self, job: &Job) -> Result<SplitDocument, IndexJobError> {
         let store = &self.store;
         let (dataset, document) = self.job_subjects(job).await?;
         let file = document
@@ -142,22 +211,38 @@ impl Engine {
             .set_document_stage(&document.id, Stage::Splitting)
             .await
             .map_err(EngineError::from)?;
-        let (mut rows, completed) = segment_rows(&document.id, text.chunks, text.word_count);
+        let (rows, completed) = segment_rows(&document.id, text.chunks, text.word_count);
         self.stop_if_paused(&document.id).await?;
         store
             .set_document_stage(&document.id, Stage::Indexing)
             .await
             .map_err(EngineError::from)?;
+        Ok(SplitDocument {
+            dataset,
+            document_id: document.id,
+            rows,
+            completed,
+            vectors,
+        })
+    }
+
+    /// Writes a split (and, with vectors, embedded) document to the indexes and completes it.
+    async fn write_document(&self, job: &Job, split: SplitDocument) -> Result<(), IndexJobError> {
+        let store = &self.store;
+        let SplitDocument {
+            dataset,
+            document_id,
+            rows,
+            completed,
+            ..
+        } = split;
 
         // Remove what an interrupted attempt may have left, then write the new version.
         let index = self.index(&dataset).await?;
         index
-            .delete_documents(std::slice::from_ref(&document.id))
+            .delete_documents(std::slice::from_ref(&document_id))
             .await
             .map_err(EngineError::from)?;
-        if vectors {
-            embed_rows(&embedder, &mut rows, &ProgressBar::hidden()).await?;
-        }
         index.upsert(rows).await.map_err(EngineError::from)?;
         // Replaces the old segments and completes in one transaction, unless paused or switched.
         let completion = store
@@ -173,12 +258,12 @@ impl Engine {
         // A document disabled or archived while it was indexed stays out of search. Checked after
         // the rows are written, so a status change racing with this job is never lost.
         let current = store
-            .api_document(&dataset.id, &document.id)
+            .api_document(&dataset.id, &document_id)
             .await
             .map_err(EngineError::from)?;
         if current.is_some_and(|d| !d.enabled || d.archived) {
             index
-                .set_documents_enabled(std::slice::from_ref(&document.id), false)
+                .set_documents_enabled(std::slice::from_ref(&document_id), false)
                 .await
                 .map_err(EngineError::from)?;
         }

@@ -8,6 +8,7 @@ mod ingest;
 pub mod metadata_filter;
 mod prepare;
 mod processing;
+mod rechunk;
 mod reindex;
 mod search;
 mod segments;

@@ -1,5 +1,6 @@
 //! `ragd reindex`: rebuild a dataset's indexes from its stored segments into a new generation
-//! beside the live one, which keeps serving queries; switch atomically at the end.
+//! beside the live one, which keeps serving queries; switch atomically at the end. Re-chunking
+//! from the original content (`--rechunk`) lives in `rechunk.rs`.
 //!
 //! Resumable: segments are re-embedded page by page in id order and the last id written is
 //! recorded after every page, so a killed rebuild continues where it stopped (rows are upserted
@@ -20,8 +21,13 @@ use crate::store::{Dataset, SegmentSource, now};
 /// How a rebuild runs.
 #[derive(Debug, Clone)]
 pub struct ReindexOptions {
+    /// Re-parse and re-chunk the documents from their original content with the current
+    /// process rule, instead of re-embedding the stored segments.
+    pub rechunk: bool,
     /// Segments re-embedded per page; progress is recorded after each page.
     pub page_segments: usize,
+    /// Documents re-chunked per page (`rechunk`); progress is recorded after each page.
+    pub page_documents: usize,
     /// Stop after this many pages, leaving the run to be resumed (bounds one invocation's time).
     pub max_pages: Option<usize>,
     pub progress: bool,
@@ -30,7 +36,9 @@ pub struct ReindexOptions {
 impl Default for ReindexOptions {
     fn default() -> Self {
         Self {
+            rechunk: false,
             page_segments: 256,
+            page_documents: 64,
             max_pages: None,
             progress: false,
         }
@@ -38,12 +46,17 @@ impl Default for ReindexOptions {
 }
 
 /// What a rebuild did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReindexReport {
     pub dataset: String,
     pub generation: i64,
     pub model: Option<String>,
+    /// Segments written (re-chunked ones when re-chunking, over the whole run).
     pub segments: usize,
+    /// Re-chunking: documents cut anew, and documents that kept their segments (no original
+    /// content, or changed during the rebuild).
+    pub documents_rechunked: usize,
+    pub documents_kept: usize,
     pub rows: usize,
     /// Rows written by an earlier, interrupted run that this one continued.
     pub resumed_rows: i64,
@@ -81,6 +94,7 @@ impl Engine {
         let run = match self.store.reindex_run(&dataset.id).await? {
             Some(run)
                 if run.target_generation == target
+                    && run.rechunk == options.rechunk
                     && run.embedding_model == model.as_ref().map(|(id, _)| id.clone()) =>
             {
                 run
@@ -99,6 +113,7 @@ impl Engine {
                         &dataset.id,
                         target,
                         model.as_ref().map(|(id, d)| (id.as_str(), *d)),
+                        options.rechunk,
                     )
                     .await?
             }
@@ -110,6 +125,11 @@ impl Engine {
             super::index_options(dataset),
         )
         .await?;
+        if options.rechunk {
+            return self
+                .rechunk_into(dataset, options, run, Arc::new(index), embedder)
+                .await;
+        }
 
         let total = self.store.count_indexable_segments(&dataset.id).await?;
         let bar = if options.progress {
@@ -139,6 +159,7 @@ impl Engine {
                     resumed_rows,
                     switched: false,
                     elapsed: started.elapsed(),
+                    ..ReindexReport::default()
                 });
             }
             let page = self
@@ -188,12 +209,13 @@ impl Engine {
             resumed_rows,
             switched: true,
             elapsed: started.elapsed(),
+            ..ReindexReport::default()
         })
     }
 
     /// Removes generations older than the one before `current`: that one stays so queries that
     /// opened it before the switch can finish; the next rebuild removes it.
-    async fn remove_old_generations(&self, dataset: &Dataset, current: i64) {
+    pub(super) async fn remove_old_generations(&self, dataset: &Dataset, current: i64) {
         let root = self.config.index_root().join(&dataset.id);
         let Ok(mut entries) = tokio::fs::read_dir(&root).await else {
             return;

@@ -18,6 +18,9 @@ use crate::store::{Job, JobKind, JobStatus, MAX_ATTEMPTS};
 pub const LEASE_SECS: i64 = 60;
 /// How long an idle worker waits before looking for work again.
 const IDLE_POLL: Duration = Duration::from_millis(300);
+/// Waiting documents of one dataset a worker indexes together, so that many small uploads share
+/// embedding batches (the model's batches are 32 texts; a few large documents fill them anyway).
+const DOCUMENTS_PER_BATCH: usize = 16;
 
 /// Starts `count` workers; they stop when `shutdown` is cancelled (after their current job).
 pub fn spawn_workers(engine: Arc<Engine>, count: usize, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
@@ -48,8 +51,10 @@ async fn run_worker(engine: Arc<Engine>, name: String, shutdown: CancellationTok
         match job {
             Some(job) => {
                 let dataset = (job.tenant_id.clone(), job.dataset_id.clone());
-                process(&engine, &name, job).await;
-                if compaction.indexed(dataset) {
+                let jobs = with_waiting_jobs(&engine, &name, job).await;
+                let count = jobs.len();
+                process(&engine, &name, jobs).await;
+                if compaction.indexed(dataset, count) {
                     compaction.run(&engine).await;
                 }
             }
@@ -76,10 +81,11 @@ struct Compaction {
 const COMPACT_EVERY_JOBS: usize = 64;
 
 impl Compaction {
-    /// Notes a document indexed in `dataset`; true when compaction is due despite a busy queue.
-    fn indexed(&mut self, dataset: (String, String)) -> bool {
+    /// Notes `jobs` documents indexed in `dataset`; true when compaction is due despite a busy
+    /// queue.
+    fn indexed(&mut self, dataset: (String, String), jobs: usize) -> bool {
         self.datasets.insert(dataset);
-        self.jobs += 1;
+        self.jobs += jobs;
         self.jobs >= COMPACT_EVERY_JOBS
     }
 
@@ -106,27 +112,75 @@ impl Compaction {
     }
 }
 
-/// Runs one job with its lease renewed in the background, and records how it ended.
-async fn process(engine: &Arc<Engine>, worker: &str, job: Job) {
+/// `job` and, when it indexes a document, up to `DOCUMENTS_PER_BATCH - 1` more waiting
+/// documents of the same dataset, claimed by this worker too.
+async fn with_waiting_jobs(engine: &Engine, worker: &str, job: Job) -> Vec<Job> {
+    let mut jobs = vec![job];
+    if jobs[0].kind != JobKind::IndexDocument {
+        return jobs;
+    }
+    let dataset_id = jobs[0].dataset_id.clone();
+    while jobs.len() < DOCUMENTS_PER_BATCH {
+        match engine
+            .store()
+            .claim_job_in(worker, LEASE_SECS, JobKind::IndexDocument, &dataset_id)
+            .await
+        {
+            Ok(Some(more)) => jobs.push(more),
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(worker = %worker, error = %e, "cannot claim more jobs");
+                break;
+            }
+        }
+    }
+    jobs
+}
+
+/// Runs jobs (several only when they index documents of one dataset) with their leases renewed
+/// in the background, and records how each ended.
+async fn process(engine: &Arc<Engine>, worker: &str, jobs: Vec<Job>) {
     let renewer = {
         let engine = engine.clone();
-        let (job_id, worker) = (job.id.clone(), worker.to_string());
+        let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        let worker = worker.to_string();
         tokio::spawn(async move {
-            loop {
+            let mut held = ids;
+            while !held.is_empty() {
                 tokio::time::sleep(Duration::from_secs((LEASE_SECS / 3) as u64)).await;
-                match engine.store().renew_lease(&job_id, &worker, LEASE_SECS).await {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => tracing::warn!(job_id = %job_id, error = %e, "cannot renew lease"),
+                let mut still = Vec::with_capacity(held.len());
+                for job_id in held {
+                    match engine.store().renew_lease(&job_id, &worker, LEASE_SECS).await {
+                        Ok(true) => still.push(job_id),
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(job_id = %job_id, error = %e, "cannot renew lease");
+                            still.push(job_id);
+                        }
+                    }
                 }
+                held = still;
             }
         })
     };
-    let result = match job.kind {
-        JobKind::IndexDocument => engine.index_document(&job).await,
-        JobKind::EmbedSegments => engine.embed_document(&job).await,
+    let results = match jobs[0].kind {
+        JobKind::IndexDocument => engine.index_documents(&jobs).await,
+        JobKind::EmbedSegments => {
+            let mut results = Vec::with_capacity(jobs.len());
+            for job in &jobs {
+                results.push(engine.embed_document(job).await);
+            }
+            results
+        }
     };
     renewer.abort();
+    for (job, result) in jobs.into_iter().zip(results) {
+        record(engine, worker, job, result).await;
+    }
+}
+
+/// Records how one job ended.
+async fn record(engine: &Engine, worker: &str, job: Job, result: Result<(), IndexJobError>) {
     let store = engine.store();
     let recorded = match result {
         Ok(()) => {

@@ -162,6 +162,25 @@ impl Store {
         row.as_ref().map(dataset_from_row).transpose()
     }
 
+    /// Sets the process rule that new documents (and `ragd reindex --rechunk`) cut with.
+    pub async fn set_dataset_process_rule(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+        rule: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE datasets SET process_rule = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(rule.to_string())
+        .bind(now())
+        .bind(tenant_id)
+        .bind(dataset_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Records the model of a dataset created before it had one (keyword-only until now).
     pub async fn set_dataset_embedding(
         &self,

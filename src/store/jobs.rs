@@ -146,6 +146,46 @@ impl Store {
         .transpose()
     }
 
+    /// Claims the oldest claimable job of `kind` in `dataset_id`, to share a batch with a job of
+    /// the same kind and dataset this worker already holds.
+    pub async fn claim_job_in(
+        &self,
+        worker: &str,
+        lease_secs: i64,
+        kind: JobKind,
+        dataset_id: &str,
+    ) -> Result<Option<Job>, StoreError> {
+        let ts = now();
+        let row = sqlx::query(
+            "UPDATE jobs SET status = 'processing', locked_by = $1, locked_until = $2, attempts = attempts + 1, \
+             updated_at = $3 WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND dataset_id = $5 AND (status = 'enqueued' \
+             OR (status = 'processing' AND locked_until < $6)) ORDER BY created_at, id LIMIT 1) \
+             AND (status = 'enqueued' OR (status = 'processing' AND locked_until < $7)) \
+             RETURNING id, tenant_id, dataset_id, document_id, kind, attempts",
+        )
+        .bind(worker)
+        .bind(ts + lease_secs)
+        .bind(ts)
+        .bind(kind.as_str())
+        .bind(dataset_id)
+        .bind(ts)
+        .bind(ts)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let kind: String = row.try_get("kind")?;
+            Ok(Job {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                dataset_id: row.try_get("dataset_id")?,
+                document_id: row.try_get("document_id")?,
+                kind: kind.parse()?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .transpose()
+    }
+
     /// Extends the lease; false if the job is no longer this worker's (it expired and was taken).
     pub async fn renew_lease(&self, job_id: &str, worker: &str, lease_secs: i64) -> Result<bool, StoreError> {
         let updated = sqlx::query(

@@ -16,6 +16,7 @@ mod metadata;
 mod model_settings;
 mod processing;
 mod queries;
+mod rechunk;
 mod reindex;
 mod segment_edits;
 mod segments;
@@ -55,6 +56,7 @@ pub use self::metadata::{
 pub use self::model_settings::{LlmProvider, StoredModelSettings};
 pub use self::processing::{Completion, ProcessingOutcome};
 pub use self::queries::{DatasetQuery, NewDatasetQuery, QuerySource};
+pub use self::rechunk::RechunkSource;
 pub use self::reindex::{ReindexRun, SegmentSource};
 pub use self::segment_edits::{
     AddedSegment, ChildChunkRow, SegmentFilter, SegmentRow, SegmentScope, SegmentText,

@@ -19,6 +19,10 @@ pub struct ReindexRun {
     pub cursor: String,
     pub rows_written: i64,
     pub started_at: i64,
+    /// Documents are re-parsed and re-chunked (`--rechunk`) rather than segments re-embedded.
+    pub rechunk: bool,
+    /// Last document id re-chunked into the new generation ('' before the first page).
+    pub document_cursor: String,
 }
 
 /// What the index needs of a segment: its text or, in parent-child datasets, its children's.
@@ -62,7 +66,7 @@ impl Store {
     pub async fn reindex_run(&self, dataset_id: &str) -> Result<Option<ReindexRun>, StoreError> {
         let row = sqlx::query(
             "SELECT dataset_id, target_generation, embedding_model, embedding_dimension, last_segment_id, rows_written, \
-             started_at FROM reindex_runs WHERE dataset_id = $1",
+             started_at, CAST(rechunk AS INTEGER) AS rechunk, last_document_id FROM reindex_runs WHERE dataset_id = $1",
         )
         .bind(dataset_id)
         .fetch_optional(&self.pool)
@@ -78,28 +82,37 @@ impl Store {
                 cursor: row.try_get("last_segment_id")?,
                 rows_written: row.try_get("rows_written")?,
                 started_at: row.try_get("started_at")?,
+                rechunk: get_bool(&row, "rechunk")?,
+                document_cursor: row.try_get("last_document_id")?,
             })
         })
         .transpose()
     }
 
-    /// Records the start of a rebuild (replacing a stale record of an older generation).
+    /// Records the start of a rebuild (replacing a stale record of an older generation, and
+    /// whatever segments it had staged).
     pub async fn start_reindex(
         &self,
         tenant_id: &str,
         dataset_id: &str,
         target_generation: i64,
         model: Option<(&str, usize)>,
+        rechunk: bool,
     ) -> Result<ReindexRun, StoreError> {
         let ts = now();
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM reindex_runs WHERE dataset_id = $1")
+        for table in ["reindex_runs", "rechunk_child_chunks", "rechunk_segments"] {
+            // Built from constant table names only.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE dataset_id = $1"
+            )))
             .bind(dataset_id)
             .execute(&mut *tx)
             .await?;
+        }
         sqlx::query(
             "INSERT INTO reindex_runs (dataset_id, tenant_id, target_generation, embedding_model, \
-             embedding_dimension, started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+             embedding_dimension, started_at, updated_at, rechunk) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
         )
         .bind(dataset_id)
         .bind(tenant_id)
@@ -107,6 +120,7 @@ impl Store {
         .bind(model.map(|(id, _)| id.to_string()))
         .bind(model.map(|(_, d)| d as i64))
         .bind(ts)
+        .bind(rechunk)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -19,6 +19,19 @@ struct CountingEmbedder {
     inner: Arc<dyn Embedder>,
     documents: AtomicUsize,
     queries: AtomicUsize,
+    /// Calls of `embed_documents`.
+    calls: AtomicUsize,
+}
+
+impl CountingEmbedder {
+    fn new() -> Self {
+        Self {
+            inner: support::embedder(),
+            documents: AtomicUsize::new(0),
+            queries: AtomicUsize::new(0),
+            calls: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl Embedder for CountingEmbedder {
@@ -36,6 +49,7 @@ impl Embedder for CountingEmbedder {
 
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.documents.fetch_add(texts.len(), Ordering::SeqCst);
+        self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.embed_documents(texts)
     }
 
@@ -142,11 +156,7 @@ fn names(found: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
-    let embedder = Arc::new(CountingEmbedder {
-        inner: support::embedder(),
-        documents: AtomicUsize::new(0),
-        queries: AtomicUsize::new(0),
-    });
+    let embedder = Arc::new(CountingEmbedder::new());
     let api = Api::with_embedder(embedder.clone()).await;
     api.start_workers();
     let (status, created) = api
@@ -306,11 +316,7 @@ async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
 
 #[tokio::test]
 async fn the_first_document_decides_economy_for_a_dataset_without_technique() {
-    let embedder = Arc::new(CountingEmbedder {
-        inner: support::embedder(),
-        documents: AtomicUsize::new(0),
-        queries: AtomicUsize::new(0),
-    });
+    let embedder = Arc::new(CountingEmbedder::new());
     let api = Api::with_embedder(embedder.clone()).await;
     api.start_workers();
     let ds = api.create_dataset("undecided").await;
@@ -745,4 +751,62 @@ async fn retrieval_with_nothing_searchable_answers_empty_records() {
         assert_eq!(status, StatusCode::OK, "{method}: {found}");
         assert_eq!(found["records"], json!([]), "{method}");
     }
+}
+
+#[tokio::test]
+async fn waiting_uploads_share_embedding_batches_and_fail_alone() {
+    let embedder = Arc::new(CountingEmbedder::new());
+    let api = Api::with_embedder(embedder.clone()).await;
+    let (status, created) = api
+        .call(
+            "POST",
+            "/v1/datasets",
+            Some(json!({"name": "notes", "indexing_technique": "high_quality"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let ds = created["id"].as_str().unwrap().to_string();
+    // Queued before any worker runs: small notes, and one file that cannot be parsed.
+    let topics = [
+        "Lighthouse keepers polished the great glass lens every morning.",
+        "Beekeepers smoke the hive gently before opening it.",
+        "Sourdough starters need flour and water every day.",
+        "Glaciers carve valleys shaped like the letter U.",
+        "Chess clocks limit the time each player may think.",
+        "Origami cranes are folded from one square sheet of paper.",
+    ];
+    let mut batches = Vec::new();
+    for (n, topic) in topics.iter().enumerate() {
+        let (_, batch) = api.add_text(&ds, &format!("note-{n}"), topic, json!({})).await;
+        batches.push(batch);
+    }
+    let (status, broken) = api
+        .multipart(
+            &format!("/v1/datasets/{ds}/document/create-by-file"),
+            ("broken.pdf", b"%PDF-1.7\nthis is not really a pdf"),
+            Some(json!({"indexing_technique": "high_quality", "process_rule": {"mode": "automatic"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{broken}");
+    let broken_batch = broken["batch"].as_str().unwrap().to_string();
+    let calls_before = embedder.calls.load(Ordering::SeqCst);
+    api.start_workers();
+    for batch in &batches {
+        let items = api.wait_until_indexed(&ds, batch).await;
+        assert_eq!(items[0]["indexing_status"], "completed", "{items:?}");
+    }
+    let items = api.wait_until_indexed(&ds, &broken_batch).await;
+    assert_eq!(items[0]["indexing_status"], "error", "{items:?}");
+    let calls = embedder.calls.load(Ordering::SeqCst) - calls_before;
+    assert!(
+        calls < topics.len(),
+        "{} documents took {calls} model calls: waiting documents share batches",
+        topics.len()
+    );
+    assert_eq!(embedder.documents.load(Ordering::SeqCst), topics.len());
+    let (status, found) = api
+        .retrieve(&ds, "folding paper birds", Some(retrieval("semantic_search", 1)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(names(&found), ["note-5"]);
 }

@@ -462,7 +462,7 @@ async fn documents_jobs_and_segments(store: &Store) {
 
     // An index rebuild walks segments in id order from a recorded cursor and switches atomically.
     let run = store
-        .start_reindex(DEFAULT_TENANT, &dataset.id, 2, Some(("model-b", 8)))
+        .start_reindex(DEFAULT_TENANT, &dataset.id, 2, Some(("model-b", 8)), false)
         .await
         .unwrap();
     let page = store
@@ -518,6 +518,84 @@ async fn documents_jobs_and_segments(store: &Store) {
             switched.embedding_dimension
         ),
         (2, Some("model-b"), Some(8))
+    );
+
+    // A re-chunk stages new segments beside the live ones; the switch swaps them in.
+    let run = store
+        .start_reindex(DEFAULT_TENANT, &dataset.id, 3, Some(("model-b", 8)), true)
+        .await
+        .unwrap();
+    assert!(run.rechunk && run.document_cursor.is_empty());
+    let sources = store
+        .rechunk_sources_after(&dataset.id, &run.document_cursor, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        sources.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [doc.as_str()]
+    );
+    assert!(sources[0].file.is_some() && sources[0].visible);
+    let rechunked = CompletedDocument {
+        document_id: doc.clone(),
+        word_count: 15,
+        tokens: 0,
+        segments: (0..5)
+            .map(|i| NewSegment {
+                id: format!("{doc}-r{i}"),
+                position: i + 1,
+                content: format!("smaller piece {i}"),
+                tokens: 2,
+                page: None,
+            })
+            .collect(),
+        children: vec![NewChildChunk {
+            id: format!("{doc}-rc0"),
+            segment_id: format!("{doc}-r0"),
+            position: 1,
+            content: "smaller".into(),
+        }],
+    };
+    // A replayed page replaces what it staged before.
+    for _ in 0..2 {
+        store
+            .stage_rechunk(
+                &run,
+                DEFAULT_TENANT,
+                std::slice::from_ref(doc),
+                std::slice::from_ref(&rechunked),
+                doc,
+                5,
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_staged(&dataset.id).await.unwrap(), (1, 5));
+    let resumed = store.reindex_run(&dataset.id).await.unwrap().unwrap();
+    assert_eq!(resumed.document_cursor, *doc);
+    assert_eq!(
+        store.count_segments(&dataset.id).await.unwrap(),
+        3,
+        "live segments serve meanwhile"
+    );
+    assert!(store.finish_rechunk(&resumed).await.unwrap());
+    assert!(
+        !store.finish_rechunk(&resumed).await.unwrap(),
+        "a finished run switches once"
+    );
+    assert_eq!(store.count_segments(&dataset.id).await.unwrap(), 5);
+    assert_eq!(store.count_staged(&dataset.id).await.unwrap(), (0, 0));
+    let after = store.api_document(&dataset.id, doc).await.unwrap().unwrap();
+    assert_eq!(after.tokens, 10);
+    let sources = store.document_segment_sources(doc, 0).await.unwrap();
+    assert_eq!(sources[0].children.len(), 1);
+    assert_eq!(
+        store
+            .dataset(DEFAULT_TENANT, &dataset.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .index_generation,
+        3
     );
 
     // Deleting a document removes its segments (cascade) and jobs.
