@@ -27,6 +27,8 @@ pub enum ErrorCode {
     InvalidAction,
     InvalidMetadata,
     DatasetNotInitialized,
+    /// A workspace already has the most API keys of a type it may have.
+    MaxKeysExceeded,
     NoFileUploaded,
     TooManyFiles,
     FileTooLarge,
@@ -75,6 +77,7 @@ impl ErrorCode {
             ErrorCode::InvalidAction => "invalid_action",
             ErrorCode::InvalidMetadata => "invalid_metadata",
             ErrorCode::DatasetNotInitialized => "dataset_not_initialized",
+            ErrorCode::MaxKeysExceeded => "max_keys_exceeded",
             ErrorCode::NoFileUploaded => "no_file_uploaded",
             ErrorCode::TooManyFiles => "too_many_files",
             ErrorCode::FileTooLarge => "file_too_large",
@@ -107,6 +110,7 @@ impl ErrorCode {
             | ErrorCode::InvalidAction
             | ErrorCode::InvalidMetadata
             | ErrorCode::DatasetNotInitialized
+            | ErrorCode::MaxKeysExceeded
             | ErrorCode::NoFileUploaded
             | ErrorCode::TooManyFiles
             | ErrorCode::ProviderNotInitialize

@@ -2,6 +2,7 @@
 //! answer; no business logic and no SQL here.
 
 mod auth;
+pub mod caller;
 pub mod console;
 pub mod error;
 mod extract;

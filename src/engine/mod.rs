@@ -2,6 +2,7 @@
 //! store, the pipelines and the hybrid index.
 
 mod embed_document;
+mod estimate;
 mod index_document;
 mod ingest;
 pub mod metadata_filter;
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use indexes::{Analyzer, DatasetIndex, IndexOptions};
 use pipelines::Embedder;
 
+pub use self::estimate::{ChunkEstimate, EstimateFile};
 pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
 pub use self::metadata_filter::MetadataFilter;

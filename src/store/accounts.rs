@@ -458,7 +458,7 @@ impl Store {
     pub async fn members(&self, tenant_id: &str) -> Result<Vec<Member>, StoreError> {
         let sql = format!(
             "SELECT {}, m.role AS member_role FROM tenant_members m JOIN accounts a ON a.id = m.account_id \
-             WHERE m.tenant_id = $1 ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.created_at, a.id",
+             WHERE m.tenant_id = $1 ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, m.created_at, a.email",
             ACCOUNT_COLUMNS
                 .split(", ")
                 .map(|c| format!("a.{}", c.trim()))

@@ -91,7 +91,7 @@ pub struct DocumentRow {
     pub hit_count: i64,
 }
 
-const DOCUMENT_SELECT: &str = "SELECT d.id, d.dataset_id, d.position, d.name, d.data_source_type, d.batch, \
+pub(super) const DOCUMENT_SELECT: &str = "SELECT d.id, d.dataset_id, d.position, d.name, d.data_source_type, d.batch, \
     d.indexing_status, d.error, CAST(d.enabled AS INTEGER) AS enabled, \
     CAST(d.archived AS INTEGER) AS archived, CAST(d.is_paused AS INTEGER) AS is_paused, d.word_count, d.tokens, d.doc_form, \
     d.doc_language, d.process_rule, d.created_from, d.doc_metadata, d.created_at, d.updated_at, \
@@ -105,7 +105,7 @@ const DOCUMENT_SELECT: &str = "SELECT d.id, d.dataset_id, d.position, d.name, d.
     (SELECT CAST(COALESCE(SUM(s.hit_count), 0) AS BIGINT) FROM document_segments s WHERE s.document_id = d.id) AS hit_count \
     FROM documents d LEFT JOIN upload_files f ON f.id = d.upload_file_id";
 
-fn document_from_row(row: &sqlx::any::AnyRow) -> Result<DocumentRow, StoreError> {
+pub(super) fn document_from_row(row: &sqlx::any::AnyRow) -> Result<DocumentRow, StoreError> {
     let file_id: Option<String> = row.try_get("file_id")?;
     let file = match file_id {
         Some(id) => Some(UploadFile {
@@ -241,6 +241,25 @@ impl Store {
     /// document's process rule becomes the dataset's latest rule, the one later documents use
     /// when they bring none.
     pub async fn create_api_document(&self, new: NewApiDocument) -> Result<DocumentRow, StoreError> {
+        self.create_document_row(new, false, "api").await
+    }
+
+    /// [`Store::create_api_document`] for a file uploaded earlier (the console uploads files
+    /// first, then makes documents of them): its upload row is already there and is shared.
+    pub async fn create_document_from_upload(
+        &self,
+        new: NewApiDocument,
+        created_from: &str,
+    ) -> Result<DocumentRow, StoreError> {
+        self.create_document_row(new, true, created_from).await
+    }
+
+    async fn create_document_row(
+        &self,
+        new: NewApiDocument,
+        file_recorded: bool,
+        created_from: &str,
+    ) -> Result<DocumentRow, StoreError> {
         let ts = now();
         let document_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.begin_write().await?;
@@ -264,7 +283,9 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::DocFormMismatch);
         }
-        insert_upload_file(&mut tx, &new.tenant_id, &new.file, ts).await?;
+        if !file_recorded {
+            insert_upload_file(&mut tx, &new.tenant_id, &new.file, ts).await?;
+        }
         let max: Option<i64> =
             sqlx::query_scalar("SELECT MAX(position) FROM documents WHERE dataset_id = $1")
                 .bind(&new.dataset_id)
@@ -273,7 +294,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO documents (id, tenant_id, dataset_id, position, name, data_source_type, source, content_hash, \
              batch, indexing_status, created_at, updated_at, upload_file_id, created_from, doc_form, doc_language, \
-             process_rule) VALUES ($1, $2, $3, $4, $5, 'upload_file', $6, $7, $8, 'waiting', $9, $10, $11, 'api', $12, $13, $14)",
+             process_rule) VALUES ($1, $2, $3, $4, $5, 'upload_file', $6, $7, $8, 'waiting', $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&document_id)
         .bind(&new.tenant_id)
@@ -286,6 +307,7 @@ impl Store {
         .bind(ts)
         .bind(ts)
         .bind(&new.file.id)
+        .bind(created_from)
         .bind(&new.doc_form)
         .bind(&new.doc_language)
         .bind(new.process_rule.to_string())

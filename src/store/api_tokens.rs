@@ -32,6 +32,25 @@ pub struct ApiToken {
     pub app_id: Option<String>,
 }
 
+/// A dataset API key as the console lists it: never the key itself, only its hint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenInfo {
+    pub id: String,
+    pub token_type: String,
+    /// The key's first and last characters (`dataset-ab...wxyz`).
+    pub hint: String,
+    pub last_used_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A key just made: the only time the key itself is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssuedApiToken {
+    pub id: String,
+    pub key: String,
+    pub created_at: i64,
+}
+
 /// Keys are `<type>-` plus 24 characters from a 62-letter alphabet (about 143 bits).
 fn generate_key(token_type: TokenType) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -59,26 +78,112 @@ impl Store {
         token_type: TokenType,
         app_id: Option<&str>,
     ) -> Result<String, StoreError> {
+        let issued = self.issue_api_token(tenant_id, token_type, app_id, None).await?;
+        // Without a limit a key is always issued.
+        issued
+            .map(|token| token.key)
+            .ok_or_else(|| StoreError::Corrupt("no key issued without a limit".into()))
+    }
+
+    /// Creates a key unless the workspace (or the app, for app keys) already has `max` keys of
+    /// this type: then None. Counted and inserted in one write transaction, so concurrent
+    /// requests cannot pass the limit together.
+    pub async fn issue_api_token(
+        &self,
+        tenant_id: &str,
+        token_type: TokenType,
+        app_id: Option<&str>,
+        max: Option<usize>,
+    ) -> Result<Option<IssuedApiToken>, StoreError> {
         let key = generate_key(token_type);
         let hint = format!(
             "{}...{}",
             &key[..key.find('-').unwrap_or(0) + 3],
             &key[key.len() - 4..]
         );
+        let mut tx = self.begin_write().await?;
+        if let Some(max) = max {
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM api_tokens WHERE tenant_id = $1 AND type = $2 \
+                 AND COALESCE(app_id, '') = $3",
+            )
+            .bind(tenant_id)
+            .bind(token_type.as_str())
+            .bind(app_id.unwrap_or(""))
+            .fetch_one(&mut *tx)
+            .await?;
+            if count >= max as i64 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let created_at = now();
         sqlx::query(
             "INSERT INTO api_tokens (id, tenant_id, type, token_hash, token_hint, app_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&id)
         .bind(tenant_id)
         .bind(token_type.as_str())
         .bind(hash_key(&key))
         .bind(hint)
         .bind(app_id)
-        .bind(now())
-        .execute(&self.pool)
+        .bind(created_at)
+        .execute(&mut *tx)
         .await?;
-        Ok(key)
+        tx.commit().await?;
+        Ok(Some(IssuedApiToken { id, key, created_at }))
+    }
+
+    /// The keys of a type in a workspace (of one app, for app keys), oldest first.
+    pub async fn list_api_tokens(
+        &self,
+        tenant_id: &str,
+        token_type: TokenType,
+        app_id: Option<&str>,
+    ) -> Result<Vec<ApiTokenInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, type, token_hint, last_used_at, created_at FROM api_tokens \
+             WHERE tenant_id = $1 AND type = $2 AND COALESCE(app_id, '') = $3 ORDER BY created_at, id",
+        )
+        .bind(tenant_id)
+        .bind(token_type.as_str())
+        .bind(app_id.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiTokenInfo {
+                    id: row.try_get("id")?,
+                    token_type: row.try_get("type")?,
+                    hint: row.try_get("token_hint")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes a key of a type in a workspace (of one app, for app keys); false if there is none.
+    pub async fn delete_api_token(
+        &self,
+        tenant_id: &str,
+        token_type: TokenType,
+        app_id: Option<&str>,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let deleted = sqlx::query(
+            "DELETE FROM api_tokens WHERE tenant_id = $1 AND type = $2 AND COALESCE(app_id, '') = $3 AND id = $4",
+        )
+        .bind(tenant_id)
+        .bind(token_type.as_str())
+        .bind(app_id.unwrap_or(""))
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted > 0)
     }
 
     /// The key's record if `key` is a known key of `token_type`; updates `last_used_at` at most

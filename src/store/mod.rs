@@ -5,6 +5,7 @@
 mod accounts;
 mod api_documents;
 mod api_tokens;
+mod console_datasets;
 mod datasets;
 mod document_status;
 mod documents;
@@ -33,7 +34,10 @@ pub use self::accounts::{
 pub use self::api_documents::{
     DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile,
 };
-pub use self::api_tokens::{ApiToken, TokenType};
+pub use self::api_tokens::{ApiToken, ApiTokenInfo, IssuedApiToken, TokenType};
+pub use self::console_datasets::{
+    DatasetListFilter, DocumentSort, SegmentImportJob, display_status_condition,
+};
 pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
 pub use self::document_status::{DocumentAction, UnknownAction};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};

@@ -92,6 +92,10 @@ pub struct SegmentFilter {
     pub statuses: Vec<String>,
     /// Only segments whose content contains this, ignoring case.
     pub keyword: Option<String>,
+    /// Only enabled (true) or disabled (false) segments; all when None.
+    pub enabled: Option<bool>,
+    /// Only segments hit at least this often.
+    pub min_hit_count: Option<i64>,
 }
 
 const SEGMENT_COLUMNS: &str = "id, document_id, position, content, answer, keywords, word_count, tokens, \
@@ -172,9 +176,17 @@ fn segment_filter_sql(filter: &SegmentFilter) -> String {
             placeholders(2, filter.statuses.len())
         ));
     }
+    let mut n = 2 + filter.statuses.len();
     if filter.keyword.is_some() {
-        let n = 2 + filter.statuses.len();
         sql.push_str(&format!(" AND LOWER(content) LIKE LOWER(${n}) ESCAPE '\\'"));
+        n += 1;
+    }
+    if filter.enabled.is_some() {
+        sql.push_str(&format!(" AND CAST(enabled AS INTEGER) = ${n}"));
+        n += 1;
+    }
+    if filter.min_hit_count.is_some() {
+        sql.push_str(&format!(" AND hit_count >= ${n}"));
     }
     sql
 }
@@ -342,7 +354,11 @@ impl Store {
     ) -> Result<(Vec<SegmentRow>, i64), StoreError> {
         let clause = segment_filter_sql(filter);
         let pattern = filter.keyword.as_deref().map(|k| like_pattern(Some(k)));
-        let n = 2 + filter.statuses.len() + usize::from(pattern.is_some());
+        let n = 2
+            + filter.statuses.len()
+            + usize::from(pattern.is_some())
+            + usize::from(filter.enabled.is_some())
+            + usize::from(filter.min_hit_count.is_some());
         let count_sql = format!("SELECT COUNT(*) FROM document_segments WHERE {clause}");
         let page_sql = format!(
             "SELECT {SEGMENT_COLUMNS} FROM document_segments WHERE {clause} \
@@ -359,6 +375,14 @@ impl Store {
         if let Some(pattern) = &pattern {
             count = count.bind(pattern);
             rows = rows.bind(pattern);
+        }
+        if let Some(enabled) = filter.enabled {
+            count = count.bind(i64::from(enabled));
+            rows = rows.bind(i64::from(enabled));
+        }
+        if let Some(hits) = filter.min_hit_count {
+            count = count.bind(hits);
+            rows = rows.bind(hits);
         }
         let total: i64 = count.fetch_one(&self.pool).await?;
         let rows = rows
@@ -659,10 +683,22 @@ mod tests {
         let filter = SegmentFilter {
             statuses: vec!["completed".into(), "error".into()],
             keyword: Some("tea".into()),
+            ..SegmentFilter::default()
         };
         assert_eq!(
             segment_filter_sql(&filter),
             "document_id = $1 AND status IN ($2, $3) AND LOWER(content) LIKE LOWER($4) ESCAPE '\\'"
+        );
+        let filter = SegmentFilter {
+            keyword: Some("tea".into()),
+            enabled: Some(false),
+            min_hit_count: Some(2),
+            ..SegmentFilter::default()
+        };
+        assert_eq!(
+            segment_filter_sql(&filter),
+            "document_id = $1 AND LOWER(content) LIKE LOWER($2) ESCAPE '\\' AND CAST(enabled AS INTEGER) = $3 \
+             AND hit_count >= $4"
         );
     }
 

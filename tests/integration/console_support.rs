@@ -247,3 +247,70 @@ impl Session {
         self.tenant_id = body["id"].as_str().unwrap().to_string();
     }
 }
+
+impl Session {
+    /// `POST /console/api/files/upload`: one multipart `file`, with `source` (e.g. `datasets`)
+    /// as a form field when given.
+    pub(crate) async fn upload(
+        &self,
+        console: &Console,
+        name: &str,
+        bytes: &[u8],
+        source: Option<&str>,
+    ) -> (StatusCode, Value) {
+        self.multipart(console, &[(name, bytes)], source).await
+    }
+
+    /// `POST /console/api/files/upload` with any number of `file` parts (none, or several).
+    pub(crate) async fn upload_parts(
+        &self,
+        console: &Console,
+        files: &[(&str, &[u8])],
+    ) -> (StatusCode, Value) {
+        self.multipart(console, files, None).await
+    }
+
+    async fn multipart(
+        &self,
+        console: &Console,
+        files: &[(&str, &[u8])],
+        source: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let boundary = "console-upload-boundary";
+        let mut body = Vec::new();
+        if let Some(source) = source {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\n{source}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = Request::builder()
+            .method("POST")
+            .uri("/console/api/files/upload")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.access_token))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        let response = console.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}

@@ -2,6 +2,9 @@
 //! Tests that need the real embedding model load it once per run through `support::embedder`.
 
 mod console_auth;
+mod console_datasets;
+mod console_flow;
+mod console_isolation;
 mod console_support;
 mod engine_demo;
 mod eval_mini;

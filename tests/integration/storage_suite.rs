@@ -62,6 +62,160 @@ async fn suite(store: &Store) {
     metadata_and_tags(store).await;
     api_tokens(store).await;
     queries_files_and_stats(store).await;
+    accounts(store).await;
+}
+
+/// Console accounts: setup once, invitations, activation, roles, refresh tokens, model settings.
+async fn accounts(store: &Store) {
+    use ragd::store::{Invited, Role, StoredModelSettings};
+    assert!(store.setup_at().await.unwrap().is_none());
+    assert!(
+        store
+            .setup_console("Owner@Example.com", "Owner", "hash-1", "en-US")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .setup_console("x@example.com", "X", "hash-2", "en-US")
+            .await
+            .unwrap(),
+        "setup runs once"
+    );
+    let owner = store
+        .account_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.member_role(DEFAULT_TENANT, &owner.id).await.unwrap(),
+        Some(Role::Owner)
+    );
+
+    let expires = ragd::store::now() + 3600;
+    let Invited::New { account_id, token } = store
+        .invite_member(DEFAULT_TENANT, &owner.id, "ed@example.com", Role::Editor, expires)
+        .await
+        .unwrap()
+    else {
+        panic!("a new address makes a pending account");
+    };
+    assert!(matches!(
+        store
+            .invite_member(DEFAULT_TENANT, &owner.id, "ED@example.com", Role::Normal, expires)
+            .await
+            .unwrap(),
+        Invited::AlreadyMember
+    ));
+    let invitation = store.invitation(&token).await.unwrap().unwrap();
+    assert_eq!(invitation.account_id, account_id);
+    assert!(
+        store
+            .activate_account(&invitation, "Ed", "hash-3", "en-US", "UTC")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .activate_account(&invitation, "Ed", "hash-4", "en-US", "UTC")
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(store.invitation(&token).await.unwrap().is_none());
+    let ed = store.account(&account_id).await.unwrap().unwrap();
+    assert_eq!(
+        (ed.status.as_str(), ed.password_hash.as_deref()),
+        ("active", Some("hash-3"))
+    );
+
+    let other = store.create_workspace(&ed.id, "Ed's own").await.unwrap();
+    assert_eq!(store.workspaces_of(&ed.id).await.unwrap().len(), 2);
+    assert!(
+        !store.switch_workspace(&owner.id, &other).await.unwrap(),
+        "not a member there"
+    );
+    assert!(
+        store
+            .update_member_role(DEFAULT_TENANT, &ed.id, Role::DatasetOperator)
+            .await
+            .unwrap()
+    );
+    let members = store.members(DEFAULT_TENANT).await.unwrap();
+    assert_eq!(
+        members.iter().map(|m| m.role).collect::<Vec<_>>(),
+        [Role::Owner, Role::DatasetOperator]
+    );
+    assert!(store.remove_member(DEFAULT_TENANT, &ed.id).await.unwrap());
+    assert!(!store.remove_member(DEFAULT_TENANT, &ed.id).await.unwrap());
+
+    store
+        .store_refresh_token(&owner.id, "refresh-1", expires)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_refresh_token("refresh-1").await.unwrap(),
+        Some(owner.id.clone())
+    );
+    assert_eq!(
+        store.take_refresh_token("refresh-1").await.unwrap(),
+        None,
+        "used once"
+    );
+    store
+        .store_refresh_token(&owner.id, "refresh-2", expires)
+        .await
+        .unwrap();
+    store.change_password(&owner.id, "hash-5").await.unwrap();
+    assert_eq!(
+        store.take_refresh_token("refresh-2").await.unwrap(),
+        None,
+        "a new password ends sessions"
+    );
+    assert_eq!(
+        store.account(&owner.id).await.unwrap().unwrap().session_version,
+        owner.session_version + 1
+    );
+
+    store.record_login_failure("owner@example.com").await.unwrap();
+    store.record_login_failure("OWNER@example.com").await.unwrap();
+    assert_eq!(
+        store.login_failures_since("owner@example.com", 0).await.unwrap(),
+        2
+    );
+    store
+        .record_login(&owner.id, "owner@example.com", Some("10.0.0.1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.login_failures_since("owner@example.com", 0).await.unwrap(),
+        0
+    );
+
+    let settings = StoredModelSettings {
+        llm_base_url: Some("http://127.0.0.1:9/v1".into()),
+        llm_model: Some("m".into()),
+        llm_api_key_sealed: Some("sealed".into()),
+        llm_parameters: Some(json!({"temperature": 0.1})),
+        llm_context_window: Some(8192),
+        ..StoredModelSettings::default()
+    };
+    store
+        .save_model_settings(DEFAULT_TENANT, &owner.id, &settings)
+        .await
+        .unwrap();
+    let read = store.model_settings(DEFAULT_TENANT).await.unwrap();
+    assert_eq!(
+        StoredModelSettings {
+            updated_at: None,
+            ..read
+        },
+        settings
+    );
+    assert_eq!(
+        store.model_settings(&other).await.unwrap(),
+        StoredModelSettings::default()
+    );
 }
 
 fn new_dataset(name: &str) -> NewDataset {

@@ -4,6 +4,7 @@
 
 mod account;
 mod auth;
+mod datasets;
 pub mod model_settings;
 pub mod passport;
 pub mod session;
@@ -79,4 +80,5 @@ pub fn routes() -> Router<AppState> {
             "/workspaces/current/default-model",
             get(model_settings::default_model),
         )
+        .merge(datasets::routes())
 }

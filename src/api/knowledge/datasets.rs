@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::views;
 use crate::api::auth::DatasetKey;
-use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
+use crate::api::caller::{self, Access};
+use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::{ApiError, AppState};
 use crate::store::{Dataset, DatasetChanges, KNOWLEDGE_TAG, NewDataset};
 
@@ -57,7 +58,7 @@ fn default_limit() -> u32 {
     20
 }
 
-fn check_name(name: &str) -> Result<String, ApiError> {
+pub(crate) fn check_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 40 {
         return Err(ApiError::invalid("Name must be between 1 to 40 characters."));
@@ -65,21 +66,21 @@ fn check_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
-fn check_description(description: &str) -> Result<(), ApiError> {
+pub(crate) fn check_description(description: &str) -> Result<(), ApiError> {
     if description.chars().count() > 400 {
         return Err(ApiError::invalid("Description cannot exceed 400 characters."));
     }
     Ok(())
 }
 
-fn check_technique(technique: &str) -> Result<(), ApiError> {
+pub(crate) fn check_technique(technique: &str) -> Result<(), ApiError> {
     match technique {
         "high_quality" | "economy" => Ok(()),
         _ => Err(ApiError::invalid("Invalid indexing technique.")),
     }
 }
 
-fn check_permission(permission: &str) -> Result<(), ApiError> {
+pub(crate) fn check_permission(permission: &str) -> Result<(), ApiError> {
     match permission {
         "only_me" | "all_team_members" | "partial_members" => Ok(()),
         _ => Err(ApiError::invalid("Invalid permission.")),
@@ -87,7 +88,10 @@ fn check_permission(permission: &str) -> Result<(), ApiError> {
 }
 
 /// The embedding model a high-quality dataset gets: the requested one if ragd has it.
-fn embedding_model(state: &AppState, requested: Option<&str>) -> Result<(String, usize), ApiError> {
+pub(crate) fn embedding_model(
+    state: &AppState,
+    requested: Option<&str>,
+) -> Result<(String, usize), ApiError> {
     let (model, dimension) = state.engine.configured_model();
     match requested {
         None | Some("") => Ok((model, dimension)),
@@ -108,22 +112,9 @@ pub async fn dataset_json(state: &AppState, dataset: &Dataset) -> Result<Value, 
     Ok(views::dataset(dataset, counts, &tags, &schema))
 }
 
-/// The dataset named by the path, in the key's workspace.
+/// The dataset named by the path, in the key's workspace, with its API access on.
 pub async fn find_dataset(state: &AppState, key: &DatasetKey, dataset_id: &str) -> Result<Dataset, ApiError> {
-    let id = uuid_path(dataset_id, "Dataset")?;
-    let dataset = state
-        .engine
-        .store()
-        .dataset(&key.0.tenant_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
-    if !dataset.enable_api {
-        return Err(ApiError::new(
-            crate::api::ErrorCode::Forbidden,
-            "Dataset api access is not enabled.",
-        ));
-    }
-    Ok(dataset)
+    caller::find_dataset(state, key, dataset_id, Access::Write).await
 }
 
 pub async fn create(

@@ -13,6 +13,7 @@ use super::datasets::find_dataset;
 use super::uploads::read_file_form;
 use super::views;
 use crate::api::auth::DatasetKey;
+use crate::api::caller::{self, Access, Caller};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{ECONOMY, HIGH_QUALITY};
@@ -29,15 +30,15 @@ const QA_MODEL: &str = "qa_model";
 #[derive(Debug, Deserialize, Default)]
 pub struct DocumentOptions {
     #[serde(default)]
-    indexing_technique: Option<String>,
+    pub(crate) indexing_technique: Option<String>,
     #[serde(default)]
-    doc_form: Option<String>,
+    pub(crate) doc_form: Option<String>,
     #[serde(default)]
-    doc_language: Option<String>,
+    pub(crate) doc_language: Option<String>,
     #[serde(default)]
-    process_rule: Option<Value>,
+    pub(crate) process_rule: Option<Value>,
     #[serde(default)]
-    retrieval_model: Option<Value>,
+    pub(crate) retrieval_model: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,15 +72,15 @@ fn twenty() -> u32 {
 }
 
 /// What a document request resolves to: its `doc_form` and the process rule to store.
-struct ResolvedOptions {
-    doc_form: String,
-    process_rule: Value,
+pub(crate) struct ResolvedOptions {
+    pub(crate) doc_form: String,
+    pub(crate) process_rule: Value,
 }
 
 /// Checks the request against the dataset and resolves the document's `doc_form` and process
 /// rule. The first document of a dataset sets its `doc_form`; later ones must match it (they
 /// inherit it when they send none).
-fn resolve_options(
+pub(crate) fn resolve_options(
     dataset: &Dataset,
     has_documents: bool,
     options: &DocumentOptions,
@@ -151,21 +152,21 @@ fn resolve_options(
 }
 
 /// Dify's batch id: `YYYYmmddHHMMSS` and a random 6-digit number.
-fn new_batch() -> String {
+pub(crate) fn new_batch() -> String {
     let random = 100_000 + (uuid::Uuid::new_v4().as_u128() % 900_000) as u32;
     format!("{}{random}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
 }
 
 /// Writes the bytes to the file store (atomically) and describes the stored file.
-async fn store_file(
+pub(crate) async fn store_file(
     state: &AppState,
-    key: &DatasetKey,
+    tenant_id: &str,
     name: &str,
     extension: &str,
     bytes: Vec<u8>,
 ) -> Result<UploadFile, ApiError> {
     let file_id = uuid::Uuid::new_v4().to_string();
-    let storage_key = format!("{}/{file_id}.{extension}", key.0.tenant_id);
+    let storage_key = format!("{tenant_id}/{file_id}.{extension}");
     let path = state.engine.file_store().join(&storage_key);
     let hash = hex::encode(Sha256::digest(&bytes));
     let size = bytes.len() as i64;
@@ -186,16 +187,16 @@ async fn store_file(
 }
 
 /// Removes a stored file that no row refers to (its request failed after storing it).
-async fn discard_file(state: &AppState, storage_key: &str) {
+pub(crate) async fn discard_file(state: &AppState, storage_key: &str) {
     // Losing this removal only leaves a stray file behind.
     let _ = tokio::fs::remove_file(state.engine.file_store().join(storage_key)).await;
 }
 
 /// Records the indexing technique (first document: economy indexes BM25 only, high_quality
 /// embeds) and a retrieval model sent with a document.
-async fn apply_dataset_options(
+pub(crate) async fn apply_dataset_options(
     state: &AppState,
-    key: &DatasetKey,
+    tenant_id: &str,
     dataset: &Dataset,
     options: &DocumentOptions,
 ) -> Result<(), ApiError> {
@@ -211,7 +212,7 @@ async fn apply_dataset_options(
         state
             .engine
             .store()
-            .update_dataset(&key.0.tenant_id, &dataset.id, changes)
+            .update_dataset(tenant_id, &dataset.id, changes)
             .await?;
     }
     Ok(())
@@ -229,12 +230,12 @@ async fn create_document(
 ) -> Result<Value, ApiError> {
     let counts = state.engine.store().dataset_counts(&dataset.id).await?;
     let resolved = resolve_options(dataset, counts.documents > 0, &options)?;
-    let file = store_file(state, key, name, extension, bytes).await?;
+    let file = store_file(state, &key.0.tenant_id, name, extension, bytes).await?;
     let storage_key = file.storage_key.clone();
     let doc_language = options.doc_language.clone().unwrap_or_else(|| "English".into());
     let batch = new_batch();
     let created = async {
-        apply_dataset_options(state, key, dataset, &options).await?;
+        apply_dataset_options(state, &key.0.tenant_id, dataset, &options).await?;
         // The first document's language picks the dataset's full-text analyzer; recorded before
         // the document exists, so the worker that indexes it builds the index with that analyzer.
         state
@@ -270,7 +271,7 @@ async fn create_document(
     Ok(json!({ "document": views::document(&document, &schema), "batch": batch }))
 }
 
-fn mime_type(extension: &str) -> &'static str {
+pub(crate) fn mime_type(extension: &str) -> &'static str {
     match extension {
         "pdf" => "application/pdf",
         "html" | "htm" => "text/html",
@@ -439,7 +440,9 @@ async fn update_document(
         }
     };
     let file = match file {
-        Some((name, extension, bytes)) => Some(store_file(state, key, &name, &extension, bytes).await?),
+        Some((name, extension, bytes)) => {
+            Some(store_file(state, &key.0.tenant_id, &name, &extension, bytes).await?)
+        }
         None => None,
     };
     let new_storage_key = file.as_ref().map(|f| f.storage_key.clone());
@@ -456,7 +459,7 @@ async fn update_document(
     };
     let store = state.engine.store();
     let outcome = async {
-        apply_dataset_options(state, key, dataset, &options).await?;
+        apply_dataset_options(state, &key.0.tenant_id, dataset, &options).await?;
         match store
             .update_api_document(&key.0.tenant_id, &dataset.id, &document.id, &update)
             .await?
@@ -488,12 +491,12 @@ async fn update_document(
     ))
 }
 
-pub async fn indexing_status(
+pub async fn indexing_status<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, batch)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = caller::find_dataset(&state, &caller, &dataset_id, Access::Read).await?;
     let documents = state.engine.store().batch_documents(&dataset.id, &batch).await?;
     if documents.is_empty() {
         return Err(ApiError::not_found("Documents not found."));
@@ -548,13 +551,13 @@ pub(super) async fn find_document(
         .ok_or_else(|| ApiError::not_found("Document Not Exists."))
 }
 
-pub async fn get(
+pub async fn get<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<DetailQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = caller::find_dataset(&state, &caller, &dataset_id, Access::Read).await?;
     let metadata = query.metadata.unwrap_or_else(|| "all".into());
     if !matches!(metadata.as_str(), "all" | "only" | "without") {
         return Err(ApiError::new(
@@ -566,19 +569,19 @@ pub async fn get(
     let schema = state
         .engine
         .store()
-        .metadata_schema(&key.0.tenant_id, &dataset.id)
+        .metadata_schema(caller.tenant_id(), &dataset.id)
         .await?;
     Ok(Json(views::document_detail(
         &document, &dataset, &metadata, &schema,
     )))
 }
 
-pub async fn delete(
+pub async fn delete<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = caller::find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     let document = find_document(&state, &dataset, &document_id).await?;
     if document.archived {
         return Err(ApiError::new(

@@ -8,9 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::datasets::find_dataset;
 use super::views;
-use crate::api::auth::DatasetKey;
+use crate::api::caller::{Access, Caller, find_dataset};
 use crate::api::extract::{ApiJson, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::store::{BUILT_IN_FIELDS, DocumentMetadataUpdate, MAX_METADATA_NAME_CHARS, MetadataType};
@@ -63,13 +62,13 @@ fn check_name(name: Option<&str>) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
-pub async fn create(
+pub async fn create<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path(dataset_id): Path<String>,
     ApiJson(body): ApiJson<CreateField>,
 ) -> Result<Response, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     let kind = body
         .kind
         .as_deref()
@@ -79,20 +78,22 @@ pub async fn create(
     let field = state
         .engine
         .store()
-        .create_metadata_field(&key.0.tenant_id, &dataset.id, &name, kind)
+        .create_metadata_field(caller.tenant_id(), &dataset.id, &name, kind)
         .await?;
     Ok((StatusCode::CREATED, Json(views::metadata_field(&field))).into_response())
 }
 
-pub async fn list(
+pub async fn list<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path(dataset_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Read).await?;
     let store = state.engine.store();
-    let schema = store.metadata_schema(&key.0.tenant_id, &dataset.id).await?;
-    let counts = store.metadata_value_counts(&key.0.tenant_id, &dataset.id).await?;
+    let schema = store.metadata_schema(caller.tenant_id(), &dataset.id).await?;
+    let counts = store
+        .metadata_value_counts(caller.tenant_id(), &dataset.id)
+        .await?;
     let fields: Vec<Value> = schema
         .fields
         .iter()
@@ -114,35 +115,35 @@ pub async fn list(
     })))
 }
 
-pub async fn rename(
+pub async fn rename<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, metadata_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RenameField>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     let id = uuid_path(&metadata_id, "Metadata")?;
     let name = check_name(body.name.as_deref())?;
     let field = state
         .engine
         .store()
-        .rename_metadata_field(&key.0.tenant_id, &dataset.id, &id, &name)
+        .rename_metadata_field(caller.tenant_id(), &dataset.id, &id, &name)
         .await?
         .ok_or_else(|| ApiError::not_found("Metadata not found."))?;
     Ok(Json(views::metadata_field(&field)))
 }
 
-pub async fn delete(
+pub async fn delete<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, metadata_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     let id = uuid_path(&metadata_id, "Metadata")?;
     let deleted = state
         .engine
         .store()
-        .delete_metadata_field(&key.0.tenant_id, &dataset.id, &id)
+        .delete_metadata_field(caller.tenant_id(), &dataset.id, &id)
         .await?;
     if !deleted {
         return Err(ApiError::not_found("Metadata not found."));
@@ -150,12 +151,12 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn built_in_fields(
+pub async fn built_in_fields<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path(dataset_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    find_dataset(&state, &key, &dataset_id).await?;
+    find_dataset(&state, &caller, &dataset_id, Access::Read).await?;
     let fields: Vec<Value> = BUILT_IN_FIELDS
         .iter()
         .map(|(name, kind)| json!({"name": name, "type": kind.as_str()}))
@@ -163,12 +164,12 @@ pub async fn built_in_fields(
     Ok(Json(json!({ "fields": fields })))
 }
 
-pub async fn built_in_action(
+pub async fn built_in_action<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, action)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     let enabled = match action.as_str() {
         "enable" => true,
         "disable" => false,
@@ -177,18 +178,18 @@ pub async fn built_in_action(
     state
         .engine
         .store()
-        .set_built_in_field_enabled(&key.0.tenant_id, &dataset.id, enabled)
+        .set_built_in_field_enabled(caller.tenant_id(), &dataset.id, enabled)
         .await?;
     Ok(Json(json!({"result": "success"})))
 }
 
-pub async fn update_documents(
+pub async fn update_documents<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path(dataset_id): Path<String>,
     ApiJson(body): ApiJson<OperationData>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     let mut updates = Vec::with_capacity(body.operation_data.len());
     for operation in body.operation_data {
         let document_id = uuid_path(&operation.document_id, "Document")?;
@@ -214,7 +215,7 @@ pub async fn update_documents(
     state
         .engine
         .store()
-        .update_documents_metadata(&key.0.tenant_id, &dataset.id, &updates)
+        .update_documents_metadata(caller.tenant_id(), &dataset.id, &updates)
         .await?;
     Ok(Json(json!({"result": "success"})))
 }

@@ -1,21 +1,22 @@
 //! The knowledge (dataset) service API, `/v1/datasets/...` (API.md section A).
 
-mod datasets;
-mod documents;
+pub(crate) mod datasets;
+pub(crate) mod documents;
 mod downloads;
-mod metadata;
+pub(crate) mod metadata;
 pub(crate) mod models;
-mod processing;
-mod retrieve;
-mod segments;
+pub(crate) mod processing;
+pub(crate) mod retrieve;
+pub(crate) mod segments;
 mod tags;
-mod uploads;
-mod views;
+pub(crate) mod uploads;
+pub(crate) mod views;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
 
 use super::AppState;
+use super::auth::DatasetKey;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,9 +46,9 @@ pub fn routes() -> Router<AppState> {
         .route("/datasets/{dataset_id}/documents", get(documents::list))
         .route(
             "/datasets/{dataset_id}/documents/{document_id}",
-            get(documents::get)
+            get(documents::get::<DatasetKey>)
                 .patch(documents::update_by_file)
-                .delete(documents::delete),
+                .delete(documents::delete::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/update-by-text",
@@ -67,7 +68,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/datasets/{dataset_id}/documents/{batch}/indexing-status",
-            get(documents::indexing_status),
+            get(documents::indexing_status::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/download",
@@ -87,33 +88,33 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/processing/pause",
-            patch(processing::pause),
+            patch(processing::pause::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/processing/resume",
-            patch(processing::resume),
+            patch(processing::resume::<DatasetKey>),
         )
-        .route("/datasets/{dataset_id}/retry", post(processing::retry))
+        .route("/datasets/{dataset_id}/retry", post(processing::retry::<DatasetKey>))
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/segments",
             get(segments::list).post(segments::create),
         )
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}",
-            get(segments::get)
-                .post(segments::update)
-                .delete(segments::delete),
+            get(segments::get::<DatasetKey>)
+                .post(segments::update::<DatasetKey>)
+                .delete(segments::delete::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks",
-            get(segments::list_child_chunks).post(segments::create_child_chunk),
+            get(segments::list_child_chunks::<DatasetKey>).post(segments::create_child_chunk::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/documents/{document_id}/segments/{segment_id}/child_chunks/{child_chunk_id}",
-            patch(segments::update_child_chunk).delete(segments::delete_child_chunk),
+            patch(segments::update_child_chunk::<DatasetKey>).delete(segments::delete_child_chunk::<DatasetKey>),
         )
-        .route("/datasets/{dataset_id}/retrieve", post(retrieve::retrieve))
-        .route("/datasets/{dataset_id}/hit-testing", post(retrieve::retrieve))
+        .route("/datasets/{dataset_id}/retrieve", post(retrieve::retrieve::<DatasetKey>))
+        .route("/datasets/{dataset_id}/hit-testing", post(retrieve::retrieve::<DatasetKey>))
         // Static segments win over `{dataset_id}` in axum's router, so `/datasets/tags` is
         // never taken for a dataset id (the tests check it).
         .route(
@@ -128,23 +129,23 @@ pub fn routes() -> Router<AppState> {
         .route("/datasets/{dataset_id}/tags", get(tags::dataset_tags))
         .route(
             "/datasets/{dataset_id}/metadata",
-            get(metadata::list).post(metadata::create),
+            get(metadata::list::<DatasetKey>).post(metadata::create::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/metadata/built-in",
-            get(metadata::built_in_fields),
+            get(metadata::built_in_fields::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/metadata/built-in/{action}",
-            post(metadata::built_in_action),
+            post(metadata::built_in_action::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/metadata/{metadata_id}",
-            patch(metadata::rename).delete(metadata::delete),
+            patch(metadata::rename::<DatasetKey>).delete(metadata::delete::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/documents/metadata",
-            post(metadata::update_documents),
+            post(metadata::update_documents::<DatasetKey>),
         )
         .route(
             "/workspaces/current/models/model-types/{model_type}",

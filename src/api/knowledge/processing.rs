@@ -6,8 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::datasets::find_dataset;
-use crate::api::auth::DatasetKey;
+use crate::api::caller::{Access, Caller, find_dataset};
 use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState};
 
@@ -16,22 +15,22 @@ pub struct RetryBody {
     document_ids: Vec<String>,
 }
 
-pub async fn pause(
+pub async fn pause<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     state.engine.pause_document(&dataset, &document_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn resume(
+pub async fn resume<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     state.engine.resume_document(&dataset, &document_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -39,13 +38,13 @@ pub async fn resume(
 /// Queues failed documents again. Dify skips ids it cannot retry and answers 204 anyway; ragd
 /// checks them all first and refuses the request (changing nothing) if one is unknown (404),
 /// archived (403) or already indexed (400 `document_already_finished`).
-pub async fn retry(
+pub async fn retry<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path(dataset_id): Path<String>,
     ApiJson(body): ApiJson<RetryBody>,
 ) -> Result<StatusCode, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     state.engine.retry_documents(&dataset, &body.document_ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,9 +8,8 @@ use indexes::{Fusion, SearchMethod};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::datasets::find_dataset;
 use super::views;
-use crate::api::auth::DatasetKey;
+use crate::api::caller::{Access, Caller, find_dataset};
 use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState};
 use crate::engine::{MetadataFilter, SearchOptions};
@@ -155,13 +154,13 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
     })
 }
 
-pub async fn retrieve(
+pub async fn retrieve<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path(dataset_id): Path<String>,
     ApiJson(body): ApiJson<RetrieveBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = find_dataset(&state, &key, &dataset_id).await?;
+    let dataset = find_dataset(&state, &caller, &dataset_id, Access::Read).await?;
     let query = body.query.unwrap_or_default();
     if query.trim().is_empty() {
         return Err(ApiError::invalid("Query or attachment_ids is required"));
@@ -185,7 +184,7 @@ pub async fn retrieve(
         .search_dataset(
             &dataset,
             &SearchOptions {
-                tenant_id: key.0.tenant_id.clone(),
+                tenant_id: caller.tenant_id().to_string(),
                 dataset: dataset.name.clone(),
                 query: query.clone(),
                 method: settings.method,
@@ -208,7 +207,7 @@ pub async fn retrieve(
             source: QuerySource::HitTesting,
             source_app_id: None,
             created_by_role: "account",
-            created_by: DEFAULT_OWNER,
+            created_by: caller.account_id().unwrap_or(DEFAULT_OWNER),
         })
         .await?;
     store.increment_hit_counts(&dataset.id, &ids).await?;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::datasets::find_dataset;
 use super::views;
 use crate::api::auth::DatasetKey;
+use crate::api::caller::{self, Access, Caller};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{SegmentInput, SegmentUpdate};
@@ -179,14 +180,14 @@ pub async fn list(
 }
 
 /// The dataset and the checked document and segment ids every segment route starts from.
-async fn segment_scope(
+async fn segment_scope<C: Caller>(
     state: &AppState,
-    key: &DatasetKey,
-    dataset_id: &str,
-    document_id: &str,
-    segment_id: &str,
+    caller: &C,
+    access: Access,
+    ids: (&str, &str, &str),
 ) -> Result<(Dataset, String, String), ApiError> {
-    let dataset = find_dataset(state, key, dataset_id).await?;
+    let (dataset_id, document_id, segment_id) = ids;
+    let dataset = caller::find_dataset(state, caller, dataset_id, access).await?;
     Ok((
         dataset,
         uuid_path(document_id, "Document")?,
@@ -194,27 +195,37 @@ async fn segment_scope(
     ))
 }
 
-pub async fn get(
+pub async fn get<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dataset, document_id, segment_id) =
-        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
+    let (dataset, document_id, segment_id) = segment_scope(
+        &state,
+        &caller,
+        Access::Read,
+        (&dataset_id, &document_id, &segment_id),
+    )
+    .await?;
     let (doc_form, segment) = state.engine.segment(&dataset, &document_id, &segment_id).await?;
     Ok(Json(
         json!({"data": views::segment(&segment), "doc_form": doc_form}),
     ))
 }
 
-pub async fn update(
+pub async fn update<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<UpdateSegment>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dataset, document_id, segment_id) =
-        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
+    let (dataset, document_id, segment_id) = segment_scope(
+        &state,
+        &caller,
+        Access::Write,
+        (&dataset_id, &document_id, &segment_id),
+    )
+    .await?;
     let changes = body
         .segment
         .ok_or_else(|| ApiError::invalid("segment is required."))?;
@@ -235,13 +246,18 @@ pub async fn update(
     ))
 }
 
-pub async fn delete(
+pub async fn delete<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let (dataset, document_id, segment_id) =
-        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
+    let (dataset, document_id, segment_id) = segment_scope(
+        &state,
+        &caller,
+        Access::Write,
+        (&dataset_id, &document_id, &segment_id),
+    )
+    .await?;
     state
         .engine
         .delete_segment(&dataset, &document_id, &segment_id)
@@ -249,14 +265,19 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn list_child_chunks(
+pub async fn list_child_chunks<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
     ApiQuery(query): ApiQuery<ChildChunkQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dataset, document_id, segment_id) =
-        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
+    let (dataset, document_id, segment_id) = segment_scope(
+        &state,
+        &caller,
+        Access::Read,
+        (&dataset_id, &document_id, &segment_id),
+    )
+    .await?;
     if query.page < 1 || query.limit < 1 {
         return Err(ApiError::invalid("page and limit must be at least 1"));
     }
@@ -275,14 +296,19 @@ pub async fn list_child_chunks(
     })))
 }
 
-pub async fn create_child_chunk(
+pub async fn create_child_chunk<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id, segment_id)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<ChildChunkBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dataset, document_id, segment_id) =
-        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
+    let (dataset, document_id, segment_id) = segment_scope(
+        &state,
+        &caller,
+        Access::Write,
+        (&dataset_id, &document_id, &segment_id),
+    )
+    .await?;
     let content = body.content.unwrap_or_default();
     let chunk = state
         .engine
@@ -291,14 +317,19 @@ pub async fn create_child_chunk(
     Ok(Json(json!({"data": views::child_chunk(&chunk)})))
 }
 
-pub async fn update_child_chunk(
+pub async fn update_child_chunk<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id, segment_id, child_chunk_id)): Path<(String, String, String, String)>,
     ApiJson(body): ApiJson<ChildChunkBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dataset, document_id, segment_id) =
-        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
+    let (dataset, document_id, segment_id) = segment_scope(
+        &state,
+        &caller,
+        Access::Write,
+        (&dataset_id, &document_id, &segment_id),
+    )
+    .await?;
     let child_chunk_id = uuid_path(&child_chunk_id, "Child chunk")?;
     let content = body.content.unwrap_or_default();
     let chunk = state
@@ -308,13 +339,18 @@ pub async fn update_child_chunk(
     Ok(Json(json!({"data": views::child_chunk(&chunk)})))
 }
 
-pub async fn delete_child_chunk(
+pub async fn delete_child_chunk<C: Caller>(
     State(state): State<AppState>,
-    key: DatasetKey,
+    caller: C,
     Path((dataset_id, document_id, segment_id, child_chunk_id)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let (dataset, document_id, segment_id) =
-        segment_scope(&state, &key, &dataset_id, &document_id, &segment_id).await?;
+    let (dataset, document_id, segment_id) = segment_scope(
+        &state,
+        &caller,
+        Access::Write,
+        (&dataset_id, &document_id, &segment_id),
+    )
+    .await?;
     let child_chunk_id = uuid_path(&child_chunk_id, "Child chunk")?;
     state
         .engine

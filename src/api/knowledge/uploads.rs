@@ -43,7 +43,7 @@ pub async fn read_file_form(mut multipart: Multipart, rules: &UploadRules) -> Re
                         "Only one file is allowed.",
                     ));
                 }
-                form.file = Some(read_file(field, rules).await?);
+                form.file = Some(read_file(field, rules, UploadPurpose::Dataset).await?);
             }
             Some("data") => {
                 let text = field.text().await.map_err(body_error)?;
@@ -57,13 +57,16 @@ pub async fn read_file_form(mut multipart: Multipart, rules: &UploadRules) -> Re
 }
 
 /// Checks the name and type, reads the bytes within the size limit, then checks the content.
-async fn read_file(mut field: Field<'_>, rules: &UploadRules) -> Result<AcceptedFile, ApiError> {
+pub(crate) async fn read_file(
+    mut field: Field<'_>,
+    rules: &UploadRules,
+    purpose: UploadPurpose,
+) -> Result<AcceptedFile, ApiError> {
     let given = field.file_name().unwrap_or_default().to_string();
     if given.trim().is_empty() {
         return Err(ApiError::invalid("The specified filename does not exist."));
     }
-    let (_, extension) =
-        pipelines::check_name_and_type(&given, UploadPurpose::Dataset, rules).map_err(upload_error)?;
+    let (_, extension) = pipelines::check_name_and_type(&given, purpose, rules).map_err(upload_error)?;
     let class = FileClass::of_extension(&extension);
     let limit = rules.max_bytes(class);
     let mut bytes = Vec::new();
@@ -73,8 +76,7 @@ async fn read_file(mut field: Field<'_>, rules: &UploadRules) -> Result<Accepted
         }
         bytes.extend_from_slice(&chunk);
     }
-    let accepted =
-        pipelines::check_upload(&given, &bytes, UploadPurpose::Dataset, rules).map_err(upload_error)?;
+    let accepted = pipelines::check_upload(&given, &bytes, purpose, rules).map_err(upload_error)?;
     Ok(AcceptedFile {
         name: accepted.name,
         extension: accepted.extension,
@@ -102,7 +104,7 @@ fn file_error(error: MultipartError, limit: u64) -> ApiError {
 }
 
 /// A multipart error outside the file part.
-fn body_error(error: MultipartError) -> ApiError {
+pub(crate) fn body_error(error: MultipartError) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
     } else {
