@@ -12,3 +12,4 @@ cargo run --quiet --bin ragd -- models fetch
 INSTA_UPDATE=no cargo test --workspace
 cargo build --quiet --bin ragd
 ./scripts/dify_client_test.sh
+./scripts/web_test.sh

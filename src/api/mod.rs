@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod sealing;
 pub mod signing;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,10 +78,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi::document))
         .nest("/v1", knowledge::routes().merge(app::routes()))
         .nest("/console/api", console::routes())
+        .merge(web::routes())
         // Before the route layer, so 405 answers are counted under their route too.
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(metrics::mark_route))
-        .fallback(not_found)
+        // Browsers asking for a console page get the web app; everything else the JSON 404.
+        .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
@@ -134,10 +137,6 @@ async fn root() -> Json<serde_json::Value> {
 
 async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found(NOT_FOUND_MESSAGE)
 }
 
 /// The fallback's message, which tells an unrouted path from a missing resource.

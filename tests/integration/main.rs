@@ -24,4 +24,5 @@ mod rerank_api;
 mod segments_api;
 mod storage_suite;
 mod support;
+mod web_console;
 mod wire_shapes;
