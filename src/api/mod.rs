@@ -1,7 +1,7 @@
 //! HTTP APIs. Handlers parse and check input, call one engine or store function, and shape the
 //! answer; no business logic and no SQL here.
 
-mod app;
+pub(crate) mod app;
 mod auth;
 pub mod caller;
 pub mod console;

@@ -53,7 +53,14 @@ fn streaming(body: &Value) -> Result<bool, ApiError> {
     }
 }
 
-async fn generate(state: AppState, key: AppKey, body: Value, mode: AppMode) -> Result<Response, ApiError> {
+/// Answers one request for `key`'s app: the service API's routes, and the console's debug
+/// routes (which act as the signed-in account).
+pub(crate) async fn generate(
+    state: AppState,
+    key: AppKey,
+    body: Value,
+    mode: AppMode,
+) -> Result<Response, ApiError> {
     if !body.is_object() {
         return Err(ApiError::invalid("The request body must be a JSON object."));
     }

@@ -5,7 +5,7 @@ mod conversations;
 mod feedbacks;
 mod files;
 mod info;
-mod messages;
+pub(crate) mod messages;
 
 use axum::Router;
 use axum::routing::{delete, get, post};

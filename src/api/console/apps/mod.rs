@@ -28,6 +28,45 @@ pub fn routes() -> Router<AppState> {
             get(api_keys::list).post(api_keys::create),
         )
         .route("/apps/{app_id}/api-keys/{api_key_id}", delete(api_keys::remove))
+        .route("/apps/{app_id}/chat-messages", post(debug_chat))
+        .route("/apps/{app_id}/completion-messages", post(debug_completion))
+}
+
+/// The console's playground (Dify's debug routes): the app answers the signed-in account, as an
+/// end user of its own, with citations marked as coming from `dev`.
+async fn debug(
+    state: AppState,
+    user: ConsoleUser,
+    app_id: &str,
+    mut body: Value,
+    mode: crate::apps::AppMode,
+) -> Result<axum::response::Response, ApiError> {
+    user.require_editor()?;
+    let app = find_app(&state, &user, app_id).await?;
+    if !body.is_object() {
+        return Err(ApiError::invalid("The request body must be a JSON object."));
+    }
+    body["user"] = json!(format!("console-{}", user.account_id));
+    body["retriever_from"] = json!("dev");
+    crate::api::app::messages::generate(state, crate::api::auth::AppKey { app }, body, mode).await
+}
+
+async fn debug_chat(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: ConsoleUser,
+    axum::extract::Path(app_id): axum::extract::Path<String>,
+    crate::api::extract::ApiJson(body): crate::api::extract::ApiJson<Value>,
+) -> Result<axum::response::Response, ApiError> {
+    debug(state, user, &app_id, body, crate::apps::AppMode::Chat).await
+}
+
+async fn debug_completion(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: ConsoleUser,
+    axum::extract::Path(app_id): axum::extract::Path<String>,
+    crate::api::extract::ApiJson(body): crate::api::extract::ApiJson<Value>,
+) -> Result<axum::response::Response, ApiError> {
+    debug(state, user, &app_id, body, crate::apps::AppMode::Completion).await
 }
 
 /// The app `app_id` of the user's workspace; an unknown or foreign one is 404.
