@@ -289,3 +289,88 @@ async fn roles_decide_who_edits_and_who_uses_apps() {
     let (status, _) = owner.call(&console, "GET", &app_uri, None).await;
     assert_eq!(status, StatusCode::OK, "the app survived the stranger's delete");
 }
+
+#[tokio::test]
+async fn the_playground_answers_editors_and_bound_datasets_are_in_use() {
+    let console = Console::new().await;
+    let owner = console.owner().await;
+    let dataset_id = dataset(&console, &owner, "Tea notes").await;
+    let (status, app) = owner
+        .call(
+            &console,
+            "POST",
+            "/console/api/apps",
+            Some(json!({"name": "Tea helper", "mode": "chat"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let app_id = app["id"].as_str().unwrap().to_string();
+    let bind = json!({"dataset_configs": {"datasets": {"datasets": [{"dataset": {"enabled": true, "id": dataset_id}}]}}});
+    let (status, body) = owner
+        .call(
+            &console,
+            "POST",
+            &format!("/console/api/apps/{app_id}/model-config"),
+            Some(bind),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A bound dataset is in use: the console says so and refuses to delete it.
+    let (_, check) = owner
+        .call(
+            &console,
+            "GET",
+            &format!("/console/api/datasets/{dataset_id}/use-check"),
+            None,
+        )
+        .await;
+    assert_eq!(check["is_using"], true, "{check}");
+    let (_, related) = owner
+        .call(
+            &console,
+            "GET",
+            &format!("/console/api/datasets/{dataset_id}/related-apps"),
+            None,
+        )
+        .await;
+    assert_eq!(related["data"][0]["id"], app_id.as_str(), "{related}");
+    let (status, _) = owner
+        .call(
+            &console,
+            "DELETE",
+            &format!("/console/api/datasets/{dataset_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // The playground answers (blocking here; the browser test streams) as the signed-in account.
+    let chat = format!("/console/api/apps/{app_id}/chat-messages");
+    let question = json!({"inputs": {}, "query": "What is oolong?", "response_mode": "blocking"});
+    let (status, answer) = owner.call(&console, "POST", &chat, Some(question.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["event"], "message");
+    assert!(
+        answer["answer"].as_str().is_some_and(|a| !a.is_empty()),
+        "{answer}"
+    );
+    assert!(answer["conversation_id"].as_str().is_some());
+    let (status, error) = owner
+        .call(
+            &console,
+            "POST",
+            &format!("/console/api/apps/{app_id}/completion-messages"),
+            Some(question.clone()),
+        )
+        .await;
+    assert_error(status, &error, StatusCode::BAD_REQUEST, "not_completion_app");
+
+    // Only editors use it; another workspace does not find the app.
+    let normal = console.member(&owner, Role::Normal).await;
+    let (status, error) = normal.call(&console, "POST", &chat, Some(question.clone())).await;
+    assert_error(status, &error, StatusCode::FORBIDDEN, "forbidden");
+    let stranger = console.other_workspace().await;
+    let (status, error) = stranger.call(&console, "POST", &chat, Some(question)).await;
+    assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
+}
