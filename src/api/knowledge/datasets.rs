@@ -87,6 +87,22 @@ pub(crate) fn check_permission(permission: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Checks an update's `embedding_model`: a dataset keeps the model that embedded it, and naming
+/// the model a dataset gets (or has) is accepted; it is recorded when the dataset switches to
+/// high_quality.
+pub(crate) fn check_embedding_model_change(
+    state: &AppState,
+    dataset: &Dataset,
+    requested: &str,
+) -> Result<(), ApiError> {
+    match &dataset.embedding_model {
+        Some(current) if requested != current => Err(ApiError::invalid(
+            "Changing the embedding model of a dataset needs a re-index; this server has one model.",
+        )),
+        Some(_) | None => embedding_model(state, Some(requested)).map(|_| ()),
+    }
+}
+
 /// The embedding model a high-quality dataset gets: the requested one if ragd has it.
 pub(crate) fn embedding_model(
     state: &AppState,
@@ -236,18 +252,7 @@ pub async fn update(
         super::retrieve::parse_retrieval_model(retrieval)?;
     }
     if let Some(requested) = &body.embedding_model {
-        match &dataset.embedding_model {
-            Some(current) if requested != current => {
-                return Err(ApiError::invalid(
-                    "Changing the embedding model of a dataset needs a re-index; this server has one model.",
-                ));
-            }
-            // Naming the model a dataset gets (or has) is accepted; it is recorded when the
-            // dataset switches to high_quality.
-            Some(_) | None => {
-                embedding_model(&state, Some(requested))?;
-            }
-        }
+        check_embedding_model_change(&state, &dataset, requested)?;
     }
     let changes = DatasetChanges {
         name,

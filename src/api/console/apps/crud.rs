@@ -185,19 +185,11 @@ pub async fn api_enable(
     Path(app_id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require_editor()?;
-    let app = find_app(&state, &user, &app_id).await?;
-    let changes = AppChanges {
-        enable_api: Some(flag(&body, "enable_api")?),
+    set_switch(&state, &user, &app_id, &body, "enable_api", |on| AppChanges {
+        enable_api: Some(on),
         ..AppChanges::default()
-    };
-    let updated = state
-        .engine
-        .store()
-        .update_app(&user.tenant_id, &app.id, changes)
-        .await?
-        .ok_or_else(|| ApiError::not_found("App not found."))?;
-    Ok(Json(app_view(&updated, &user)))
+    })
+    .await
 }
 
 pub async fn site_enable(
@@ -206,17 +198,31 @@ pub async fn site_enable(
     Path(app_id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    user.require_editor()?;
-    let app = find_app(&state, &user, &app_id).await?;
-    let changes = AppChanges {
-        enable_site: Some(flag(&body, "enable_site")?),
+    set_switch(&state, &user, &app_id, &body, "enable_site", |on| AppChanges {
+        enable_site: Some(on),
         ..AppChanges::default()
-    };
+    })
+    .await
+}
+
+/// Sets one on/off switch of an app from the body's boolean `name` (editors only; the role and
+/// the app are checked before the body) and answers the app.
+async fn set_switch(
+    state: &AppState,
+    user: &ConsoleUser,
+    app_id: &str,
+    body: &Value,
+    name: &str,
+    changes: impl FnOnce(bool) -> AppChanges,
+) -> Result<Json<Value>, ApiError> {
+    user.require_editor()?;
+    let app = find_app(state, user, app_id).await?;
+    let changes = changes(flag(body, name)?);
     let updated = state
         .engine
         .store()
         .update_app(&user.tenant_id, &app.id, changes)
         .await?
         .ok_or_else(|| ApiError::not_found("App not found."))?;
-    Ok(Json(app_view(&updated, &user)))
+    Ok(Json(app_view(&updated, user)))
 }

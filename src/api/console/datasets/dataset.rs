@@ -13,7 +13,8 @@ use super::ConsoleUser;
 use crate::api::caller::{Access, find_dataset};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::knowledge::datasets::{
-    check_description, check_name, check_permission, check_technique, dataset_json, embedding_model,
+    check_description, check_embedding_model_change, check_name, check_permission, check_technique,
+    dataset_json, embedding_model,
 };
 use crate::api::knowledge::retrieve::parse_retrieval_model;
 use crate::api::knowledge::views;
@@ -249,16 +250,7 @@ pub async fn update(
         parse_retrieval_model(retrieval)?;
     }
     if let Some(requested) = &body.embedding_model {
-        match &dataset.embedding_model {
-            Some(current) if requested != current => {
-                return Err(ApiError::invalid(
-                    "Changing the embedding model of a dataset needs a re-index; this server has one model.",
-                ));
-            }
-            Some(_) | None => {
-                embedding_model(&state, Some(requested))?;
-            }
-        }
+        check_embedding_model_change(&state, &dataset, requested)?;
     }
     let changes = DatasetChanges {
         name,
