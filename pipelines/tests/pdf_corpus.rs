@@ -74,15 +74,6 @@ const KNOWN_SHORT: &[(&str, &str)] = &[
         "docling__tests_data_pdf_sources_right_to_left_02.pdf",
         "0.525: wrong Arabic ToUnicode maps (page 'خاصة في', both read 'لخصوة فوا') with kashidas mapped to 'و' and drawn overlapping: pdftotext counts every copy",
     ),
-    // Still missing in ragd.
-    (
-        "pdfminer__samples_simple3.pdf",
-        "0.000: Japanese in the predefined CMap 'V' (JIS codes; Adobe's CMap files are not bundled) and a raised 'Hello' right after 'Hello' read as 'HelloHello'",
-    ),
-    (
-        "pdfjs__test_pdfs_issue7665.pdf",
-        "0.000: AES-256 whose /CF names its crypt filter by reference, which lopdf 0.42 does not follow: the page stays encrypted",
-    ),
 ];
 
 /// Files whose outcome is known to differ from what their category calls for, and why.

@@ -35,6 +35,7 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
             ParseError::Encrypted
         })?;
     }
+    redo_decryption_with_referenced_filters(&mut doc);
     let pages = doc.get_pages();
     let page_count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
     if page_count > max_pages {
@@ -81,6 +82,63 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
         return Err(ParseError::NoText);
     }
     Ok(ParsedDocument { title, sections })
+}
+
+/// lopdf 0.42 reads the crypt filters of an encryption dictionary only when `/CF` is written in
+/// place; given by reference (as some writers do), it decrypts every string and stream with RC4
+/// instead of the named AES filter, which garbles them. RC4 is its own inverse, so encrypting
+/// again with the state lopdf used restores the file's bytes, which are then decrypted with the
+/// filters the file names.
+fn redo_decryption_with_referenced_filters(doc: &mut Document) {
+    use lopdf::encryption::{EncryptionState, decrypt_object, encrypt_object};
+    let Some(used) = doc.encryption_state.clone() else {
+        return;
+    };
+    let stream_filter = used.default_stream_filter().to_vec();
+    if used.version() < 4
+        || !used.crypt_filters().is_empty()
+        || stream_filter.is_empty()
+        || stream_filter == b"Identity"
+    {
+        return;
+    }
+    // The filters dictionary: the object naming the stream filter with a `/CFM` method.
+    let resolve = |object: &Object| match object {
+        Object::Reference(id) => doc.get_object(*id).ok().cloned(),
+        other => Some(other.clone()),
+    };
+    let filters = doc.objects.values().find_map(|object| {
+        let dict = object.as_dict().ok()?;
+        let named = resolve(dict.get(&stream_filter).ok()?)?;
+        named.as_dict().ok()?.has(b"CFM").then(|| {
+            let mut inline = lopdf::Dictionary::new();
+            for (name, value) in dict.iter() {
+                if let Some(value) = resolve(value) {
+                    inline.set(name.clone(), value);
+                }
+            }
+            inline
+        })
+    });
+    let Some(filters) = filters else { return };
+    let Ok(mut encrypt) = used.encode() else { return };
+    encrypt.set("CF", Object::Dictionary(filters));
+    let mut probe = Document::with_version("1.7");
+    let encrypt_id = probe.add_object(Object::Dictionary(encrypt));
+    probe.trailer.set("Encrypt", Object::Reference(encrypt_id));
+    if let Ok(id) = doc.trailer.get(b"ID") {
+        probe.trailer.set("ID", id.clone());
+    }
+    let Ok(named) = EncryptionState::decode(&probe, "") else {
+        return;
+    };
+    for (&id, object) in doc.objects.iter_mut() {
+        let original = object.clone();
+        if encrypt_object(&used, id, object).is_err() || decrypt_object(&named, id, object).is_err() {
+            *object = original;
+        }
+    }
+    doc.encryption_state = Some(named);
 }
 
 /// Loads the file; if its cross-reference table or trailer is broken (or leads to no pages),
@@ -647,6 +705,34 @@ mod tests {
         assert_eq!(parsed.sections[0].text.trim(), "ABC 123");
     }
 
+    #[test]
+    fn predefined_jis_cmaps_read_without_a_font_descriptor() {
+        use lopdf::dictionary;
+        // Hiragana in JIS X 0208 codes (0x2422 is あ) with the predefined vertical CMap `V`, in a
+        // non-embedded CID font that has no FontDescriptor, as old Japanese generators wrote it.
+        let mut doc = pdf_with_contents(&["BT /F2 12 Tf 72 700 Td <24222424> Tj ET\n"], None);
+        let font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "Ryumin-Light-V", "Encoding" => "V",
+            "DescendantFonts" => vec![Object::Dictionary(dictionary! {
+                "Type" => "Font", "Subtype" => "CIDFontType0",
+                "CIDSystemInfo" => dictionary! {
+                    "Registry" => Object::string_literal("Adobe"),
+                    "Ordering" => Object::string_literal("Japan1"),
+                    "Supplement" => 1,
+                },
+            })],
+        });
+        for object in doc.objects.values_mut() {
+            if let Object::Dictionary(dict) = object
+                && let Ok(Object::Dictionary(fonts)) = dict.get_mut(b"Font")
+            {
+                fonts.set("F2", font);
+            }
+        }
+        let parsed = parse_bytes(to_bytes(doc)).unwrap();
+        assert_eq!(parsed.sections[0].text.trim(), "あい");
+    }
+
     fn encrypted_pdf(user_password: &str) -> Vec<u8> {
         let page = text_page(&["confidential text"]);
         let mut doc = pdf_with_contents(&[&page], None);
@@ -667,6 +753,50 @@ mod tests {
         let state = EncryptionState::try_from(version).expect("encryption state");
         doc.encrypt(&state).expect("document encrypts");
         to_bytes(doc)
+    }
+
+    #[test]
+    fn aes_filters_given_by_reference_decrypt() {
+        use lopdf::encryption::crypt_filters::{Aes128CryptFilter, CryptFilter};
+        use std::collections::BTreeMap;
+        use std::sync::Arc;
+
+        let page = text_page(&["confidential text"]);
+        let mut doc = pdf_with_contents(&[&page], None);
+        doc.trailer.set(
+            "ID",
+            vec![
+                Object::string_literal("0123456789abcdef"),
+                Object::string_literal("0123456789abcdef"),
+            ],
+        );
+        let filter: Arc<dyn CryptFilter> = Arc::new(Aes128CryptFilter);
+        let version = EncryptionVersion::V4 {
+            document: &doc,
+            encrypt_metadata: true,
+            crypt_filters: BTreeMap::from([(b"StdCF".to_vec(), filter)]),
+            stream_filter: b"StdCF".to_vec(),
+            string_filter: b"StdCF".to_vec(),
+            owner_password: "owner-secret",
+            user_password: "",
+            permissions: Permissions::all(),
+        };
+        let state = EncryptionState::try_from(version).expect("encryption state");
+        doc.encrypt(&state).expect("document encrypts");
+        // Write the filters as their own object, referenced from the encryption dictionary.
+        let encrypt_id = doc.trailer.get(b"Encrypt").unwrap().as_reference().unwrap();
+        let filters = doc
+            .get_dictionary(encrypt_id)
+            .unwrap()
+            .get(b"CF")
+            .unwrap()
+            .clone();
+        let filters_id = doc.add_object(filters);
+        doc.get_dictionary_mut(encrypt_id)
+            .unwrap()
+            .set("CF", Object::Reference(filters_id));
+        let parsed = parse_bytes(to_bytes(doc)).unwrap();
+        assert_eq!(parsed.sections[0].text.trim(), "confidential text");
     }
 
     #[test]

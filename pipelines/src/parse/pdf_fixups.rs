@@ -8,7 +8,9 @@
 //! - Type0 fonts with a predefined Unicode CMap (`UniGB-UCS2-H`, `UniJIS-UTF16-H`, ...: Chinese,
 //!   Japanese and Korean office files whose fonts are not embedded) make pdf-extract panic. Their
 //!   codes are UTF-16 already, so they become `Identity-H` with a ToUnicode map of codes to
-//!   themselves.
+//!   themselves. Fonts with the predefined seven-bit two-byte CMaps (`H`/`V`: JIS X 0208,
+//!   `GB-H`: GB 2312, `KSC-H`: KS X 1001; Adobe's CMap files are not bundled) become `Identity-H`
+//!   too, with a ToUnicode map decoded from the national standard by its EUC form.
 //! - Embedded TrueType CID fonts with `Identity-H` codes and no ToUnicode map (older PHP and Java
 //!   generators, or a ToUnicode that is just a name) read as nothing; a ToUnicode map is made from
 //!   the font file's own `cmap` table, or, for fonts of Adobe's CJK collections (non-embedded
@@ -154,8 +156,44 @@ fn identity_to_unicode() -> Vec<u8> {
     cmap.into_bytes()
 }
 
+/// The legacy encoding whose bytes are a predefined seven-bit two-byte CMap's codes with the high
+/// bit set (the EUC form of the same national standard).
+fn seven_bit_cmap_encoding(name: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    match name {
+        b"H" | b"V" => Some(encoding_rs::EUC_JP),
+        b"GB-H" | b"GB-V" => Some(encoding_rs::GBK),
+        b"KSC-H" | b"KSC-V" => Some(encoding_rs::EUC_KR),
+        _ => None,
+    }
+}
+
+/// Code -> character for every code 0x2121..=0x7E7E of a seven-bit CMap that decodes to one
+/// character.
+fn seven_bit_to_unicode(encoding: &'static encoding_rs::Encoding) -> Vec<(u32, char)> {
+    let mut map = Vec::new();
+    for high in 0x21..=0x7E_u8 {
+        for low in 0x21..=0x7E_u8 {
+            let bytes = [high | 0x80, low | 0x80];
+            let (text, malformed) = encoding.decode_without_bom_handling(&bytes);
+            let mut chars = text.chars();
+            if let (false, Some(c), None) = (malformed, chars.next(), chars.next()) {
+                map.push(((u32::from(high) << 8) | u32::from(low), c));
+            }
+        }
+    }
+    map
+}
+
+/// The ToUnicode map a Type0 font gets when its predefined CMap becomes `Identity-H`.
+enum CodeMap {
+    /// Codes are UTF-16 already.
+    Unicode,
+    /// Codes are a national standard's seven-bit form.
+    SevenBit(&'static encoding_rs::Encoding),
+}
+
 fn identity_for_unicode_cmaps(doc: &mut Document) {
-    let fonts: Vec<(lopdf::ObjectId, bool)> = doc
+    let fonts: Vec<(lopdf::ObjectId, bool, CodeMap)> = doc
         .objects
         .iter()
         .filter_map(|(&id, object)| {
@@ -164,14 +202,28 @@ fn identity_for_unicode_cmaps(doc: &mut Document) {
                 return None;
             }
             let encoding = dict.get(b"Encoding").and_then(Object::as_name).ok()?;
-            is_unicode_cmap(encoding).then_some((id, encoding.ends_with(b"-V")))
+            let map = if is_unicode_cmap(encoding) {
+                CodeMap::Unicode
+            } else {
+                CodeMap::SevenBit(seven_bit_cmap_encoding(encoding)?)
+            };
+            Some((id, encoding.ends_with(b"V"), map))
         })
         .collect();
-    if fonts.is_empty() {
-        return;
-    }
-    let to_unicode = doc.add_object(Stream::new(Dictionary::new(), identity_to_unicode()));
-    for (id, vertical) in fonts {
+    let mut maps: HashMap<&'static str, ObjectId> = HashMap::new();
+    for (id, vertical, map) in fonts {
+        let to_unicode = *maps
+            .entry(match map {
+                CodeMap::Unicode => "unicode",
+                CodeMap::SevenBit(encoding) => encoding.name(),
+            })
+            .or_insert_with(|| {
+                let cmap = match map {
+                    CodeMap::Unicode => identity_to_unicode(),
+                    CodeMap::SevenBit(encoding) => to_unicode_cmap(&seven_bit_to_unicode(encoding)),
+                };
+                doc.add_object(Stream::new(Dictionary::new(), cmap))
+            });
         let descendant = doc
             .get_dictionary(id)
             .ok()
@@ -547,10 +599,27 @@ mod tests {
         assert!(is_unicode_cmap(b"UniJIS-UTF16-V"));
         assert!(!is_unicode_cmap(b"Identity-H"));
         assert!(!is_unicode_cmap(b"90ms-RKSJ-H"));
+        assert!(seven_bit_cmap_encoding(b"90ms-RKSJ-H").is_none());
         let cmap = adobe_cmap_parser::get_unicode_map(&identity_to_unicode()).unwrap();
         assert_eq!(cmap.get(&0x4E2D), Some(&vec![0x4E, 0x2D]));
         assert_eq!(cmap.get(&0x0041), Some(&vec![0x00, 0x41]));
         assert_eq!(cmap.get(&0xD800), None);
+    }
+
+    #[test]
+    fn seven_bit_cmaps_decode_through_their_euc_form() {
+        let jis: HashMap<u32, char> = seven_bit_to_unicode(encoding_rs::EUC_JP).into_iter().collect();
+        // JIS X 0208 row 4 is hiragana: 0x2422 is あ.
+        assert_eq!(jis.get(&0x2422), Some(&'あ'));
+        assert_eq!(jis.get(&0x3021), Some(&'亜'));
+        let gb: HashMap<u32, char> = seven_bit_to_unicode(encoding_rs::GBK).into_iter().collect();
+        assert_eq!(gb.get(&0x5650), Some(&'中'));
+        let ksc: HashMap<u32, char> = seven_bit_to_unicode(encoding_rs::EUC_KR).into_iter().collect();
+        assert_eq!(ksc.get(&0x3021), Some(&'가'));
+        // The map is read back by the CMap parser pdf-extract uses.
+        let cmap = to_unicode_cmap(&seven_bit_to_unicode(encoding_rs::EUC_JP));
+        let parsed = adobe_cmap_parser::get_unicode_map(&cmap).unwrap();
+        assert_eq!(parsed.get(&0x2422), Some(&vec![0x30, 0x42]));
     }
 
     #[test]

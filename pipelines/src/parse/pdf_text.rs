@@ -43,6 +43,10 @@ pub(super) struct PageText {
 
 /// Gap, in font sizes, between one glyph's end and the next one's start that reads as a space.
 const SPACE_GAP: f64 = 0.1;
+/// A string drawn this far (in font sizes) above or below the one before it on the same line,
+/// like a raised repeat of a word, is a word of its own; the small shifts of sub- and
+/// superscripts (`H2O`, `x2`) stay joined.
+const RISE_BREAK: f64 = 0.45;
 /// How far back, in font sizes, a string must start from the line's end to be separate text.
 const BACK_JUMP: f64 = 1.0;
 /// How close, in font sizes, a repeated glyph must be to count as drawn twice.
@@ -103,6 +107,8 @@ fn join_glyphs(line: &[Glyph], split_scripts: bool) -> String {
         if let Some(previous) = previous
             && (glyph.jumps_back
                 || glyph.x > previous.end + glyph.size * SPACE_GAP
+                || glyph.string != previous.string
+                    && (glyph.y - previous.y).abs() > glyph.size.max(previous.size) * RISE_BREAK
                 || split_scripts && scripts_meet(&out, &glyph.text))
             && !out.ends_with(' ')
             && !glyph.text.starts_with(' ')
@@ -287,6 +293,19 @@ mod tests {
             .enumerate()
             .map(|(i, c)| (c.to_string(), x + i as f64 * step, 100.0, 0.6))
             .collect()
+    }
+
+    #[test]
+    fn strings_raised_far_are_words_of_their_own_and_scripts_stay_joined() {
+        // "ab" then, touching it, a string raised half a font size: a word of its own.
+        let mut raised = run("ab", 0.0, 5.0);
+        raised.push(("c".to_string(), 10.6, 95.0, 0.6));
+        assert_eq!(page(&raised), "ab c");
+        // A subscript shifted a fifth of a font size stays in its word.
+        let mut subscript = run("H", 0.0, 5.0);
+        subscript.push(("2".to_string(), 5.6, 102.0, 0.6));
+        subscript.push(("O".to_string(), 11.2, 100.0, 0.6));
+        assert_eq!(page(&subscript), "H2O");
     }
 
     #[test]
