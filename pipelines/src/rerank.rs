@@ -58,13 +58,16 @@ pub struct OnnxReranker {
 impl OnnxReranker {
     /// Loads the model; fails with a message naming the missing or broken file.
     pub fn load(files: &OnnxRerankerFiles) -> Result<Self, RerankError> {
-        init_runtime(&files.runtime_library).map_err(|e| RerankError::Load(e.to_string()))?;
+        let environment =
+            init_runtime(&files.runtime_library).map_err(|e| RerankError::Load(e.to_string()))?;
         let tokenizer_files = read_tokenizer_files(&files.tokenizer_dir).map_err(RerankError::Load)?;
         let model = UserDefinedRerankingModel::new(
             read_file(&files.onnx).map_err(RerankError::Load)?,
             tokenizer_files,
         );
-        let mut options = RerankInitOptionsUserDefined::new().with_max_length(files.max_length);
+        let mut options = RerankInitOptionsUserDefined::new()
+            .with_max_length(files.max_length)
+            .with_environment(environment);
         if let Some(threads) = files.intra_threads {
             options = options.with_intra_threads(threads);
         }

@@ -16,6 +16,7 @@ use indexes::{DatasetIndex, IndexRow};
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::Embedder;
 use pipelines::chunk::{Chunker, ProcessRule};
+use pipelines::embed::EmbedCost;
 use rayon::prelude::*;
 
 use super::prepare::{PreparedDocument, prepare};
@@ -40,10 +41,13 @@ pub struct IngestOptions {
 /// Where an ingest run spent its time. `prepare` is thread time (wall time per document) summed
 /// over the rayon threads (reading, parsing, cleaning, chunking); `embed` and `write` are wall
 /// time of the embedding calls and of the index and SQL writes, which overlap each other.
+/// `embed_model` and `embed_tokenize` split the embedding calls as the embedder timed them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimes {
     pub prepare: Duration,
     pub embed: Duration,
+    pub embed_model: Duration,
+    pub embed_tokenize: Duration,
     pub write: Duration,
 }
 
@@ -89,6 +93,8 @@ impl IngestReport {
         self.tokens += other.tokens;
         self.failed.extend(other.failed);
         self.stages.embed += other.stages.embed;
+        self.stages.embed_model += other.stages.embed_model;
+        self.stages.embed_tokenize += other.stages.embed_tokenize;
         self.stages.write += other.stages.write;
     }
 }
@@ -353,8 +359,11 @@ impl Engine {
 
         if let Some(model) = model {
             let started = Instant::now();
-            out.embedded += embed_rows(model, &mut rows, bar).await?;
+            let cost = embed_rows(model, &mut rows, bar).await?;
+            out.embedded += cost.texts;
             out.stages.embed = started.elapsed();
+            out.stages.embed_model = cost.model;
+            out.stages.embed_tokenize = cost.tokenize;
         }
         Ok(EmbeddedGroup {
             rows,
@@ -476,37 +485,33 @@ pub(super) fn index_row(id: &str, segment_id: &str, document_id: &str, text: &st
     }
 }
 
-/// Embeds the rows' texts off the async runtime, in calls of `EMBED_CALL_TEXTS`; returns how many.
+/// Embeds the rows' texts off the async runtime, in calls of `EMBED_CALL_TEXTS`; returns what
+/// that cost.
 pub(super) async fn embed_rows(
     embedder: &Arc<dyn Embedder>,
     rows: &mut [IndexRow],
     bar: &ProgressBar,
-) -> Result<usize, EngineError> {
-    let mut embedded = 0;
+) -> Result<EmbedCost, EngineError> {
+    let mut total = EmbedCost::default();
     for slice in rows.chunks_mut(EMBED_CALL_TEXTS) {
         let texts: Vec<String> = slice.iter().map(|r| r.text.clone()).collect();
         let model = embedder.clone();
-        let vectors = tokio::task::spawn_blocking(move || {
+        let embedded = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let started = std::time::Instant::now();
-            let vectors = model.embed_documents(&refs)?;
-            let elapsed = started.elapsed();
-            // Counting tokens again costs about 1% of the model call (256 texts of ~216 tokens);
-            // throughput in tokens is what compares across chunk sizes.
-            let counter = model.token_counter();
-            let tokens = refs.iter().map(|text| counter.count(text)).sum();
-            crate::metrics::embedding().record(refs.len(), tokens, elapsed);
-            Ok::<_, pipelines::EmbedError>(vectors)
+            let embedded = model.embed_batch(&refs)?;
+            let cost = embedded.cost;
+            crate::metrics::embedding().record(refs.len(), cost.tokens, cost.tokenize + cost.model);
+            Ok::<_, pipelines::EmbedError>(embedded)
         })
         .await
         .map_err(|e| EngineError::Task(e.to_string()))??;
-        for (row, vector) in slice.iter_mut().zip(vectors) {
+        for (row, vector) in slice.iter_mut().zip(embedded.vectors) {
             row.vector = Some(vector);
         }
-        embedded += slice.len();
-        bar.set_message(format!("{embedded} texts embedded"));
+        total += embedded.cost;
+        bar.set_message(format!("{} texts embedded", total.texts));
     }
-    Ok(embedded)
+    Ok(total)
 }
 
 /// The rayon pool of the prepare stage: `threads` (default every core) at nice 10, below the

@@ -32,15 +32,19 @@ pub fn prepare(
     unchanged_hash: Option<&str>,
 ) -> Option<PreparedDocument> {
     let (content_hash, parsed) = match &doc.content {
-        SourceContent::Text { title, text } => {
-            let body = if title.trim().is_empty() {
-                text.clone()
-            } else {
-                format!("{title}\n{text}")
-            };
-            let hash = hex::encode(Sha256::digest(body.as_bytes()));
-            (hash, Ok(ParsedDocument::from_text(body)))
-        }
+        SourceContent::CorpusLine { .. } => match doc.content.corpus_text() {
+            Some(Ok((title, text))) => {
+                let body = if title.trim().is_empty() {
+                    text
+                } else {
+                    format!("{title}\n{text}")
+                };
+                let hash = hex::encode(Sha256::digest(body.as_bytes()));
+                (hash, Ok(ParsedDocument::from_text(body)))
+            }
+            Some(Err(message)) => (String::new(), Err(message)),
+            None => (String::new(), Err("not a corpus line".to_string())),
+        },
         SourceContent::File { path, format } => match std::fs::metadata(path) {
             Ok(meta) if meta.len() as usize > limits.max_bytes => (
                 format!("size:{}", meta.len()),

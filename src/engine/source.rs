@@ -3,6 +3,7 @@
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use pipelines::Format;
 use serde::Deserialize;
@@ -24,11 +25,43 @@ pub enum SourceContent {
         path: PathBuf,
         format: Format,
     },
-    /// Text already in memory (corpus lines): title and body are indexed as one document.
-    Text {
-        title: String,
-        text: String,
+    /// A line of a JSONL corpus (title and body are indexed as one document), read again when the
+    /// document is prepared: a corpus of any size is never held in memory whole.
+    CorpusLine {
+        path: Arc<PathBuf>,
+        /// Byte offset of the line in the file.
+        offset: u64,
+        /// Bytes of the line, without its newline.
+        length: usize,
     },
+}
+
+impl SourceContent {
+    /// Title and text of a corpus line; None for files.
+    pub fn corpus_text(&self) -> Option<Result<(String, String), String>> {
+        let SourceContent::CorpusLine { path, offset, length } = self else {
+            return None;
+        };
+        Some(read_line_at(path, *offset, *length).and_then(|line| {
+            let record: CorpusLine = serde_json::from_slice(&line).map_err(|e| {
+                format!(
+                    "{}: the corpus line changed since it was read: {e}",
+                    path.display()
+                )
+            })?;
+            Ok((record.title, record.text))
+        }))
+    }
+}
+
+fn read_line_at(path: &Path, offset: u64, length: usize) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut line = vec![0u8; length];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut line))
+        .map_err(|e| format!("cannot read {} at byte {offset}: {e}", path.display()))?;
+    Ok(line)
 }
 
 /// An input that was not taken, with the reason.
@@ -118,16 +151,29 @@ fn add_file(
 
 fn read_corpus(path: &Path, docs: &mut Vec<SourceDocument>) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?;
-        if line.trim().is_empty() {
+    let shared = Arc::new(path.to_path_buf());
+    let mut reader = std::io::BufReader::new(file);
+    let (mut offset, mut n, mut line) = (0u64, 0usize, Vec::new());
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let start = offset;
+        offset += read as u64;
+        let content = line.strip_suffix(b"\n").unwrap_or(&line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if content.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record: CorpusLine = serde_json::from_str(&line).map_err(|e| {
+        let record: CorpusLine = serde_json::from_slice(content).map_err(|e| {
             format!(
-                "{}: line {}: not a corpus record with _id and text: {e}",
-                path.display(),
-                n + 1
+                "{}: line {n}: not a corpus record with _id and text: {e}",
+                path.display()
             )
         })?;
         let id = match record.id {
@@ -137,14 +183,15 @@ fn read_corpus(path: &Path, docs: &mut Vec<SourceDocument>) -> Result<(), String
         let name = if record.title.trim().is_empty() {
             id.clone()
         } else {
-            record.title.clone()
+            record.title
         };
         docs.push(SourceDocument {
             source: format!("{}#{id}", path.display()),
             name,
-            content: SourceContent::Text {
-                title: record.title,
-                text: record.text,
+            content: SourceContent::CorpusLine {
+                path: shared.clone(),
+                offset: start,
+                length: content.len(),
             },
             metadata: Some(
                 record
@@ -188,13 +235,18 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].source, format!("{}#4983", path.display()));
         assert_eq!(
-            docs[0].content,
-            SourceContent::Text {
-                title: "T".into(),
-                text: "body".into()
-            }
+            docs[0].content.corpus_text(),
+            Some(Ok(("T".to_string(), "body".to_string())))
         );
         assert_eq!(docs[1].name, "7");
+        assert_eq!(
+            docs[1].content.corpus_text(),
+            Some(Ok((String::new(), "x".to_string())))
+        );
+        // A corpus rewritten after discovery is an error of that document, not a wrong text.
+        std::fs::write(&path, "garbage").unwrap();
+        let error = docs[1].content.corpus_text().unwrap().unwrap_err();
+        assert!(error.contains("corpus.jsonl"), "{error}");
     }
 
     #[test]

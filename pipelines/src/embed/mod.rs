@@ -4,6 +4,8 @@ pub(crate) mod onnx;
 
 pub use onnx::{OnnxEmbedder, OnnxModelFiles, Pooling};
 
+use std::time::Duration;
+
 /// Why embedding failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
@@ -11,6 +13,39 @@ pub enum EmbedError {
     Load(String),
     #[error("embedding failed: {0}")]
     Inference(String),
+}
+
+/// What one embedding call cost: for throughput metrics and `ragd bench`, without counting the
+/// tokens a second time.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EmbedCost {
+    /// Texts embedded.
+    pub texts: usize,
+    /// Tokens read by the model, special tokens excluded.
+    pub tokens: usize,
+    /// Model inputs: one per text, more for texts longer than the window.
+    pub windows: usize,
+    /// Time spent tokenizing.
+    pub tokenize: Duration,
+    /// Time spent in the model (and pooling).
+    pub model: Duration,
+}
+
+impl std::ops::AddAssign for EmbedCost {
+    fn add_assign(&mut self, other: Self) {
+        self.texts += other.texts;
+        self.tokens += other.tokens;
+        self.windows += other.windows;
+        self.tokenize += other.tokenize;
+        self.model += other.model;
+    }
+}
+
+/// Vectors in input order, and what they cost.
+#[derive(Debug, Clone, Default)]
+pub struct Embedded {
+    pub vectors: Vec<Vec<f32>>,
+    pub cost: EmbedCost,
 }
 
 /// Turns text into vectors of a fixed dimension. Documents and queries are separate calls because
@@ -23,6 +58,23 @@ pub trait Embedder: Send + Sync {
     fn max_tokens(&self) -> usize;
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError>;
+    /// [`Self::embed_documents`] with its cost. Implementations that cannot tell report the
+    /// whole call as model time.
+    fn embed_batch(&self, texts: &[&str]) -> Result<Embedded, EmbedError> {
+        let started = std::time::Instant::now();
+        let vectors = self.embed_documents(texts)?;
+        let counter = self.token_counter();
+        Ok(Embedded {
+            vectors,
+            cost: EmbedCost {
+                texts: texts.len(),
+                tokens: texts.iter().map(|t| counter.count(t)).sum(),
+                windows: texts.len(),
+                tokenize: Duration::ZERO,
+                model: started.elapsed(),
+            },
+        })
+    }
     /// Counts tokens as this model does, so chunk sizes match what it reads.
     fn token_counter(&self) -> crate::tokens::TokenCounter {
         crate::tokens::TokenCounter::Characters

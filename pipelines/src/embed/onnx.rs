@@ -1,17 +1,26 @@
-//! ONNX embedding models through fastembed's user-defined model API.
+//! ONNX embedding models on ONNX Runtime (the `ort` crate), with the model's own tokenizer.
 //!
 //! The ONNX Runtime shared library is loaded dynamically from a path (it comes from the
 //! `onnxruntime` PyPI wheel, see `ragd models fetch`), once per process.
+//!
+//! Each text is tokenized exactly once: the same token ids decide whether it fits the window and
+//! become the model's input. (Through fastembed's `embed`, each text was tokenized twice more: once
+//! to find window boundaries and once inside the library.)
 //!
 //! Long texts are never silently truncated: a text longer than the model's window is embedded in
 //! consecutive token windows whose vectors are averaged (weighted by tokens) and re-normalised.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
-use fastembed::{InitOptionsUserDefined, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use fastembed::TokenizerFiles;
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::Tensor;
 
-use super::{EmbedError, Embedder, normalize};
+use super::{EmbedCost, EmbedError, Embedded, Embedder, normalize};
 use crate::tokens::TokenCounter;
 
 /// How token vectors become one text vector.
@@ -46,88 +55,285 @@ pub struct OnnxModelFiles {
 /// over its intra-op threads, so concurrent callers queue instead of oversubscribing the cores.
 pub struct OnnxEmbedder {
     files: OnnxModelFiles,
-    session: Mutex<TextEmbedding>,
+    session: Mutex<Session>,
     counter: TokenCounter,
+    tokenizer: Arc<tokenizers::Tokenizer>,
+    specials: SpecialTokens,
+    /// The model output that holds token (or sentence) vectors.
+    output: String,
+    /// Whether the model takes `token_type_ids` (BERT-style models do).
+    token_type_ids: bool,
 }
 
-static RUNTIME: OnceLock<Result<(), String>> = OnceLock::new();
+static RUNTIME: OnceLock<Result<Environment, String>> = OnceLock::new();
 
-/// Loads the ONNX Runtime library once per process; later calls reuse the first result.
-pub(crate) fn init_runtime(library: &Path) -> Result<(), EmbedError> {
+/// Loads the ONNX Runtime library and creates the process's one environment, once; later calls
+/// reuse the first result. The reranker (through fastembed) is given the same environment.
+pub(crate) fn init_runtime(library: &Path) -> Result<Environment, EmbedError> {
     let result = RUNTIME.get_or_init(|| {
         if !library.is_file() {
             return Err(format!("ONNX Runtime library not found at {}", library.display()));
         }
-        // Loads the library now; fastembed creates the environment itself when it builds a session.
-        let _builder = ort::init_from(library)
-            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", library.display()))?;
-        Ok(())
+        ort::init_from(library)
+            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", library.display()))?
+            .with_name("ragd")
+            .build()
+            .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", library.display()))
     });
     result.clone().map_err(EmbedError::Load)
+}
+
+/// Tokens the model expects around every text (`[CLS]` … `[SEP]` for BERT), found by asking
+/// the tokenizer's own post-processor, and the id that pads shorter texts in a batch.
+#[derive(Debug, Clone)]
+struct SpecialTokens {
+    prefix: Vec<i64>,
+    suffix: Vec<i64>,
+    pad: i64,
+}
+
+impl SpecialTokens {
+    fn of(tokenizer: &tokenizers::Tokenizer) -> Result<Self, String> {
+        let encode = |specials| {
+            tokenizer
+                .encode_fast("a", specials)
+                .map(|e| e.get_ids().to_vec())
+                .map_err(|e| format!("tokenizer cannot encode a probe text: {e}"))
+        };
+        let (with, without) = (encode(true)?, encode(false)?);
+        let at = with
+            .windows(without.len().max(1))
+            .position(|w| w == without.as_slice())
+            .ok_or("tokenizer's special tokens do not surround the text; unsupported post-processor")?;
+        let pad = ["[PAD]", "<pad>", "<|endoftext|>"]
+            .iter()
+            .find_map(|t| tokenizer.token_to_id(t))
+            .unwrap_or(0);
+        Ok(Self {
+            prefix: with[..at].iter().map(|&id| id as i64).collect(),
+            suffix: with[at + without.len()..].iter().map(|&id| id as i64).collect(),
+            pad: pad as i64,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.prefix.len() + self.suffix.len()
+    }
+}
+
+/// One window of one text: its token ids without special tokens.
+struct Window {
+    owner: usize,
+    ids: Vec<i64>,
 }
 
 impl OnnxEmbedder {
     /// Loads the model; fails with a message naming the missing or broken file.
     pub fn load(files: OnnxModelFiles) -> Result<Self, EmbedError> {
-        init_runtime(&files.runtime_library)?;
-        let tokenizer_files = read_tokenizer_files(&files.tokenizer_dir).map_err(EmbedError::Load)?;
-        let pooling = match files.pooling {
-            Pooling::Mean => fastembed::Pooling::Mean,
-            Pooling::Cls => fastembed::Pooling::Cls,
-        };
-        let model = UserDefinedEmbeddingModel::new(
-            read_file(&files.onnx).map_err(EmbedError::Load)?,
-            tokenizer_files,
-        )
-        .with_pooling(pooling);
-        // fastembed replaces the tokenizer's own padding (fixed 128 in this model's file) and
-        // truncation with batch-longest padding and truncation at `max_length`.
-        let mut options = InitOptionsUserDefined::new().with_max_length(files.max_length);
-        if let Some(threads) = files.intra_threads {
-            options = options.with_intra_threads(threads);
-        }
-        let session = TextEmbedding::try_new_from_user_defined(model, options)
-            .map_err(|e| EmbedError::Load(format!("{}: {e}", files.onnx.display())))?;
+        let environment = init_runtime(&files.runtime_library)?;
         let counter =
             TokenCounter::from_file(&files.tokenizer_dir.join("tokenizer.json")).map_err(EmbedError::Load)?;
+        let TokenCounter::Tokenizer(tokenizer) = &counter else {
+            return Err(EmbedError::Load("the model's tokenizer did not load".into()));
+        };
+        let tokenizer = tokenizer.clone();
+        let specials = SpecialTokens::of(&tokenizer)
+            .map_err(|e| EmbedError::Load(format!("{}: {e}", files.tokenizer_dir.display())))?;
+        let threads = files
+            .intra_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let onnx = read_file(&files.onnx).map_err(EmbedError::Load)?;
+        let broken = |e: String| EmbedError::Load(format!("{}: {e}", files.onnx.display()));
+        let session = Session::builder(&environment)
+            .map_err(|e| broken(e.to_string()))?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| broken(e.to_string()))?
+            .with_intra_threads(threads)
+            .map_err(|e| broken(e.to_string()))?
+            .commit_from_memory(&onnx)
+            .map_err(|e| broken(e.to_string()))?;
+        let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+        for required in ["input_ids", "attention_mask"] {
+            if !inputs.contains(&required) {
+                return Err(broken(format!(
+                    "the model has no input {required:?} (inputs: {inputs:?})"
+                )));
+            }
+        }
+        let token_type_ids = inputs.contains(&"token_type_ids");
+        let outputs: Vec<String> = session.outputs().iter().map(|o| o.name().to_string()).collect();
+        let output =
+            pick_output(&outputs).ok_or_else(|| broken(format!("no embedding output among {outputs:?}")))?;
         Ok(Self {
             files,
             session: Mutex::new(session),
             counter,
+            tokenizer,
+            specials,
+            output,
+            token_type_ids,
         })
     }
 
-    /// Runs the model on texts that all fit the window, in batches sorted by token count so
-    /// that batch-longest padding wastes little work (in corpus order about 13% of the model's
-    /// time goes to padding); results come back in input order.
-    fn embed_fitting(&self, texts: &[&str], tokens: &[usize]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| tokens[i]);
-        let sorted: Vec<&str> = order.iter().map(|&i| texts[i]).collect();
-        let vectors = {
-            let mut session = self
-                .session
-                .lock()
-                .map_err(|_| EmbedError::Inference("embedding session poisoned".into()))?;
-            session
-                .embed(&sorted, Some(self.files.batch_size))
-                .map_err(|e| EmbedError::Inference(e.to_string()))?
-        };
-        let mut out = vec![Vec::new(); texts.len()];
-        for (slot, vector) in order.into_iter().zip(vectors) {
-            out[slot] = vector;
+    /// Texts as token windows of at most the model's window (without special tokens), in order.
+    fn windows(&self, texts: &[&str]) -> Result<Vec<Window>, EmbedError> {
+        let window = self.max_tokens().max(1);
+        let mut windows = Vec::with_capacity(texts.len());
+        for (owner, text) in texts.iter().enumerate() {
+            let encoding = self
+                .tokenizer
+                .encode_fast(*text, false)
+                .map_err(|e| EmbedError::Inference(format!("tokenizer failed: {e}")))?;
+            let ids = encoding.get_ids();
+            if ids.len() <= window {
+                windows.push(Window {
+                    owner,
+                    ids: ids.iter().map(|&id| id as i64).collect(),
+                });
+                continue;
+            }
+            for piece in ids.chunks(window) {
+                windows.push(Window {
+                    owner,
+                    ids: piece.iter().map(|&id| id as i64).collect(),
+                });
+            }
         }
-        for v in &out {
-            if v.len() != self.files.dimension {
-                return Err(EmbedError::Inference(format!(
-                    "model returned {} dimensions, configured {}",
-                    v.len(),
-                    self.files.dimension
-                )));
+        Ok(windows)
+    }
+
+    /// Runs the model on windows in batches sorted by length, so that padding to the longest of
+    /// a batch wastes little work (in corpus order about 13% of the model's time goes to
+    /// padding); vectors come back in input order.
+    fn run_windows(&self, windows: &[Window]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut order: Vec<usize> = (0..windows.len()).collect();
+        order.sort_by_key(|&i| windows[i].ids.len());
+        let mut out = vec![Vec::new(); windows.len()];
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| EmbedError::Inference("embedding session poisoned".into()))?;
+        for batch in order.chunks(self.files.batch_size.max(1)) {
+            let members: Vec<&[i64]> = batch.iter().map(|&i| windows[i].ids.as_slice()).collect();
+            let vectors = self.run_batch(&mut session, &members)?;
+            for (&slot, vector) in batch.iter().zip(vectors) {
+                out[slot] = vector;
             }
         }
         Ok(out)
     }
+
+    /// One model call: pads the batch, runs it and pools each row into a unit vector.
+    fn run_batch(&self, session: &mut Session, members: &[&[i64]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let rows = members.len();
+        let columns = members.iter().map(|ids| ids.len()).max().unwrap_or(0) + self.specials.len();
+        let mut ids = vec![self.specials.pad; rows * columns];
+        let mut mask = vec![0i64; rows * columns];
+        for (row, member) in members.iter().enumerate() {
+            let tokens = self
+                .specials
+                .prefix
+                .iter()
+                .chain(member.iter())
+                .chain(&self.specials.suffix);
+            for (column, &id) in tokens.enumerate() {
+                ids[row * columns + column] = id;
+                mask[row * columns + column] = 1;
+            }
+        }
+        let shape = [rows, columns];
+        let failed = |e: ort::Error| EmbedError::Inference(e.to_string());
+        let mut inputs = ort::inputs![
+            "input_ids" => Tensor::from_array((shape, ids)).map_err(failed)?,
+            "attention_mask" => Tensor::from_array((shape, mask.clone())).map_err(failed)?,
+        ];
+        if self.token_type_ids {
+            let types = Tensor::from_array((shape, vec![0i64; rows * columns])).map_err(failed)?;
+            inputs.push(("token_type_ids".into(), types.into()));
+        }
+        let outputs = session.run(inputs).map_err(failed)?;
+        let value = outputs
+            .get(&self.output)
+            .ok_or_else(|| EmbedError::Inference(format!("the model returned no {:?}", self.output)))?;
+        let (dims, data) = value.try_extract_tensor::<f32>().map_err(failed)?;
+        pool(
+            dims,
+            data,
+            &mask,
+            columns,
+            self.files.pooling,
+            self.files.dimension,
+        )
+    }
+}
+
+/// The output holding embeddings: the only one, or by the names sentence-transformers exports use.
+fn pick_output(outputs: &[String]) -> Option<String> {
+    if outputs.len() == 1 {
+        return outputs.first().cloned();
+    }
+    [
+        "last_hidden_state",
+        "token_embeddings",
+        "sentence_embedding",
+        "text_embeds",
+    ]
+    .iter()
+    .find(|name| outputs.iter().any(|o| o == *name))
+    .map(|name| name.to_string())
+}
+
+/// Pools a model output into one unit vector per row: `[rows, columns, dimension]` token vectors
+/// by mean over the attention mask or by the first token, or `[rows, dimension]` as it is.
+fn pool(
+    dims: &[i64],
+    data: &[f32],
+    mask: &[i64],
+    columns: usize,
+    pooling: Pooling,
+    dimension: usize,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let shape_error = || {
+        EmbedError::Inference(format!(
+            "model output has shape {dims:?}, expected [batch, tokens, {dimension}] or [batch, {dimension}]"
+        ))
+    };
+    let rows = mask.len() / columns.max(1);
+    let mut vectors = Vec::with_capacity(rows);
+    match *dims {
+        [r, d] if r as usize == rows && d as usize == dimension => {
+            for row in data.chunks_exact(dimension) {
+                vectors.push(row.to_vec());
+            }
+        }
+        [r, c, d] if r as usize == rows && c as usize == columns && d as usize == dimension => {
+            for (row, tokens) in data.chunks_exact(columns * dimension).enumerate() {
+                let mut sum = vec![0f32; dimension];
+                match pooling {
+                    Pooling::Cls => sum.copy_from_slice(&tokens[..dimension]),
+                    Pooling::Mean => {
+                        let row_mask = &mask[row * columns..(row + 1) * columns];
+                        let mut count = 0f32;
+                        for (token, _) in tokens
+                            .chunks_exact(dimension)
+                            .zip(row_mask)
+                            .filter(|(_, m)| **m != 0)
+                        {
+                            sum.iter_mut().zip(token).for_each(|(s, x)| *s += x);
+                            count += 1.0;
+                        }
+                        sum.iter_mut().for_each(|s| *s /= count.max(1.0));
+                    }
+                }
+                vectors.push(sum);
+            }
+        }
+        _ => return Err(shape_error()),
+    }
+    for vector in &mut vectors {
+        normalize(vector);
+    }
+    Ok(vectors)
 }
 
 /// Reads a model file, naming it in the error.
@@ -155,37 +361,47 @@ impl Embedder for OnnxEmbedder {
     }
 
     fn max_tokens(&self) -> usize {
-        self.files.max_length.saturating_sub(2)
+        self.files.max_length.saturating_sub(self.specials.len())
     }
 
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let window = self.max_tokens().max(1);
-        // Each text becomes one or more windows; remember which windows belong to which text.
-        let mut pieces: Vec<&str> = Vec::with_capacity(texts.len());
-        let mut owners: Vec<(usize, usize)> = Vec::with_capacity(texts.len());
-        for (i, text) in texts.iter().enumerate() {
-            for (piece, tokens) in token_windows(&self.counter, text, window) {
-                pieces.push(piece);
-                owners.push((i, tokens));
-            }
-        }
-        let tokens: Vec<usize> = owners.iter().map(|&(_, tokens)| tokens).collect();
-        let vectors = self.embed_fitting(&pieces, &tokens)?;
+        Ok(self.embed_batch(texts)?.vectors)
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Embedded, EmbedError> {
+        let started = Instant::now();
+        let windows = self.windows(texts)?;
+        let tokenize = started.elapsed();
+        let started = Instant::now();
+        let vectors = self.run_windows(&windows)?;
+        let model = started.elapsed();
+        // A text of several windows is their token-weighted mean, normalised again.
         let mut sums = vec![vec![0f32; self.files.dimension]; texts.len()];
-        let mut windows = vec![0usize; texts.len()];
-        for ((owner, tokens), vector) in owners.into_iter().zip(vectors) {
-            let weight = tokens.max(1) as f32;
-            for (s, x) in sums[owner].iter_mut().zip(vector) {
-                *s += weight * x;
-            }
-            windows[owner] += 1;
+        // Every text has at least one window (an empty text is just its special tokens).
+        let mut counts = vec![0usize; texts.len()];
+        for (window, vector) in windows.iter().zip(vectors) {
+            let weight = window.ids.len().max(1) as f32;
+            sums[window.owner]
+                .iter_mut()
+                .zip(vector)
+                .for_each(|(s, x)| *s += weight * x);
+            counts[window.owner] += 1;
         }
-        for (sum, count) in sums.iter_mut().zip(windows) {
+        for (sum, count) in sums.iter_mut().zip(counts) {
             if count > 1 {
                 normalize(sum);
             }
         }
-        Ok(sums)
+        Ok(Embedded {
+            vectors: sums,
+            cost: EmbedCost {
+                texts: texts.len(),
+                tokens: windows.iter().map(|w| w.ids.len()).sum(),
+                windows: windows.len(),
+                tokenize,
+                model,
+            },
+        })
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
@@ -197,31 +413,54 @@ impl Embedder for OnnxEmbedder {
     }
 }
 
-/// Splits `text` into consecutive pieces of at most `window` tokens, cut at token boundaries.
-/// A text that fits (the common case) comes back whole.
-fn token_windows<'a>(counter: &TokenCounter, text: &'a str, window: usize) -> Vec<(&'a str, usize)> {
-    let offsets = token_offsets(counter, text);
-    if offsets.len() <= window {
-        return vec![(text, offsets.len())];
-    }
-    offsets
-        .chunks(window)
-        .map(|chunk| {
-            let start = chunk[0].0;
-            let end = chunk[chunk.len() - 1].1;
-            (&text[start..end], chunk.len())
-        })
-        .collect()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Byte ranges of the tokens of `text` (special tokens excluded).
-fn token_offsets(counter: &TokenCounter, text: &str) -> Vec<(usize, usize)> {
-    match counter {
-        TokenCounter::Tokenizer(tokenizer) => match tokenizer.encode(text, false) {
-            Ok(encoding) => encoding.get_offsets().to_vec(),
-            // The tokenizer never fails on valid UTF-8; fall back to one window if it does.
-            Err(_) => vec![(0, text.len())],
-        },
-        TokenCounter::Characters => text.char_indices().map(|(i, c)| (i, i + c.len_utf8())).collect(),
+    #[test]
+    fn mean_pooling_ignores_padding_and_normalises() {
+        // Two rows of three positions, dimension 2; the second row has one padded position
+        // whose value must not count.
+        let data = [
+            1.0, 0.0, 1.0, 0.0, 1.0, 0.0, //
+            0.0, 2.0, 0.0, 4.0, 100.0, 100.0,
+        ];
+        let mask = [1, 1, 1, 1, 1, 0];
+        let vectors = pool(&[2, 3, 2], &data, &mask, 3, Pooling::Mean, 2).unwrap();
+        assert_eq!(vectors, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+        let cls = pool(&[2, 3, 2], &data, &mask, 3, Pooling::Cls, 2).unwrap();
+        assert_eq!(cls, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+    }
+
+    #[test]
+    fn pooled_outputs_pass_through_and_bad_shapes_are_errors() {
+        let vectors = pool(&[1, 2], &[3.0, 4.0], &[1, 1], 2, Pooling::Mean, 2).unwrap();
+        assert_eq!(vectors, vec![vec![0.6, 0.8]]);
+        let error = pool(&[1, 2, 3], &[0.0; 6], &[1, 1], 2, Pooling::Mean, 2).unwrap_err();
+        assert!(error.to_string().contains("[1, 2, 3]"), "{error}");
+    }
+
+    #[test]
+    fn the_embedding_output_is_found_by_name() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(pick_output(&names(&["x"])).as_deref(), Some("x"));
+        assert_eq!(
+            pick_output(&names(&["pooler_output", "last_hidden_state"])).as_deref(),
+            Some("last_hidden_state")
+        );
+        assert_eq!(pick_output(&names(&["a", "b"])), None);
+    }
+
+    #[test]
+    fn special_tokens_come_from_the_post_processor() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tokenizer.json");
+        let TokenCounter::Tokenizer(tokenizer) = TokenCounter::from_file(&path).unwrap() else {
+            panic!("tokenizer fixture");
+        };
+        let specials = SpecialTokens::of(&tokenizer).unwrap();
+        // BERT's [CLS] ... [SEP], padded with [PAD].
+        assert_eq!(specials.prefix, [101]);
+        assert_eq!(specials.suffix, [102]);
+        assert_eq!(specials.pad, 0);
     }
 }
