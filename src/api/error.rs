@@ -65,6 +65,9 @@ pub enum ErrorCode {
     /// A member route aimed at the caller's own membership.
     CannotOperateSelf,
     AccountBanned,
+    /// Werkzeug's plain `BadRequest`, which Dify raises for some refusals (e.g. suggested
+    /// questions of an app that has them switched off).
+    BadRequest,
     InternalServerError,
 }
 
@@ -106,6 +109,7 @@ impl ErrorCode {
             ErrorCode::RepeatPasswordNotMatch => "repeat_password_not_match",
             ErrorCode::CannotOperateSelf => "cannot_operate_self",
             ErrorCode::AccountBanned => "account_banned",
+            ErrorCode::BadRequest => "bad_request",
             ErrorCode::InternalServerError => "internal_server_error",
         }
     }
@@ -128,6 +132,7 @@ impl ErrorCode {
             | ErrorCode::RepeatPasswordNotMatch
             | ErrorCode::CannotOperateSelf
             | ErrorCode::AccountBanned
+            | ErrorCode::BadRequest
             | ErrorCode::NotChatApp
             | ErrorCode::NotCompletionApp => StatusCode::BAD_REQUEST,
             ErrorCode::RerankProviderUnavailable => StatusCode::BAD_GATEWAY,

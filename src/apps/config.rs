@@ -183,6 +183,11 @@ impl AppConfig {
         })
     }
 
+    /// Whether the app suggests next questions after each answer.
+    pub fn suggests_questions(&self) -> bool {
+        self.json["suggested_questions_after_answer"]["enabled"] == true
+    }
+
     /// Dify's `/parameters` answer for this config.
     pub fn parameters(&self, file_size_limit_mb: u64) -> Value {
         let feature = |key: &str| {

@@ -8,6 +8,7 @@ pub mod llm;
 pub mod manage;
 pub mod prompt;
 pub mod retrieval;
+pub mod suggest;
 pub mod tasks;
 
 pub use config::{AppConfig, AppMode};

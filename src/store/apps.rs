@@ -355,34 +355,3 @@ async fn bind_datasets(
     }
     Ok(())
 }
-
-impl Store {
-    /// Creates an `app-...` key for an app; returns the key's record and, this once, the key.
-    pub async fn create_app_api_key(
-        &self,
-        tenant_id: &str,
-        app_id: &str,
-    ) -> Result<(AppApiKey, String), StoreError> {
-        let key = super::api_tokens::generate_key(super::TokenType::App);
-        let hint = format!("app-...{}", &key[key.len() - 4..]);
-        let record = AppApiKey {
-            id: uuid::Uuid::new_v4().to_string(),
-            token_hint: hint,
-            last_used_at: None,
-            created_at: now(),
-        };
-        sqlx::query(
-            "INSERT INTO api_tokens (id, tenant_id, type, token_hash, token_hint, app_id, created_at) \
-             VALUES ($1, $2, 'app', $3, $4, $5, $6)",
-        )
-        .bind(&record.id)
-        .bind(tenant_id)
-        .bind(super::api_tokens::hash_key(&key))
-        .bind(&record.token_hint)
-        .bind(app_id)
-        .bind(record.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok((record, key))
-    }
-}

@@ -96,14 +96,14 @@ impl AppsApi {
         )
         .await
         .unwrap();
-        let (_, key) = self
-            .api
+        self.api
             .engine
             .store()
-            .create_app_api_key(DEFAULT_TENANT, &app.id)
+            .issue_api_token(DEFAULT_TENANT, ragd::store::TokenType::App, Some(&app.id), None)
             .await
-            .unwrap();
-        key
+            .unwrap()
+            .expect("no limit")
+            .key
     }
 
     pub async fn send(&self, key: &str, method: &str, uri: &str, body: Option<Value>) -> Answer {
@@ -683,6 +683,95 @@ async fn without_a_model_apps_quote_their_knowledge() {
     assert_eq!(meta, json!({"tool_icons": {}}));
     let (_, site) = apps.call(&key, "GET", "/v1/site", None).await;
     assert_eq!(site["title"], "chat app");
+}
+
+#[tokio::test]
+async fn suggested_questions_come_from_the_conversation_when_enabled() {
+    let stub = OpenAiStub::start().await;
+    let apps = AppsApi::new(Some(&stub)).await;
+    let mut config = tea_config();
+    config["suggested_questions_after_answer"] = json!({"enabled": true});
+    let key = apps.app("chat", config).await;
+    let (status, body) = apps
+        .call(
+            &key,
+            "POST",
+            "/v1/chat-messages",
+            Some(json!({"query": "How is green tea made?", "inputs": {"audience": "x"}, "user": "ann"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let message_id = body["message_id"].as_str().unwrap().to_string();
+    let uri = format!("/v1/messages/{message_id}/suggested?user=ann");
+    let (status, suggested) = apps.call(&key, "GET", &uri, None).await;
+    assert_eq!(status, StatusCode::OK, "{suggested}");
+    assert_eq!(
+        suggested,
+        json!({"result": "success", "data": ["What is oolong?", "How is matcha made?", "Is tea dried?"]})
+    );
+    // The model saw the conversation's turn.
+    let asked = prompt_text(stub.requests().last().unwrap());
+    assert!(
+        asked.contains("Human: How is green tea made?") && asked.contains(&OpenAiStub::answer()),
+        "{asked}"
+    );
+
+    // Another user's message, an unknown one, and a missing user.
+    let (status, error) = apps
+        .call(
+            &key,
+            "GET",
+            &format!("/v1/messages/{message_id}/suggested?user=bob"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    let unknown = uuid::Uuid::new_v4();
+    let (status, _) = apps
+        .call(
+            &key,
+            "GET",
+            &format!("/v1/messages/{unknown}/suggested?user=ann"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, error) = apps
+        .call(&key, "GET", &format!("/v1/messages/{message_id}/suggested"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+
+    // Switched off: refused, and the model is not asked.
+    let off = apps.app("chat", tea_config()).await;
+    let (_, body) = apps
+        .call(
+            &off,
+            "POST",
+            "/v1/chat-messages",
+            Some(json!({"query": "How is green tea made?", "inputs": {"audience": "x"}, "user": "ann"})),
+        )
+        .await;
+    let asked_before = stub.requests().len();
+    let uri = format!(
+        "/v1/messages/{}/suggested?user=ann",
+        body["message_id"].as_str().unwrap()
+    );
+    let (status, error) = apps.call(&off, "GET", &uri, None).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request")),
+        "{error}"
+    );
+    assert_eq!(stub.requests().len(), asked_before);
+
+    // A completion app has no conversation to continue.
+    let completion = apps.app("completion", tea_config()).await;
+    let (status, error) = apps.call(&completion, "GET", &uri, None).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("not_chat_app")),
+        "{error}"
+    );
 }
 
 #[tokio::test]

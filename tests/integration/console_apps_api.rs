@@ -188,6 +188,16 @@ async fn apps_are_created_configured_keyed_and_deleted() {
     let (status, _) = service(&console, &key, "GET", "/v1/info").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+    // At most ten keys per app; the eleventh is refused and not stored.
+    for _ in 0..10 {
+        let (status, created) = owner.call(&console, "POST", &keys_uri, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+    }
+    let (status, error) = owner.call(&console, "POST", &keys_uri, None).await;
+    assert_error(status, &error, StatusCode::BAD_REQUEST, "max_keys_exceeded");
+    let (_, listed) = owner.call(&console, "GET", &keys_uri, None).await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 10);
+
     // Update, list, delete.
     let (status, renamed) = owner
         .call(

@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 
 /// Tokens of every answer: the answer is their concatenation.
 pub const TOKENS: [&str; 6] = ["Green ", "tea ", "is ", "steamed ", "early", "."];
+/// What the stub answers when asked for suggested questions (Dify's prompt for them), wrapped in
+/// prose as models do.
+pub const SUGGESTIONS: &str =
+    "Here you go: [\"What is oolong?\", \"How is matcha made?\", \"Is tea dried?\"]";
 /// Prompt and completion tokens the stub reports.
 pub const PROMPT_TOKENS: u64 = 123;
 
@@ -97,8 +101,14 @@ async fn chat(State(state): State<Arc<Mutex<Recorded>>>, body: String) -> Respon
             .into_response();
     }
     let model = request["model"].as_str().unwrap_or("").to_string();
+    let asks_suggestions = prompt_text(&request).contains("three most likely questions");
+    let tokens: Vec<&str> = if asks_suggestions {
+        vec![SUGGESTIONS]
+    } else {
+        TOKENS.to_vec()
+    };
     let mut stream = String::new();
-    for (i, token) in TOKENS.iter().enumerate() {
+    for (i, token) in tokens.iter().enumerate() {
         let chunk = json!({
             "id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 1, "model": model,
             "choices": [{"index": 0, "delta": if i == 0 { json!({"role": "assistant", "content": token}) }

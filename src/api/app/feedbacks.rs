@@ -12,6 +12,64 @@ use crate::store::Feedback;
 
 const MESSAGE_NOT_FOUND: &str = "Message Not Exists.";
 
+/// `GET /messages/{id}/suggested?user=`: next questions for a chat message's conversation, when
+/// the app has `suggested_questions_after_answer` enabled (see `apps::suggest`).
+pub async fn suggested(
+    State(state): State<AppState>,
+    key: AppKey,
+    Path(message_id): Path<String>,
+    ApiQuery(query): ApiQuery<SuggestedQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let user = query.user.map(Value::String);
+    let end_user = required_user(&state, &key, user.as_ref()).await?;
+    super::require_mode(&key, crate::apps::AppMode::Chat)?;
+    let message_id = super::path_uuid(&message_id, MESSAGE_NOT_FOUND)?;
+    let store = state.engine.store();
+    let message = store
+        .message(&key.app.id, &message_id)
+        .await?
+        .filter(|m| m.end_user_id == end_user.id)
+        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))?;
+    let config = super::app_config(&key)?;
+    if !config.suggests_questions() {
+        return Err(ApiError::new(
+            crate::api::ErrorCode::BadRequest,
+            "Suggested Questions Is Disabled.",
+        ));
+    }
+    // The turns up to and including this message, oldest first.
+    let turns: Vec<(String, String)> = store
+        .list_messages(
+            &message.conversation_id,
+            &crate::store::PageStart::Start,
+            crate::apps::suggest::HISTORY_TURNS + 20,
+        )
+        .await?
+        .map(|(messages, _)| messages)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.status == "normal" && m.created_at <= message.created_at)
+        .map(|m| (m.query, m.answer))
+        .collect();
+    let turns = &turns[turns
+        .len()
+        .saturating_sub(crate::apps::suggest::HISTORY_TURNS as usize)..];
+    let provider = super::provider(&state, &key.app.tenant_id).await?;
+    let questions = crate::apps::suggest::suggested_questions(
+        &provider,
+        &config.model.name,
+        turns,
+        crate::apps::llm::RetryPolicy::default(),
+    )
+    .await;
+    Ok(Json(json!({"result": "success", "data": questions})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SuggestedQuery {
+    user: Option<String>,
+}
+
 pub async fn create(
     State(state): State<AppState>,
     key: AppKey,

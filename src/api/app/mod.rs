@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/messages", get(conversations::messages))
         .route("/messages/{message_id}/feedbacks", post(feedbacks::create))
+        .route("/messages/{message_id}/suggested", get(feedbacks::suggested))
         .route("/app/feedbacks", get(feedbacks::list))
         .route("/files/upload", post(files::upload))
         .route("/parameters", get(info::parameters))

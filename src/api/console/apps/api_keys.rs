@@ -1,5 +1,6 @@
 //! `GET/POST /apps/{id}/api-keys`, `DELETE /apps/{id}/api-keys/{key_id}`: an app's `app-...`
-//! keys. Keys are stored hashed: the key is in the creation answer only, lists show a hint.
+//! keys, at most 10 per app (Dify's `AppApiKeyListResource.max_keys`). Keys are stored hashed:
+//! the key is in the creation answer only, lists show a hint.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,7 +10,11 @@ use serde_json::{Value, json};
 
 use super::find_app;
 use crate::api::console::session::ConsoleUser;
-use crate::api::{ApiError, AppState};
+use crate::api::{ApiError, AppState, ErrorCode};
+use crate::store::TokenType;
+
+/// Keys one app may have at once.
+pub const MAX_APP_KEYS: usize = 10;
 
 pub async fn list(
     State(state): State<AppState>,
@@ -41,17 +46,23 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     user.require_editor()?;
     let app = find_app(&state, &user, &app_id).await?;
-    let (created, token) = state
+    let created = state
         .engine
         .store()
-        .create_app_api_key(&user.tenant_id, &app.id)
-        .await?;
+        .issue_api_token(&user.tenant_id, TokenType::App, Some(&app.id), Some(MAX_APP_KEYS))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::MaxKeysExceeded,
+                format!("Cannot create more than {MAX_APP_KEYS} API keys for this resource type."),
+            )
+        })?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
             "id": created.id,
             "type": "app",
-            "token": token,
+            "token": created.key,
             "last_used_at": null,
             "created_at": created.created_at,
         })),
