@@ -11,7 +11,7 @@
 //! consecutive token windows whose vectors are averaged (weighted by tokens) and re-normalised.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use fastembed::TokenizerFiles;
@@ -19,6 +19,7 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
+use parking_lot::Mutex;
 
 use super::{EmbedCost, EmbedError, Embedded, Embedder, normalize};
 use crate::tokens::TokenCounter;
@@ -51,8 +52,9 @@ pub struct OnnxModelFiles {
     pub batch_size: usize,
 }
 
-/// An ONNX embedding model. One session behind a mutex: ONNX Runtime already spreads one call
-/// over its intra-op threads, so concurrent callers queue instead of oversubscribing the cores.
+/// An ONNX embedding model. One session behind a mutex: ONNX Runtime already spreads one batch
+/// over its intra-op threads, so concurrent callers queue, batch by batch, instead of
+/// oversubscribing the cores.
 pub struct OnnxEmbedder {
     files: OnnxModelFiles,
     session: Mutex<Session>,
@@ -209,13 +211,14 @@ impl OnnxEmbedder {
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.sort_by_key(|&i| windows[i].ids.len());
         let mut out = vec![Vec::new(); windows.len()];
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| EmbedError::Inference("embedding session poisoned".into()))?;
         for batch in order.chunks(self.files.batch_size.max(1)) {
             let members: Vec<&[i64]> = batch.iter().map(|&i| windows[i].ids.as_slice()).collect();
-            let vectors = self.run_batch(&mut session, &members)?;
+            // The session is taken per batch and handed on fairly: a query embedded while an
+            // ingest or a reindex runs waits for one batch, not for a call of hundreds of texts.
+            let mut session = self.session.lock();
+            let vectors = self.run_batch(&mut session, &members);
+            parking_lot::MutexGuard::unlock_fair(session);
+            let vectors = vectors?;
             for (&slot, vector) in batch.iter().zip(vectors) {
                 out[slot] = vector;
             }
