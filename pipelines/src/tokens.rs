@@ -50,6 +50,19 @@ impl TokenCounter {
     }
 }
 
+impl TokenCounter {
+    /// Byte ranges of the tokens of `text` (special tokens excluded), in order.
+    pub fn offsets(&self, text: &str) -> Vec<(usize, usize)> {
+        match self {
+            TokenCounter::Tokenizer(tokenizer) => match tokenizer.encode(text, false) {
+                Ok(encoding) => encoding.get_offsets().to_vec(),
+                Err(_) => text.char_indices().map(|(i, c)| (i, i + c.len_utf8())).collect(),
+            },
+            TokenCounter::Characters => text.char_indices().map(|(i, c)| (i, i + c.len_utf8())).collect(),
+        }
+    }
+}
+
 /// Lets text-splitter size chunks with the same counts the chunker reports.
 impl text_splitter::ChunkSizer for TokenCounter {
     fn size(&self, chunk: &str) -> usize {
@@ -99,6 +112,16 @@ pub(crate) mod tests {
         assert!(counter.count("short") < 5);
         let long = "word ".repeat(600);
         assert_eq!(counter.count(&long), 600);
+    }
+
+    #[test]
+    fn offsets_cover_each_token_once() {
+        let counter = fixture_counter();
+        let text = "Hello, world of tea";
+        let offsets = counter.offsets(text);
+        assert_eq!(offsets.len(), counter.count(text));
+        let pieces: Vec<&str> = offsets.iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(pieces, ["Hello", ",", "world", "of", "tea"]);
     }
 
     #[test]

@@ -88,21 +88,82 @@ pub(super) fn split_recursive<'t>(
 ) -> Vec<(usize, &'t str)> {
     // Validation keeps overlap below max_tokens; clamp anyway rather than panic on a bad caller.
     let overlap = overlap.min(max_tokens.saturating_sub(1));
+    let spans = SpanSizer::new(text, counter);
+    let chunks = split_with(text, max_tokens, overlap, &spans);
+    // Counts from the whole text's tokens are exact for chunks cut between words, which is nearly
+    // always; a chunk cut inside a word (one longer than a chunk) can hold a token more than
+    // counted, so every chunk is checked and the rare one over the limit is cut again, counting
+    // each candidate on its own.
+    let mut out = Vec::with_capacity(chunks.len());
+    for (offset, chunk) in chunks {
+        if counter.count(chunk) <= max_tokens {
+            out.extend(trim_span(offset, chunk));
+        } else {
+            out.extend(
+                split_with(chunk, max_tokens, overlap, counter)
+                    .into_iter()
+                    .filter_map(|(inner, piece)| trim_span(offset + inner, piece)),
+            );
+        }
+    }
+    out
+}
+
+/// text-splitter's recursive split with `sizer` (the Markdown splitter for text with headings).
+fn split_with<'t>(
+    text: &'t str,
+    max_tokens: usize,
+    overlap: usize,
+    sizer: &impl text_splitter::ChunkSizer,
+) -> Vec<(usize, &'t str)> {
     let config = ChunkConfig::new(max_tokens)
-        .with_sizer(counter)
+        .with_sizer(sizer)
         .with_overlap(overlap)
         .expect("overlap is below the chunk capacity");
-    let chunks: Vec<(usize, &str)> = if MARKDOWN_HEADING.is_match(text) {
+    // The Markdown splitter keeps leading indentation (code blocks, nested lists); callers trim.
+    if MARKDOWN_HEADING.is_match(text) {
         MarkdownSplitter::new(config).chunk_indices(text).collect()
     } else {
         TextSplitter::new(config).chunk_indices(text).collect()
-    };
-    // The Markdown splitter keeps leading indentation (code blocks, nested lists); chunks here are
-    // always fully trimmed.
-    chunks
-        .into_iter()
-        .filter_map(|(offset, chunk)| trim_span(offset, chunk))
-        .collect()
+    }
+}
+
+/// Sizes pieces of one text from a single tokenization of the whole text: text-splitter asks for
+/// the size of many overlapping candidates (growing prefixes, each level of the text), and
+/// tokenizing each from scratch cost several times the text's own tokenization.
+struct SpanSizer<'t> {
+    text: &'t str,
+    /// Start and end byte offsets of the text's tokens, both ascending.
+    starts: Vec<usize>,
+    ends: Vec<usize>,
+    counter: &'t TokenCounter,
+}
+
+impl<'t> SpanSizer<'t> {
+    fn new(text: &'t str, counter: &'t TokenCounter) -> Self {
+        let (starts, ends) = counter.offsets(text).into_iter().unzip();
+        Self {
+            text,
+            starts,
+            ends,
+            counter,
+        }
+    }
+}
+
+impl text_splitter::ChunkSizer for SpanSizer<'_> {
+    /// Tokens lying wholly inside `chunk`, which text-splitter passes as a slice of the text.
+    fn size(&self, chunk: &str) -> usize {
+        let base = self.text.as_ptr() as usize;
+        let at = chunk.as_ptr() as usize;
+        if at < base || at + chunk.len() > base + self.text.len() {
+            return self.counter.count(chunk);
+        }
+        let (start, end) = (at - base, at - base + chunk.len());
+        let first = self.starts.partition_point(|&s| s < start);
+        let last = self.ends.partition_point(|&e| e <= end);
+        last.saturating_sub(first)
+    }
 }
 
 /// `text` cut at every occurrence of `separator`, with each piece's byte offset.
@@ -173,6 +234,37 @@ mod tests {
         let text = "no separator here";
         let spans = split_fixed(text, &spec("\n\n", 50, 0), &TokenCounter::Characters);
         assert_eq!(texts(text, &spans), [text]);
+    }
+
+    #[test]
+    fn span_counts_equal_exact_counts_between_words() {
+        let counter = crate::tokens::tests::fixture_counter();
+        let text = "Green tea is steamed early; oolong is bruised, then rolled. Black tea oxidises fully.";
+        let sizer = SpanSizer::new(text, &counter);
+        let mut starts: Vec<usize> = vec![0];
+        starts.extend(text.match_indices(' ').map(|(i, _)| i + 1));
+        for &start in &starts {
+            for &end in starts.iter().filter(|&&e| e > start) {
+                let piece = text[start..end].trim_end();
+                assert_eq!(
+                    text_splitter::ChunkSizer::size(&sizer, piece),
+                    counter.count(piece),
+                    "{piece:?}"
+                );
+            }
+        }
+        // A piece of another string is counted on its own.
+        assert_eq!(text_splitter::ChunkSizer::size(&sizer, "tea tea"), 2);
+    }
+
+    #[test]
+    fn chunks_never_exceed_the_limit_even_when_cut_inside_words() {
+        let counter = crate::tokens::tests::fixture_counter();
+        // A "word" far longer than a chunk forces cuts inside it.
+        let text = format!("intro {} outro", "antidisestablishmentarianism".repeat(20));
+        for (_, chunk) in split_recursive(&text, 16, 4, &counter) {
+            assert!(counter.count(chunk) <= 16, "{chunk:?}");
+        }
     }
 
     #[test]
