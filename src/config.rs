@@ -241,8 +241,12 @@ pub struct EmbeddingConfig {
     pub pooling: Option<Pooling>,
     /// Model window in tokens, special tokens included.
     pub max_length: Option<usize>,
-    /// ONNX Runtime intra-op threads (default: every core).
+    /// ONNX Runtime intra-op threads of each model session (default: the cores divided among
+    /// the sessions).
     pub intra_threads: Option<usize>,
+    /// Model sessions run in parallel, each on whole batches (default 1; see README, "Embedding
+    /// speed").
+    pub sessions: Option<usize>,
     /// Texts per model call.
     pub batch_size: usize,
     /// Which build of the default model runs (ignored with `onnx`).
@@ -342,6 +346,7 @@ impl Default for EmbeddingConfig {
             pooling: None,
             max_length: None,
             intra_threads: None,
+            sessions: None,
             batch_size: 32,
             variant: ModelVariant::default(),
         }
@@ -486,6 +491,13 @@ impl Config {
                 detail: format!("expected a positive number, got {v:?}"),
             })?;
             self.embedding.intra_threads = Some(threads);
+        }
+        if let Some(v) = var("RAGD_EMBEDDING_SESSIONS") {
+            let sessions = v.parse().map_err(|_| ConfigError::Env {
+                var: "RAGD_EMBEDDING_SESSIONS",
+                detail: format!("expected a positive number, got {v:?}"),
+            })?;
+            self.embedding.sessions = Some(sessions);
         }
         if let Some(v) = var("RAGD_EMBEDDING_VARIANT") {
             self.embedding.variant = v.parse().map_err(|detail| ConfigError::Env {

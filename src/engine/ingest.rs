@@ -493,8 +493,13 @@ pub(super) async fn embed_rows(
     bar: &ProgressBar,
 ) -> Result<EmbedCost, EngineError> {
     let mut total = EmbedCost::default();
-    for slice in rows.chunks_mut(EMBED_CALL_TEXTS) {
-        let texts: Vec<String> = slice.iter().map(|r| r.text.clone()).collect();
+    // Rows of similar length go to the same call (the rows keep their order): the embedder sorts
+    // each call by tokens, but a call of rows in document order still spans every length, and
+    // padding each batch to its longest text then cost about a fifth of the model's time.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| rows[i].text.len());
+    for call in order.chunks(EMBED_CALL_TEXTS) {
+        let texts: Vec<String> = call.iter().map(|&i| rows[i].text.clone()).collect();
         let model = embedder.clone();
         let embedded = tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -505,8 +510,8 @@ pub(super) async fn embed_rows(
         })
         .await
         .map_err(|e| EngineError::Task(e.to_string()))??;
-        for (row, vector) in slice.iter_mut().zip(embedded.vectors) {
-            row.vector = Some(vector);
+        for (&i, vector) in call.iter().zip(embedded.vectors) {
+            rows[i].vector = Some(vector);
         }
         total += embedded.cost;
         bar.set_message(format!("{} texts embedded", total.texts));

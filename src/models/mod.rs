@@ -162,6 +162,7 @@ pub fn model_files(
         pooling,
         max_length,
         intra_threads: embedding.intra_threads,
+        sessions: embedding.sessions,
         batch_size: embedding.batch_size,
     })
 }

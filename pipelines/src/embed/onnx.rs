@@ -46,18 +46,24 @@ pub struct OnnxModelFiles {
     pub pooling: Pooling,
     /// Window of the model in tokens, special tokens included (256 for all-MiniLM-L6-v2).
     pub max_length: usize,
-    /// ONNX Runtime intra-op threads; None uses every core.
+    /// ONNX Runtime intra-op threads of each session; None: the cores divided among the sessions.
     pub intra_threads: Option<usize>,
+    /// Sessions run in parallel, each on whole batches; None: 1.
+    pub sessions: Option<usize>,
     /// Texts per model call.
     pub batch_size: usize,
 }
 
-/// An ONNX embedding model. One session behind a mutex: ONNX Runtime already spreads one batch
-/// over its intra-op threads, so concurrent callers queue, batch by batch, instead of
+/// An ONNX embedding model: one or more sessions, each running whole batches. By default one
+/// session spreads each batch over every core. Several single-threaded sessions (`sessions`)
+/// embed about 15% more texts per second on 2 cores (SciFact: 74.4 against 64.6), since no
+/// operator waits on a preempted sibling thread, but each session keeps its own ONNX Runtime
+/// memory (1.7 GB over SciFact's varied batch shapes), so it is a choice, not the default. Each
+/// session sits behind a mutex taken per batch, so callers queue batch by batch instead of
 /// oversubscribing the cores.
 pub struct OnnxEmbedder {
     files: OnnxModelFiles,
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
     counter: TokenCounter,
     tokenizer: Arc<tokenizers::Tokenizer>,
     specials: SpecialTokens,
@@ -123,6 +129,9 @@ impl SpecialTokens {
     }
 }
 
+/// A vector and the input slot it belongs to.
+type Slotted = (usize, Vec<f32>);
+
 /// One window of one text: its token ids without special tokens.
 struct Window {
     owner: usize,
@@ -141,19 +150,24 @@ impl OnnxEmbedder {
         let tokenizer = tokenizer.clone();
         let specials = SpecialTokens::of(&tokenizer)
             .map_err(|e| EmbedError::Load(format!("{}: {e}", files.tokenizer_dir.display())))?;
-        let threads = files
-            .intra_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let count = files.sessions.unwrap_or(1).max(1);
+        let threads = files.intra_threads.unwrap_or(cores / count).max(1);
         let onnx = read_file(&files.onnx).map_err(EmbedError::Load)?;
         let broken = |e: String| EmbedError::Load(format!("{}: {e}", files.onnx.display()));
-        let session = Session::builder(&environment)
-            .map_err(|e| broken(e.to_string()))?
-            .with_optimization_level(GraphOptimizationLevel::Level3)
-            .map_err(|e| broken(e.to_string()))?
-            .with_intra_threads(threads)
-            .map_err(|e| broken(e.to_string()))?
-            .commit_from_memory(&onnx)
-            .map_err(|e| broken(e.to_string()))?;
+        let mut sessions = Vec::with_capacity(count);
+        for _ in 0..count {
+            let session = Session::builder(&environment)
+                .map_err(|e| broken(e.to_string()))?
+                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .map_err(|e| broken(e.to_string()))?
+                .with_intra_threads(threads)
+                .map_err(|e| broken(e.to_string()))?
+                .commit_from_memory(&onnx)
+                .map_err(|e| broken(e.to_string()))?;
+            sessions.push(session);
+        }
+        let session = &sessions[0];
         let inputs: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
         for required in ["input_ids", "attention_mask"] {
             if !inputs.contains(&required) {
@@ -168,7 +182,7 @@ impl OnnxEmbedder {
             pick_output(&outputs).ok_or_else(|| broken(format!("no embedding output among {outputs:?}")))?;
         Ok(Self {
             files,
-            session: Mutex::new(session),
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
             counter,
             tokenizer,
             specials,
@@ -206,24 +220,62 @@ impl OnnxEmbedder {
 
     /// Runs the model on windows in batches sorted by length, so that padding to the longest of
     /// a batch wastes little work (in corpus order about 13% of the model's time goes to
-    /// padding); vectors come back in input order.
+    /// padding), the batches spread over the sessions; vectors come back in input order.
     fn run_windows(&self, windows: &[Window]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.sort_by_key(|&i| windows[i].ids.len());
+        let batches: Vec<&[usize]> = order.chunks(self.files.batch_size.max(1)).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        // Each worker takes the next batch and runs it on its own session; one batch (a query)
+        // runs on the calling thread on whichever session is free first.
+        let work = |session: usize| -> Result<Vec<Slotted>, EmbedError> {
+            let mut done = Vec::new();
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(batch) = batches.get(n) else { break };
+                let members: Vec<&[i64]> = batch.iter().map(|&i| windows[i].ids.as_slice()).collect();
+                // Handed on fairly: a query waits for one batch, not for a call of hundreds.
+                let mut guard = self.session(session);
+                let vectors = self.run_batch(&mut guard, &members);
+                parking_lot::MutexGuard::unlock_fair(guard);
+                done.extend(batch.iter().copied().zip(vectors?));
+            }
+            Ok(done)
+        };
+        let workers = self.sessions.len().min(batches.len());
+        let results: Vec<Result<Vec<Slotted>, EmbedError>> = if workers <= 1 {
+            vec![work(usize::MAX)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers).map(|w| scope.spawn(move || work(w))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(EmbedError::Inference("an embedding worker panicked".into()))
+                        })
+                    })
+                    .collect()
+            })
+        };
         let mut out = vec![Vec::new(); windows.len()];
-        for batch in order.chunks(self.files.batch_size.max(1)) {
-            let members: Vec<&[i64]> = batch.iter().map(|&i| windows[i].ids.as_slice()).collect();
-            // The session is taken per batch and handed on fairly: a query embedded while an
-            // ingest or a reindex runs waits for one batch, not for a call of hundreds of texts.
-            let mut session = self.session.lock();
-            let vectors = self.run_batch(&mut session, &members);
-            parking_lot::MutexGuard::unlock_fair(session);
-            let vectors = vectors?;
-            for (&slot, vector) in batch.iter().zip(vectors) {
+        for result in results {
+            for (slot, vector) in result? {
                 out[slot] = vector;
             }
         }
         Ok(out)
+    }
+
+    /// Session `n`, or with `usize::MAX` the first free one (waiting on the first if none is).
+    fn session(&self, n: usize) -> parking_lot::MutexGuard<'_, Session> {
+        if let Some(session) = self.sessions.get(n) {
+            return session.lock();
+        }
+        self.sessions
+            .iter()
+            .find_map(|session| session.try_lock())
+            .unwrap_or_else(|| self.sessions[0].lock())
     }
 
     /// One model call: pads the batch, runs it and pools each row into a unit vector.
