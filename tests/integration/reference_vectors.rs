@@ -84,3 +84,29 @@ fn texts_longer_than_the_window_are_embedded_whole() {
         "the long text must not embed like its first window alone: {to_first}"
     );
 }
+
+/// `embedding.sessions = 2` spreads batches over two sessions: the batches and their vectors are
+/// the same as with one, in the same order, and an empty text still embeds.
+#[test]
+fn parallel_sessions_embed_like_one_session() {
+    let mut config = Config::load(None).expect("config");
+    let one = ragd::models::load_embedder(&config.models, &config.embedding, false).expect("model");
+    config.embedding.sessions = Some(2);
+    let two = ragd::models::load_embedder(&config.models, &config.embedding, false).expect("model");
+    // Enough texts of varied length for several batches of 32.
+    let texts: Vec<String> = (0..100)
+        .map(|i| format!("Tea number {i} is {}.", "steamed and rolled ".repeat(i % 9)))
+        .chain([String::new()])
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (a, b) = (
+        one.embed_documents(&refs).unwrap(),
+        two.embed_documents(&refs).unwrap(),
+    );
+    assert_eq!(a.len(), texts.len());
+    assert_eq!(b.len(), texts.len());
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        let similarity = cosine(x, y);
+        assert!(similarity > 0.9999, "text {i}: cosine {similarity}");
+    }
+}
