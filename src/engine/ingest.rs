@@ -494,8 +494,8 @@ pub(super) async fn embed_rows(
 ) -> Result<EmbedCost, EngineError> {
     let mut total = EmbedCost::default();
     // Rows of similar length go to the same call (the rows keep their order): the embedder sorts
-    // each call by tokens, but a call of rows in document order still spans every length, and
-    // padding each batch to its longest text then cost about a fifth of the model's time.
+    // each call by tokens, but a call of rows in document order still spans every length, so its
+    // batches were padded more (SciFact ingest: 229 s before, 213 s after).
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by_key(|&i| rows[i].text.len());
     for call in order.chunks(EMBED_CALL_TEXTS) {
