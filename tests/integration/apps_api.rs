@@ -139,6 +139,12 @@ impl AppsApi {
         }
     }
 
+    /// User `ann` asks a chat app how green tea is made (blocking).
+    pub async fn ask_ann(&self, key: &str) -> (StatusCode, Value) {
+        let question = json!({"query": "How is green tea made?", "inputs": {"audience": "x"}, "user": "ann"});
+        self.call(key, "POST", "/v1/chat-messages", Some(question)).await
+    }
+
     pub async fn call(&self, key: &str, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
         let answer = self.send(key, method, uri, body).await;
         (answer.status, answer.json())
@@ -640,14 +646,7 @@ async fn an_unreachable_provider_is_an_error_not_an_answer() {
 async fn without_a_model_apps_quote_their_knowledge() {
     let apps = AppsApi::new(None).await;
     let key = apps.app("chat", tea_config()).await;
-    let (status, body) = apps
-        .call(
-            &key,
-            "POST",
-            "/v1/chat-messages",
-            Some(json!({"query": "How is green tea made?", "inputs": {"audience": "x"}, "user": "ann"})),
-        )
-        .await;
+    let (status, body) = apps.ask_ann(&key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let answer = body["answer"].as_str().unwrap();
     assert!(answer.starts_with("No language model is configured"), "{answer}");
@@ -692,14 +691,7 @@ async fn suggested_questions_come_from_the_conversation_when_enabled() {
     let mut config = tea_config();
     config["suggested_questions_after_answer"] = json!({"enabled": true});
     let key = apps.app("chat", config).await;
-    let (status, body) = apps
-        .call(
-            &key,
-            "POST",
-            "/v1/chat-messages",
-            Some(json!({"query": "How is green tea made?", "inputs": {"audience": "x"}, "user": "ann"})),
-        )
-        .await;
+    let (status, body) = apps.ask_ann(&key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let message_id = body["message_id"].as_str().unwrap().to_string();
     let uri = format!("/v1/messages/{message_id}/suggested?user=ann");
@@ -743,14 +735,7 @@ async fn suggested_questions_come_from_the_conversation_when_enabled() {
 
     // Switched off: refused, and the model is not asked.
     let off = apps.app("chat", tea_config()).await;
-    let (_, body) = apps
-        .call(
-            &off,
-            "POST",
-            "/v1/chat-messages",
-            Some(json!({"query": "How is green tea made?", "inputs": {"audience": "x"}, "user": "ann"})),
-        )
-        .await;
+    let (_, body) = apps.ask_ann(&off).await;
     let asked_before = stub.requests().len();
     let uri = format!(
         "/v1/messages/{}/suggested?user=ann",

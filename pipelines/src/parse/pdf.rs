@@ -694,13 +694,7 @@ mod tests {
             "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "Test", "Encoding" => encoding,
             "DescendantFonts" => vec![descendant.into()], "ToUnicode" => to_unicode,
         });
-        for object in doc.objects.values_mut() {
-            if let Object::Dictionary(dict) = object
-                && let Ok(Object::Dictionary(fonts)) = dict.get_mut(b"Font")
-            {
-                fonts.set("F2", font);
-            }
-        }
+        use_as_f2(&mut doc, font);
         let parsed = parse_bytes(to_bytes(doc)).unwrap();
         assert_eq!(parsed.sections[0].text.trim(), "ABC 123");
     }
@@ -722,6 +716,13 @@ mod tests {
                 },
             })],
         });
+        use_as_f2(&mut doc, font);
+        let parsed = parse_bytes(to_bytes(doc)).unwrap();
+        assert_eq!(parsed.sections[0].text.trim(), "あい");
+    }
+
+    /// Makes `font` the resource `F2` of every font dictionary of the document.
+    fn use_as_f2(doc: &mut Document, font: ObjectId) {
         for object in doc.objects.values_mut() {
             if let Object::Dictionary(dict) = object
                 && let Ok(Object::Dictionary(fonts)) = dict.get_mut(b"Font")
@@ -729,8 +730,6 @@ mod tests {
                 fonts.set("F2", font);
             }
         }
-        let parsed = parse_bytes(to_bytes(doc)).unwrap();
-        assert_eq!(parsed.sections[0].text.trim(), "あい");
     }
 
     fn encrypted_pdf(user_password: &str) -> Vec<u8> {

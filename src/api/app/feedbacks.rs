@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{AppKey, required_user};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::{ApiError, AppState};
-use crate::store::Feedback;
+use crate::store::{EndUser, Feedback, Message, PageStart};
 
 const MESSAGE_NOT_FOUND: &str = "Message Not Exists.";
 
@@ -24,12 +24,7 @@ pub async fn suggested(
     let end_user = required_user(&state, &key, user.as_ref()).await?;
     super::require_mode(&key, crate::apps::AppMode::Chat)?;
     let message_id = super::path_uuid(&message_id, MESSAGE_NOT_FOUND)?;
-    let store = state.engine.store();
-    let message = store
-        .message(&key.app.id, &message_id)
-        .await?
-        .filter(|m| m.end_user_id == end_user.id)
-        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))?;
+    let message = own_message(&state, &key, &end_user, &message_id).await?;
     let config = super::app_config(&key)?;
     if !config.suggests_questions() {
         return Err(ApiError::new(
@@ -37,32 +32,50 @@ pub async fn suggested(
             "Suggested Questions Is Disabled.",
         ));
     }
-    // The turns up to and including this message, oldest first.
-    let turns: Vec<(String, String)> = store
+    // The turns before this message and the message itself, oldest first.
+    let before = state
+        .engine
+        .store()
         .list_messages(
             &message.conversation_id,
-            &crate::store::PageStart::Start,
-            crate::apps::suggest::HISTORY_TURNS + 20,
+            &PageStart::After(message.id.clone()),
+            crate::apps::suggest::HISTORY_TURNS - 1,
         )
         .await?
         .map(|(messages, _)| messages)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let turns: Vec<(String, String)> = before
         .into_iter()
-        .filter(|m| m.status == "normal" && m.created_at <= message.created_at)
+        .chain([message])
+        .filter(|m| m.status == "normal")
         .map(|m| (m.query, m.answer))
         .collect();
-    let turns = &turns[turns
-        .len()
-        .saturating_sub(crate::apps::suggest::HISTORY_TURNS as usize)..];
     let provider = super::provider(&state, &key.app.tenant_id).await?;
     let questions = crate::apps::suggest::suggested_questions(
         &provider,
         &config.model.name,
-        turns,
+        &turns,
         crate::apps::llm::RetryPolicy::default(),
     )
     .await;
     Ok(Json(json!({"result": "success", "data": questions})))
+}
+
+/// A message of the app asked by this end user (Dify looks messages up by their user, so
+/// another user's message is not found).
+async fn own_message(
+    state: &AppState,
+    key: &AppKey,
+    end_user: &EndUser,
+    id: &str,
+) -> Result<Message, ApiError> {
+    state
+        .engine
+        .store()
+        .message(&key.app.id, id)
+        .await?
+        .filter(|m| m.end_user_id == end_user.id)
+        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,14 +105,10 @@ pub async fn create(
         Value::String(content) => Some(content.as_str()),
         _ => return Err(ApiError::invalid("content must be a string")),
     };
-    let store = state.engine.store();
-    // Only the end user who asked may rate the answer (Dify looks the message up by its user).
-    let message = store
-        .message(&key.app.id, &message_id)
-        .await?
-        .filter(|m| m.end_user_id == end_user.id)
-        .ok_or_else(|| ApiError::not_found(MESSAGE_NOT_FOUND))?;
-    store
+    let message = own_message(&state, &key, &end_user, &message_id).await?;
+    state
+        .engine
+        .store()
         .set_user_feedback(&message, &key.app.tenant_id, &end_user.id, rating, content)
         .await?;
     Ok(Json(json!({"result": "success"})))
