@@ -181,21 +181,8 @@ impl Store {
     pub async fn finish_rechunk(&self, run: &ReindexRun) -> Result<bool, StoreError> {
         let ts = now();
         let mut tx = self.begin_write().await?;
-        let switched = sqlx::query(
-            "UPDATE datasets SET index_generation = $1, embedding_model = COALESCE($2, embedding_model), \
-             embedding_dimension = COALESCE($3, embedding_dimension), updated_at = $4 \
-             WHERE id = $5 AND index_generation = $6",
-        )
-        .bind(run.target_generation)
-        .bind(run.embedding_model.as_deref())
-        .bind(run.embedding_dimension.map(|d| d as i64))
-        .bind(ts)
-        .bind(&run.dataset_id)
-        .bind(run.target_generation - 1)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if switched != 1 {
+        let switched = super::reindex::switch_generation(&mut tx, run, ts).await?;
+        if !switched {
             tx.rollback().await?;
             return Ok(false);
         }

@@ -148,26 +148,13 @@ impl Store {
     /// transaction; false if the dataset moved on meanwhile (another rebuild finished first).
     pub async fn finish_reindex(&self, run: &ReindexRun) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let switched = sqlx::query(
-            "UPDATE datasets SET index_generation = $1, embedding_model = COALESCE($2, embedding_model), \
-             embedding_dimension = COALESCE($3, embedding_dimension), updated_at = $4 \
-             WHERE id = $5 AND index_generation = $6",
-        )
-        .bind(run.target_generation)
-        .bind(run.embedding_model.as_deref())
-        .bind(run.embedding_dimension.map(|d| d as i64))
-        .bind(now())
-        .bind(&run.dataset_id)
-        .bind(run.target_generation - 1)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let switched = switch_generation(&mut tx, run, now()).await?;
         sqlx::query("DELETE FROM reindex_runs WHERE dataset_id = $1")
             .bind(&run.dataset_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(switched == 1)
+        Ok(switched)
     }
 
     /// Segments of completed documents in a dataset.
@@ -278,4 +265,28 @@ fn source_from_row(row: &sqlx::any::AnyRow) -> Result<SegmentSource, StoreError>
         enabled: get_bool(row, "visible")?,
         children: Vec::new(),
     })
+}
+
+/// Moves the dataset to the run's generation (and its model) inside `tx`; false if the dataset is
+/// no longer on the generation the run was built beside (another rebuild finished first).
+pub(super) async fn switch_generation(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    run: &ReindexRun,
+    ts: i64,
+) -> Result<bool, StoreError> {
+    let switched = sqlx::query(
+        "UPDATE datasets SET index_generation = $1, embedding_model = COALESCE($2, embedding_model), \
+         embedding_dimension = COALESCE($3, embedding_dimension), updated_at = $4 \
+         WHERE id = $5 AND index_generation = $6",
+    )
+    .bind(run.target_generation)
+    .bind(run.embedding_model.as_deref())
+    .bind(run.embedding_dimension.map(|d| d as i64))
+    .bind(ts)
+    .bind(&run.dataset_id)
+    .bind(run.target_generation - 1)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(switched == 1)
 }
