@@ -30,6 +30,8 @@ pub struct RawThroughput {
     pub tokens: usize,
     /// Seconds of model calls, tokenization excluded.
     pub model_seconds: f64,
+    /// Token positions the model computed, padding included.
+    pub positions: usize,
     /// Seconds the embedder's tokenizer took on the same texts (not part of the model's time).
     pub tokenize_seconds: f64,
     /// Share of padded positions when batches are cut in the order given (unsorted).
@@ -77,11 +79,12 @@ pub fn raw_throughput(embedder: &Arc<dyn Embedder>, texts: &[String]) -> Result<
     let mut order: Vec<usize> = (0..texts.len()).collect();
     order.sort_by_key(|&i| tokens[i]);
     let sorted: Vec<&str> = order.iter().map(|&i| texts[i].as_str()).collect();
-    let (mut model, mut tokenize) = (Duration::ZERO, Duration::ZERO);
+    let (mut model, mut tokenize, mut positions) = (Duration::ZERO, Duration::ZERO, 0);
     for call in sorted.chunks(CALL_TEXTS) {
         let cost = embedder.embed_batch(call)?.cost;
         model += cost.model;
         tokenize += cost.tokenize;
+        positions += cost.positions;
     }
     let fitted: Vec<usize> = tokens.iter().map(|&t| t.min(window) + 2).collect();
     let sorted_tokens: Vec<usize> = order.iter().map(|&i| fitted[i]).collect();
@@ -89,6 +92,7 @@ pub fn raw_throughput(embedder: &Arc<dyn Embedder>, texts: &[String]) -> Result<
         texts: texts.len(),
         tokens: tokens.iter().sum(),
         model_seconds: model.as_secs_f64(),
+        positions,
         tokenize_seconds: tokenize.as_secs_f64(),
         padding_unsorted: padding_share(&fitted, 64),
         padding_sorted: padding_share(&sorted_tokens, 64),

@@ -169,7 +169,9 @@ impl IngestBenchArgs {
                 "texts_per_second": r.texts_per_second(),
                 "padding_share_unsorted": r.padding_unsorted,
                 "padding_share_sorted": r.padding_sorted,
+                "positions": r.positions,
             })),
+            "positions": report.positions,
             "end_to_end_texts_per_second": e2e_texts_per_second,
             "end_to_end_over_raw": ratio,
         });
@@ -219,6 +221,10 @@ impl IngestBenchArgs {
                 "padding            {:.1}% of positions in corpus order, {:.1}% sorted by tokens",
                 raw.padding_unsorted * 100.0,
                 raw.padding_sorted * 100.0
+            );
+            println!(
+                "model positions    {} end to end, {} raw (padding and special tokens included)",
+                report.positions, raw.positions
             );
             println!("end to end / raw   {ratio:.3} ({e2e_texts_per_second:.1} texts/s end to end)");
         }

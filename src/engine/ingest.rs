@@ -69,6 +69,8 @@ pub struct IngestReport {
     pub embedded: usize,
     /// Tokens of the segments written (Dify's `tokens`).
     pub tokens: usize,
+    /// Token positions the model computed, padding included (0: not reported by the embedder).
+    pub positions: usize,
     pub stages: StageTimes,
     pub elapsed: Duration,
 }
@@ -91,6 +93,7 @@ impl IngestReport {
         self.chunks += other.chunks;
         self.embedded += other.embedded;
         self.tokens += other.tokens;
+        self.positions += other.positions;
         self.failed.extend(other.failed);
         self.stages.embed += other.stages.embed;
         self.stages.embed_model += other.stages.embed_model;
@@ -361,6 +364,7 @@ impl Engine {
             let started = Instant::now();
             let cost = embed_rows(model, &mut rows, bar).await?;
             out.embedded += cost.texts;
+            out.positions += cost.positions;
             out.stages.embed = started.elapsed();
             out.stages.embed_model = cost.model;
             out.stages.embed_tokenize = cost.tokenize;

@@ -25,6 +25,8 @@ pub struct EmbedCost {
     pub tokens: usize,
     /// Model inputs: one per text, more for texts longer than the window.
     pub windows: usize,
+    /// Token positions the model computed: special tokens and padding included (0: unknown).
+    pub positions: usize,
     /// Time spent tokenizing.
     pub tokenize: Duration,
     /// Time spent in the model (and pooling).
@@ -36,6 +38,7 @@ impl std::ops::AddAssign for EmbedCost {
         self.texts += other.texts;
         self.tokens += other.tokens;
         self.windows += other.windows;
+        self.positions += other.positions;
         self.tokenize += other.tokenize;
         self.model += other.model;
     }
@@ -70,6 +73,7 @@ pub trait Embedder: Send + Sync {
                 texts: texts.len(),
                 tokens: texts.iter().map(|t| counter.count(t)).sum(),
                 windows: texts.len(),
+                positions: 0,
                 tokenize: Duration::ZERO,
                 model: started.elapsed(),
             },
