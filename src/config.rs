@@ -247,7 +247,7 @@ pub struct EmbeddingConfig {
     /// Model sessions run in parallel, each on whole batches (default 1; see README, "Embedding
     /// speed").
     pub sessions: Option<usize>,
-    /// Texts per model call.
+    /// Most texts per model call; fewer where padding to the longest would exceed 5%.
     pub batch_size: usize,
     /// Which build of the default model runs (ignored with `onnx`).
     pub variant: ModelVariant,
