@@ -229,7 +229,6 @@ impl OnnxEmbedder {
             loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(batch) = batches.get(n) else { break };
-                let batch = batch.as_slice();
                 let members: Vec<&[i64]> = batch.iter().map(|&i| windows[i].ids.as_slice()).collect();
                 // Handed on fairly: a query waits for one batch, not for a call of hundreds.
                 let mut guard = self.session(session);
@@ -262,26 +261,6 @@ impl OnnxEmbedder {
             }
         }
         Ok(out)
-    }
-
-    /// The batches [`Self::run_windows`] runs: window indices, shortest first.
-    fn plan(&self, windows: &[Window]) -> Vec<Vec<usize>> {
-        let lengths: Vec<usize> = windows
-            .iter()
-            .map(|w| w.ids.len() + self.specials.len())
-            .collect();
-        plan_batches(&lengths, self.files.batch_size)
-    }
-
-    /// Token positions `batches` feed the model: each batch padded to its longest.
-    fn positions(&self, windows: &[Window], batches: &[Vec<usize>]) -> usize {
-        batches
-            .iter()
-            .map(|batch| {
-                let longest = batch.iter().map(|&i| windows[i].ids.len()).max().unwrap_or(0);
-                batch.len() * (longest + self.specials.len())
-            })
-            .sum()
     }
 
     /// Session `n`, or with `usize::MAX` the first free one (waiting on the first if none is).
@@ -368,6 +347,14 @@ fn plan_batches(lengths: &[usize], batch_size: usize) -> Vec<Vec<usize>> {
         batches.push(current);
     }
     batches
+}
+
+/// Positions the model computes for `batches` of inputs of `lengths`: each padded to its longest.
+fn padded_positions(lengths: &[usize], batches: &[Vec<usize>]) -> usize {
+    batches
+        .iter()
+        .map(|batch| batch.len() * batch.iter().map(|&i| lengths[i]).max().unwrap_or(0))
+        .sum()
 }
 
 /// The output holding embeddings: the only one, or by the names sentence-transformers exports use.
@@ -476,7 +463,12 @@ impl Embedder for OnnxEmbedder {
         let windows = self.windows(texts)?;
         let tokenize = started.elapsed();
         let started = Instant::now();
-        let batches = self.plan(&windows);
+        // Model input lengths, special tokens included.
+        let lengths: Vec<usize> = windows
+            .iter()
+            .map(|w| w.ids.len() + self.specials.len())
+            .collect();
+        let batches = plan_batches(&lengths, self.files.batch_size);
         let vectors = self.run_windows(&windows, &batches)?;
         let model = started.elapsed();
         // A text of several windows is their token-weighted mean, normalised again.
@@ -502,7 +494,7 @@ impl Embedder for OnnxEmbedder {
                 texts: texts.len(),
                 tokens: windows.iter().map(|w| w.ids.len()).sum(),
                 windows: windows.len(),
-                positions: self.positions(&windows, &batches),
+                positions: padded_positions(&lengths, &batches),
                 tokenize,
                 model,
             },
@@ -563,6 +555,7 @@ mod tests {
         let mut all: Vec<usize> = batches.concat();
         all.sort_unstable();
         assert_eq!(all, (0..lengths.len()).collect::<Vec<_>>());
+        assert_eq!(padded_positions(&lengths, &batches), 40 * 10 + 12 + 100);
         // Lengths within the padding bound share a batch.
         assert_eq!(plan_batches(&[20, 20, 21], 32), vec![vec![0, 1, 2]]);
         assert!(plan_batches(&[], 32).is_empty());
