@@ -248,6 +248,10 @@ impl From<EngineError> for ApiError {
             ),
             EngineError::InvalidAction(message) => Self::new(ErrorCode::InvalidAction, message),
             EngineError::DocumentIndexing(message) => Self::new(ErrorCode::DocumentIndexing, message),
+            EngineError::DatasetInUse => Self::new(
+                ErrorCode::DatasetInUse,
+                "The dataset is being used by some apps. Please remove the dataset from the apps before deleting it.",
+            ),
             EngineError::DocumentAlreadyFinished => Self::new(
                 ErrorCode::DocumentAlreadyFinished,
                 "The document has been processed. Please refresh the page or go to the document details.",

@@ -42,7 +42,7 @@ pub struct GenerationRequest {
     /// An existing conversation to continue (chat apps).
     pub conversation_id: Option<String>,
     pub attachments: Vec<Attachment>,
-    /// Dify's `retriever_from` of the citations (`dev` unless the caller says otherwise).
+    /// Dify's `retriever_from` of the citations: `api` through the service API, `dev` in the playground.
     pub retriever_from: String,
     pub auto_generate_name: bool,
     pub provider: Provider,

@@ -68,6 +68,9 @@ pub enum EngineError {
     /// Retrying a document that indexed successfully (Dify's `document_already_finished`).
     #[error("the document has already been indexed")]
     DocumentAlreadyFinished,
+    /// Deleting a dataset that apps are bound to (Dify's `dataset_in_use`).
+    #[error("the dataset is used by apps")]
+    DatasetInUse,
     #[error("invalid process rule: {0}")]
     Rule(#[from] pipelines::chunk::RuleError),
     #[error(transparent)]
@@ -218,7 +221,17 @@ impl Engine {
     }
 
     /// Deletes a dataset: its SQL rows first (the source of truth), then its index files.
+    /// Deletes a dataset and its index files. A dataset that apps are bound to is refused, for
+    /// every API alike (Dify: unbind it from the apps first).
     pub async fn delete_dataset(&self, dataset: &Dataset) -> Result<(), EngineError> {
+        if !self
+            .store
+            .apps_using_dataset(&dataset.tenant_id, &dataset.id)
+            .await?
+            .is_empty()
+        {
+            return Err(EngineError::DatasetInUse);
+        }
         self.store.delete_dataset(&dataset.tenant_id, &dataset.id).await?;
         self.indexes
             .lock()

@@ -4,7 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::jobs::JobKind;
-use super::{Store, StoreError, get_bool, like_pattern, now};
+use super::{Store, StoreError, get_bool, now};
 
 /// A file kept in the file store.
 #[derive(Debug, Clone, PartialEq)]
@@ -454,40 +454,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(document_from_row).collect()
-    }
-
-    /// A page of a dataset's documents, newest first, with an optional name keyword; and the total.
-    pub async fn list_api_documents(
-        &self,
-        dataset_id: &str,
-        keyword: Option<&str>,
-        page: u32,
-        limit: u32,
-    ) -> Result<(Vec<DocumentRow>, i64), StoreError> {
-        let pattern = like_pattern(keyword);
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM documents WHERE dataset_id = $1 AND LOWER(name) LIKE LOWER($2) ESCAPE '\\'",
-        )
-        .bind(dataset_id)
-        .bind(&pattern)
-        .fetch_one(&self.pool)
-        .await?;
-        let sql = format!(
-            "{DOCUMENT_SELECT} WHERE d.dataset_id = $1 AND LOWER(d.name) LIKE LOWER($2) ESCAPE '\\' \
-             ORDER BY d.created_at DESC, d.position DESC LIMIT $3 OFFSET $4"
-        );
-        // Built from constants only.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(dataset_id)
-            .bind(&pattern)
-            .bind(i64::from(limit))
-            .bind(i64::from(page.saturating_sub(1)) * i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok((
-            rows.iter().map(document_from_row).collect::<Result<_, _>>()?,
-            total,
-        ))
     }
 
     /// Records that a document reached `stage`.

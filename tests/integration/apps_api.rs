@@ -198,7 +198,10 @@ fn assert_resources(resources: &Value, dataset_id: &str) {
         assert_eq!(item["dataset_id"], dataset_id);
         assert_eq!(item["dataset_name"], "tea");
         assert_eq!(item["document_name"], "tea.txt");
-        assert_eq!(item["retriever_from"], "dev");
+        assert_eq!(
+            item["retriever_from"], "api",
+            "citations through the service API say so, as in Dify"
+        );
         assert!(item["score"].as_f64().is_some());
         assert!(item["hit_count"].as_i64().unwrap() >= 1);
         assert!(item["word_count"].as_i64().unwrap() > 0);

@@ -138,7 +138,14 @@ async fn rechunk_cuts_with_the_new_rule_resumes_and_keeps_answering() {
         .unwrap();
     let before = store.count_indexable_segments(&dataset.id).await.unwrap() as usize;
     let documents: Vec<(String, String)> = store
-        .list_api_documents(&dataset.id, None, 1, 100)
+        .filtered_documents(
+            &dataset.id,
+            None,
+            None,
+            ragd::store::DocumentSort::CreatedAt { descending: true },
+            1,
+            100,
+        )
         .await
         .unwrap()
         .0

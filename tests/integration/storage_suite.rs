@@ -344,7 +344,14 @@ async fn documents_jobs_and_segments(store: &Store) {
     let batch = store.batch_documents(&dataset.id, "batch-1").await.unwrap();
     assert_eq!(batch.iter().map(|d| d.position).collect::<Vec<_>>(), [1, 2]);
     let (listed, total) = store
-        .list_api_documents(&dataset.id, Some("HIVE"), 1, 20)
+        .filtered_documents(
+            &dataset.id,
+            Some("HIVE"),
+            None,
+            ragd::store::DocumentSort::CreatedAt { descending: true },
+            1,
+            20,
+        )
         .await
         .unwrap();
     assert_eq!((listed.len(), total), (1, 1));
@@ -671,7 +678,17 @@ async fn indexing_control(store: &Store) {
         ))
         .await
         .unwrap();
-    let (listed, total) = store.list_api_documents(&ds, None, 1, 20).await.unwrap();
+    let (listed, total) = store
+        .filtered_documents(
+            &ds,
+            None,
+            None,
+            ragd::store::DocumentSort::CreatedAt { descending: true },
+            1,
+            20,
+        )
+        .await
+        .unwrap();
     assert_eq!((listed.len(), total), (2, 2), "the refused document left nothing");
 
     // Pause: the waiting job is set aside and no worker gets it; pausing twice is fine.
@@ -869,7 +886,17 @@ async fn metadata_and_tags(store: &Store) {
         .await
         .unwrap()
         .unwrap();
-    let (documents, _) = store.list_api_documents(&dataset.id, None, 1, 20).await.unwrap();
+    let (documents, _) = store
+        .filtered_documents(
+            &dataset.id,
+            None,
+            None,
+            ragd::store::DocumentSort::CreatedAt { descending: true },
+            1,
+            20,
+        )
+        .await
+        .unwrap();
     let document = documents[0].id.clone();
 
     let author = store

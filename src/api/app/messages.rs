@@ -30,7 +30,7 @@ pub async fn chat(
     key: AppKey,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    generate(state, key, body, AppMode::Chat).await
+    generate(state, key, body, AppMode::Chat, SERVICE_API).await
 }
 
 pub async fn completion(
@@ -38,8 +38,11 @@ pub async fn completion(
     key: AppKey,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
-    generate(state, key, body, AppMode::Completion).await
+    generate(state, key, body, AppMode::Completion, SERVICE_API).await
 }
+
+/// Dify's `retriever_from` of citations given through the service API (`InvokeFrom.to_source`).
+const SERVICE_API: &str = "api";
 
 /// Whether the caller wants the answer streamed.
 fn streaming(body: &Value) -> Result<bool, ApiError> {
@@ -54,12 +57,14 @@ fn streaming(body: &Value) -> Result<bool, ApiError> {
 }
 
 /// Answers one request for `key`'s app: the service API's routes, and the console's debug
-/// routes (which act as the signed-in account).
+/// routes (which act as the signed-in account). `retriever_from` says which of them asks, as
+/// Dify marks citations (`api`, `dev`); it is not the client's to choose.
 pub(crate) async fn generate(
     state: AppState,
     key: AppKey,
     body: Value,
     mode: AppMode,
+    retriever_from: &str,
 ) -> Result<Response, ApiError> {
     if !body.is_object() {
         return Err(ApiError::invalid("The request body must be a JSON object."));
@@ -109,7 +114,7 @@ pub(crate) async fn generate(
             inputs,
             conversation_id,
             attachments,
-            retriever_from: body["retriever_from"].as_str().unwrap_or("dev").to_string(),
+            retriever_from: retriever_from.to_string(),
             auto_generate_name: body["auto_generate_name"].as_bool().unwrap_or(true),
             provider,
             retry: RetryPolicy::default(),

@@ -18,7 +18,8 @@ use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{ECONOMY, HIGH_QUALITY};
 use crate::store::{
-    Dataset, DatasetChanges, DocumentRow, DocumentUpdate, NewApiDocument, UpdateOutcome, UploadFile,
+    Dataset, DatasetChanges, DocumentRow, DocumentSort, DocumentUpdate, NewApiDocument, UpdateOutcome,
+    UploadFile, display_status_condition,
 };
 
 /// Dify's `doc_form` values.
@@ -39,6 +40,19 @@ pub struct DocumentOptions {
     pub(crate) process_rule: Option<Value>,
     #[serde(default)]
     pub(crate) retrieval_model: Option<Value>,
+    /// On create: the document this request replaces (Dify's upsert; same id, new content).
+    #[serde(default)]
+    pub(crate) original_document_id: Option<String>,
+}
+
+impl DocumentOptions {
+    /// The document a create request replaces, when it names one.
+    fn original_document(&self) -> Option<&str> {
+        self.original_document_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +70,8 @@ pub struct ListQuery {
     #[serde(default = "twenty")]
     limit: u32,
     keyword: Option<String>,
+    /// A display status (`indexing`, `paused`, `error`, `available`, `disabled`, `archived`, ...).
+    status: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,6 +322,20 @@ pub async fn create_by_text(
     }
     // Dify keeps text documents as .txt uploads named after the document, cut at 200 chars.
     let name: String = name.trim().chars().take(200).collect();
+    if let Some(original) = body.options.original_document() {
+        let document = find_document(&state, &dataset, original).await?;
+        let file = (name.clone(), "txt".to_string(), text.into_bytes());
+        return update_document(
+            &state,
+            &key,
+            &dataset,
+            &document,
+            Some(name),
+            Some(file),
+            body.options,
+        )
+        .await;
+    }
     let answer = create_document(
         &state,
         &key,
@@ -330,6 +360,12 @@ pub async fn create_by_file(
     let file = form
         .file
         .ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
+    if let Some(original) = form.options.original_document() {
+        let document = find_document(&state, &dataset, original).await?;
+        let name = Some(file.name.clone());
+        let file = (file.name, file.extension, file.bytes);
+        return update_document(&state, &key, &dataset, &document, name, Some(file), form.options).await;
+    }
     if form.options.process_rule.is_none() && dataset.process_rule.is_null() {
         return Err(ApiError::invalid("process_rule is required."));
     }
@@ -451,11 +487,8 @@ async fn update_document(
         file,
         process_rule,
         doc_language: options.doc_language.clone(),
-        batch: if reindex {
-            new_batch()
-        } else {
-            document.batch.clone()
-        },
+        // Dify keeps the document's batch when it is re-indexed.
+        batch: document.batch.clone(),
     };
     let store = state.engine.store();
     let outcome = async {
@@ -518,10 +551,24 @@ pub async fn list(
             "page must be at least 1 and limit between 1 and 100",
         ));
     }
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(value) => Some(
+            display_status_condition(value)
+                .ok_or_else(|| ApiError::invalid(format!("Invalid status: {value}")))?,
+        ),
+    };
     let (documents, total) = state
         .engine
         .store()
-        .list_api_documents(&dataset.id, query.keyword.as_deref(), query.page, query.limit)
+        .filtered_documents(
+            &dataset.id,
+            query.keyword.as_deref(),
+            status,
+            DocumentSort::CreatedAt { descending: true },
+            query.page,
+            query.limit,
+        )
         .await?;
     let schema = state
         .engine

@@ -126,7 +126,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/datasets/tags/binding", post(tags::bind))
         .route("/datasets/tags/unbinding", post(tags::unbind))
-        .route("/datasets/{dataset_id}/tags", get(tags::dataset_tags))
+        // dify-dataset-sdk 0.6.3 asks with POST.
+        .route("/datasets/{dataset_id}/tags", get(tags::dataset_tags).post(tags::dataset_tags))
         .route(
             "/datasets/{dataset_id}/metadata",
             get(metadata::list::<DatasetKey>).post(metadata::create::<DatasetKey>),

@@ -89,8 +89,10 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
         other => return Err(ApiError::invalid(format!("Invalid search method: {other}"))),
     };
     let reranking_mode = model.reranking_mode.as_deref().unwrap_or("reranking_model");
-    // `reranking_model` counts only when reranking is enabled in reranking_model mode; whether
-    // this server has the model is the engine's answer.
+    // `reranking_model` counts only when reranking is enabled in reranking_model mode and names a
+    // model; enabled without a model is a no-op, as in Dify (clients copy its UI config, which
+    // sends `reranking_enable: true` with an empty model). Whether this server has the model is
+    // the engine's answer.
     let rerank = match (model.reranking_enable, reranking_mode, &model.reranking_model) {
         (
             Some(true),
@@ -103,12 +105,6 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
             provider: reranking_provider_name.clone().unwrap_or_default(),
             model: name.clone(),
         }),
-        (Some(true), "reranking_model", _) => {
-            return Err(ApiError::invalid(
-                "Rerank model is not available: reranking_model.reranking_model_name is required \
-                 when reranking_enable is true. Disable reranking_enable or use reranking_mode weighted_score.",
-            ));
-        }
         _ => None,
     };
     let metadata_filter = MetadataFilter::from_json(model.metadata_filtering_conditions.as_ref())
@@ -287,11 +283,20 @@ mod tests {
     }
 
     #[test]
+    fn reranking_enabled_without_a_model_is_a_no_op() {
+        for body in [
+            json!({"search_method": "hybrid_search", "reranking_enable": true}),
+            json!({"reranking_enable": true, "reranking_model": {"reranking_provider_name": "", "reranking_model_name": ""}}),
+            json!({"reranking_enable": true, "reranking_model": {"reranking_provider_name": "jina", "reranking_model_name": " "}}),
+        ] {
+            assert_eq!(parse_retrieval_model(&body).unwrap().rerank, None, "{body}");
+        }
+    }
+
+    #[test]
     fn unsupported_settings_are_refused_not_ignored() {
         for bad in [
             json!({"search_method": "magic"}),
-            json!({"reranking_enable": true}),
-            json!({"reranking_enable": true, "reranking_model": {"reranking_provider_name": "jina", "reranking_model_name": " "}}),
             json!({"top_k": 0}),
             json!({"metadata_filtering_conditions": {"conditions": [{"name": "a", "comparison_operator": "like", "value": "b"}]}}),
             json!({"metadata_filtering_conditions": {"logical_operator": "xor", "conditions": []}}),

@@ -47,8 +47,8 @@ async fn debug(
         return Err(ApiError::invalid("The request body must be a JSON object."));
     }
     body["user"] = json!(format!("console-{}", user.account_id));
-    body["retriever_from"] = json!("dev");
-    crate::api::app::messages::generate(state, crate::api::auth::AppKey { app }, body, mode).await
+    // The playground is Dify's debugger: its citations say `dev`.
+    crate::api::app::messages::generate(state, crate::api::auth::AppKey { app }, body, mode, "dev").await
 }
 
 async fn debug_chat(

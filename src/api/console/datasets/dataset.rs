@@ -18,7 +18,7 @@ use crate::api::knowledge::datasets::{
 };
 use crate::api::knowledge::retrieve::parse_retrieval_model;
 use crate::api::knowledge::views;
-use crate::api::{ApiError, AppState, ErrorCode};
+use crate::api::{ApiError, AppState};
 use crate::store::{BUILT_IN_FIELDS, Dataset, DatasetChanges, DatasetListFilter, NewDataset, Role};
 
 /// Dify's default process rule for the console (`DocumentService.DEFAULT_RULES`).
@@ -277,12 +277,6 @@ pub async fn delete(
     Path(dataset_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let dataset = find_dataset(&state, &user, &dataset_id, Access::Write).await?;
-    if !related_apps(&state, &dataset).await?.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::DatasetInUse,
-            "The dataset is being used by some apps. Please remove the dataset from the apps before deleting it.",
-        ));
-    }
     state.engine.delete_dataset(&dataset).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -137,6 +137,7 @@ impl KnowledgeConfig {
             doc_language: self.doc_language.clone(),
             process_rule: self.process_rule.clone(),
             retrieval_model: self.retrieval_model.clone(),
+            original_document_id: None,
         }
     }
 }
