@@ -343,10 +343,11 @@ pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str, schem
         .as_deref()
         .and_then(|r| serde_json::from_str(r).ok())
         .unwrap_or(Value::Null);
+    // Dify's `average_segment_length` is a whole number (word_count // segment_count).
     let average = if d.segment_count > 0 {
-        d.word_count as f64 / d.segment_count as f64
+        d.word_count / d.segment_count
     } else {
-        0.0
+        0
     };
     let mut detail = json!({
         "id": d.id,
@@ -361,6 +362,7 @@ pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str, schem
         "created_by": DEFAULT_OWNER,
         "created_at": d.created_at,
         "tokens": d.tokens,
+        "word_count": d.word_count,
         "indexing_status": reported_status(d),
         "completed_at": d.completed_at,
         "updated_at": d.updated_at,
