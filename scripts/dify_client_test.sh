@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs tests/dify_client/flow.py (a real Dify SDK from PyPI) against a live `ragd serve` with a
+# Runs tests/dify_client/flow.py (a real Dify SDK from PyPI, dify-knowledge-sdk) and
+# tests/dify_client/dataset_sdk_flow.py (dify-dataset-sdk) against a live `ragd serve` with a
 # fresh data dir, then tests/dify_client/apps_flow.py (Dify's own app client, dify-client, driving
 # chat and completion apps whose model is a local OpenAI-compatible stub), then the kill -9 crash
 # test (tests/dify_client/kill_restart.py). Expects the ragd binary to be built; the SDKs go into a
@@ -8,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ragd="${CARGO_TARGET_DIR:-$HOME/.cache/ragd-target}/debug/ragd"
 venv="${RAGD_TEST_VENV:-$HOME/.cache/ragd-test-venv}"
-if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import dify_knowledge_sdk, dify_client" 2>/dev/null; then
+if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" -c "import dify_knowledge_sdk, dify_client, dify_dataset_sdk" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "dify-knowledge-sdk==0.2.0" "dify-client==0.1.10"
+  "$venv/bin/pip" install -q "dify-knowledge-sdk==0.2.0" "dify-client==0.1.10" "dify-dataset-sdk==0.6.3"
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
@@ -26,6 +27,8 @@ run_flow() {
     sleep 0.1
   done
   RAGD_URL="http://127.0.0.1:$port" RAGD_KEY="$key" RAGD_REPO="$PWD" "$venv/bin/python" tests/dify_client/flow.py || {
+    echo "--- server log" >&2; tail -n 50 "$data/serve.log" >&2; kill "$server"; exit 1; }
+  RAGD_URL="http://127.0.0.1:$port" RAGD_KEY="$key" "$venv/bin/python" tests/dify_client/dataset_sdk_flow.py || {
     echo "--- server log" >&2; tail -n 50 "$data/serve.log" >&2; kill "$server"; exit 1; }
   kill "$server"; wait "$server" 2>/dev/null || true
   rm -rf "$data"
