@@ -190,9 +190,13 @@ async fn read_stream(
             )));
         }
         pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
+        // Lines are read in place and the buffer shifted once per chunk: draining line by line
+        // would cost quadratic time on a chunk of many short lines.
+        let mut start = 0;
+        while let Some(offset) = pending[start..].iter().position(|&b| b == b'\n') {
+            let end = start + offset;
+            let line = String::from_utf8_lossy(&pending[start..end]);
+            start = end + 1;
             match parse_line(line.trim_end_matches(['\r', '\n']))? {
                 Line::Skip => {}
                 Line::Done => {
@@ -219,6 +223,7 @@ async fn read_stream(
                 }
             }
         }
+        pending.drain(..start);
         if pending.len() > MAX_LINE_BYTES {
             return Err(LlmError::Unavailable(format!(
                 "the provider sent a line longer than {} MiB",
