@@ -182,6 +182,32 @@ fn scores(body: &str, documents: usize) -> Result<Vec<f32>, RerankError> {
 mod tests {
     use super::*;
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn providers_on_internal_addresses_are_refused_unless_allowed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/rerank", listener.local_addr().unwrap());
+        let strict = HttpReranker::new(&url, "m", None, Duration::from_secs(2), Outbound::new(&[]));
+        let error = tokio::task::spawn_blocking(move || strict.rerank("q", &["a"]))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(error.to_string().contains("internal address"), "{error}");
+        // Allowed, the request reaches the listener (which never answers: a timeout).
+        let allowed = HttpReranker::new(
+            &url,
+            "m",
+            None,
+            Duration::from_secs(1),
+            Outbound::new(&["127.0.0.1".parse().unwrap()]),
+        );
+        let error = tokio::task::spawn_blocking(move || allowed.rerank("q", &["a"]))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(error, RerankError::Timeout(1)), "{error}");
+        drop(listener);
+    }
+
     #[test]
     fn answers_map_to_input_order() {
         let body =
