@@ -48,7 +48,8 @@ fi
 apps=$(mktemp -d)
 llm_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key=$("$ragd" --data-dir "$apps" api-key create --type dataset 2>/dev/null | tail -n 1)
-RAGD_LLM_BASE_URL="http://127.0.0.1:$llm_port/v1" RAGD_LLM_MODEL="stub-model" \
+# The stub is on loopback, which only the operator's allow-list opens (README, "Security").
+RAGD_LLM_BASE_URL="http://127.0.0.1:$llm_port/v1" RAGD_LLM_MODEL="stub-model" RAGD_OUTBOUND_ALLOW=127.0.0.1 \
   "$ragd" --data-dir "$apps" serve --listen "127.0.0.1:$port" 2>"$apps/serve.log" &
 server=$!
 for _ in $(seq 100); do

@@ -27,6 +27,42 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// The server-wide default chat model for apps; a workspace's own model settings win.
     pub llm: LlmConfig,
+    pub security: SecurityConfig,
+    pub apps: AppsConfig,
+}
+
+/// Limits on what callers attach to app messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppsConfig {
+    /// Most files one chat or completion message may attach (Dify's `file_upload`
+    /// `number_limits`, 3 by default).
+    pub message_files_limit: usize,
+    /// Characters of one attached document's text offered to the model.
+    pub attachment_chars: usize,
+    /// Characters of all attached documents of one message together.
+    pub attachments_total_chars: usize,
+}
+
+impl Default for AppsConfig {
+    fn default() -> Self {
+        Self {
+            message_files_limit: 3,
+            attachment_chars: 20_000,
+            attachments_total_chars: 50_000,
+        }
+    }
+}
+
+/// Security settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Internal destinations that server-side requests (chat and rerank providers) may reach
+    /// although they are loopback, private, link-local, ...: host names, IP addresses or CIDR
+    /// ranges, e.g. `["127.0.0.1", "10.0.0.0/8", "models.internal"]`. Env:
+    /// `RAGD_OUTBOUND_ALLOW` (comma-separated).
+    pub outbound_allow: Vec<crate::outbound::AllowEntry>,
 }
 
 /// Console sessions and sign-in (Dify's `ACCESS_TOKEN_EXPIRE_MINUTES` and login lockout).
@@ -318,6 +354,8 @@ impl Default for Config {
             rerank: RerankConfig::default(),
             console: ConsoleConfig::default(),
             llm: LlmConfig::default(),
+            security: SecurityConfig::default(),
+            apps: AppsConfig::default(),
         }
     }
 }
@@ -483,6 +521,17 @@ impl Config {
                 var: "RAGD_WORKERS",
                 detail: format!("expected a number of workers, got {v:?}"),
             })?;
+        }
+        if let Some(v) = var("RAGD_OUTBOUND_ALLOW") {
+            self.security.outbound_allow = v
+                .split(',')
+                .filter(|entry| !entry.trim().is_empty())
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|detail| ConfigError::Env {
+                    var: "RAGD_OUTBOUND_ALLOW",
+                    detail,
+                })?;
         }
         self.apply_rerank_env(&var)?;
         if let Some(v) = var("RAGD_EMBEDDING_THREADS") {
@@ -692,6 +741,36 @@ mod tests {
             .apply_env(|name| (name == "RAGD_RERANK_URL").then(|| "http://x/rerank".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("RAGD_RERANK_MODEL"), "{err}");
+    }
+
+    #[test]
+    fn the_outbound_allow_list_comes_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ragd.toml");
+        std::fs::write(
+            &path,
+            "[security]\noutbound_allow = [\"127.0.0.1\", \"10.0.0.0/8\", \"Models.Internal\"]\n",
+        )
+        .unwrap();
+        let mut config = Config::from_file(&path).unwrap();
+        assert_eq!(config.security.outbound_allow.len(), 3);
+        assert_eq!(
+            config.security.outbound_allow[2],
+            crate::outbound::AllowEntry::Host("models.internal".into())
+        );
+        config
+            .apply_env(|name| {
+                (name == "RAGD_OUTBOUND_ALLOW").then(|| "localhost, 192.168.0.0/16,".to_string())
+            })
+            .unwrap();
+        assert_eq!(config.security.outbound_allow.len(), 2);
+        std::fs::write(&path, "[security]\noutbound_allow = [\"10.0.0.0/99\"]\n").unwrap();
+        let err = Config::from_file(&path).unwrap_err();
+        assert!(err.to_string().contains("CIDR"), "{err}");
+        let err = Config::default()
+            .apply_env(|name| (name == "RAGD_OUTBOUND_ALLOW").then(|| "http://x".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("RAGD_OUTBOUND_ALLOW"), "{err}");
     }
 
     #[test]

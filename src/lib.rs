@@ -15,5 +15,6 @@ pub mod eval;
 pub mod jobs;
 pub mod metrics;
 pub mod models;
+pub mod outbound;
 pub mod rerank;
 pub mod store;

@@ -289,9 +289,10 @@ impl From<LlmError> for ApiError {
         let message = capitalized(&error.to_string());
         match error {
             LlmError::Auth(_) => Self::new(ErrorCode::ProviderNotInitialize, message),
-            LlmError::Rejected(_) | LlmError::RateLimited(_) | LlmError::Unavailable(_) => {
-                Self::new(ErrorCode::CompletionRequestError, message)
-            }
+            LlmError::Rejected(_)
+            | LlmError::Blocked(_)
+            | LlmError::RateLimited(_)
+            | LlmError::Unavailable(_) => Self::new(ErrorCode::CompletionRequestError, message),
         }
     }
 }

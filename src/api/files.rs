@@ -36,19 +36,53 @@ pub async fn file_preview(
         Err(e) => return Err(ApiError::internal(e)),
     };
     let length = file.metadata().await.map_err(ApiError::internal)?.len();
-    let attachment = query.as_attachment.as_deref() == Some("true");
-    Ok((
+    let asked_attachment = query.as_attachment.as_deref() == Some("true");
+    let (content_type, inline) = served_type(&stored.file.extension);
+    let mut response = (
         [
-            (header::CONTENT_TYPE, stored.file.mime_type.clone()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_LENGTH, length.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                content_disposition(&stored.file.name, attachment),
+                content_disposition(&stored.file.name, asked_attachment || !inline),
             ),
         ],
         file_body(file),
     )
-        .into_response())
+        .into_response();
+    protect(response.headers_mut());
+    Ok(response)
+}
+
+/// What a file is served as: a type that cannot run script in a browser, and whether it may be
+/// shown inline. PDFs, raster images and text (always as plain UTF-8 text, whatever markup it
+/// holds) may; everything else (HTML, SVG, XML, office files, unknown types) is a download of
+/// opaque bytes. The decision goes by the extension the server checked at upload, never by a
+/// type a client sent.
+pub fn served_type(extension: &str) -> (&'static str, bool) {
+    match extension.to_ascii_lowercase().as_str() {
+        "pdf" => ("application/pdf", true),
+        "png" => ("image/png", true),
+        "jpg" | "jpeg" => ("image/jpeg", true),
+        "gif" => ("image/gif", true),
+        "webp" => ("image/webp", true),
+        "txt" | "text" | "md" | "markdown" | "mdx" | "csv" | "tsv" | "log" | "json" | "jsonl" | "yaml"
+        | "yml" | "vtt" | "properties" => ("text/plain; charset=utf-8", true),
+        _ => ("application/octet-stream", false),
+    }
+}
+
+/// Headers on every served file: no type sniffing, and a sandbox with nothing allowed, so
+/// even a file a browser does render cannot run script or load anything on this origin.
+pub fn protect(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
 }
 
 /// Characters kept as they are in an RFC 5987 `filename*` value.
@@ -95,6 +129,20 @@ pub fn file_body(file: tokio::fs::File) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_types_that_cannot_run_script_are_inline() {
+        for extension in ["html", "htm", "svg", "xml", "xhtml", "js", "docx", "", "exe"] {
+            assert_eq!(
+                served_type(extension),
+                ("application/octet-stream", false),
+                "{extension}"
+            );
+        }
+        assert_eq!(served_type("PDF"), ("application/pdf", true));
+        assert_eq!(served_type("md"), ("text/plain; charset=utf-8", true));
+        assert_eq!(served_type("png"), ("image/png", true));
+    }
 
     #[test]
     fn dispositions_carry_any_name() {

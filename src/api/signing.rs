@@ -1,7 +1,9 @@
 //! Signed file links, as Dify makes them: `{files_url}/files/{file_id}/file-preview?timestamp=..
 //! &nonce=..&sign=..`, where `sign` is the URL-safe base64 of HMAC-SHA256 over
-//! `file-preview|{file_id}|{timestamp}|{nonce}` keyed with the server's secret key. A link works
-//! for anyone holding it until it expires; nothing else about the request is checked.
+//! `file-preview|{file_id}|{timestamp}|{nonce}` keyed with the server's secret key. A download
+//! link (`&as_attachment=true`) signs `...|{nonce}|attachment` instead, so neither kind of link
+//! can be turned into the other. A link works for anyone holding it until it expires; nothing
+//! else about the request is checked.
 
 use std::io::Write;
 use std::path::Path;
@@ -75,7 +77,7 @@ impl FileSigner {
     pub fn signed_url_at(&self, file_id: &str, as_attachment: bool, timestamp: i64) -> String {
         let nonce = hex::encode(random_bytes::<16>());
         let timestamp = timestamp.to_string();
-        let sign = self.sign(file_id, &timestamp, &nonce);
+        let sign = self.sign(file_id, &timestamp, &nonce, as_attachment);
         let mut url = format!(
             "{}/files/{file_id}/file-preview?timestamp={timestamp}&nonce={nonce}&sign={}",
             self.base_url,
@@ -87,14 +89,21 @@ impl FileSigner {
         url
     }
 
-    fn mac(&self, file_id: &str, timestamp: &str, nonce: &str) -> HmacSha256 {
+    fn mac(&self, file_id: &str, timestamp: &str, nonce: &str, as_attachment: bool) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(format!("file-preview|{file_id}|{timestamp}|{nonce}").as_bytes());
+        if as_attachment {
+            mac.update(b"|attachment");
+        }
         mac
     }
 
-    fn sign(&self, file_id: &str, timestamp: &str, nonce: &str) -> String {
-        URL_SAFE.encode(self.mac(file_id, timestamp, nonce).finalize().into_bytes())
+    fn sign(&self, file_id: &str, timestamp: &str, nonce: &str, as_attachment: bool) -> String {
+        URL_SAFE.encode(
+            self.mac(file_id, timestamp, nonce, as_attachment)
+                .finalize()
+                .into_bytes(),
+        )
     }
 
     /// Whether `query` is a valid, unexpired signature for the file at time `now`.
@@ -104,7 +113,12 @@ impl FileSigner {
         };
         // verify_slice compares in constant time.
         if self
-            .mac(file_id, &query.timestamp, &query.nonce)
+            .mac(
+                file_id,
+                &query.timestamp,
+                &query.nonce,
+                query.as_attachment.as_deref() == Some("true"),
+            )
             .verify_slice(&signature)
             .is_err()
         {
@@ -190,7 +204,7 @@ mod tests {
         // Dify: base64.urlsafe_b64encode(hmac.new(b"k", b"file-preview|f|1700000000|n", sha256).digest())
         let signer = FileSigner::new(b"k".to_vec(), "http://x", 300);
         assert_eq!(
-            signer.sign("f", "1700000000", "n"),
+            signer.sign("f", "1700000000", "n", false),
             "e_BW1IxEQIJSc5r7WlWrw4bt_aURheyMTqnZOdCdCYk="
         );
     }
@@ -212,6 +226,12 @@ mod tests {
         let mut moved = query.clone();
         moved.timestamp = "1200".into();
         assert!(!signer.verify("file-1", &moved, 1_000), "timestamp is signed");
+        let mut inline = query.clone();
+        inline.as_attachment = None;
+        assert!(
+            !signer.verify("file-1", &inline, 1_000),
+            "a download link cannot become inline"
+        );
         let mut garbled = query;
         garbled.sign = "not base64!".into();
         assert!(!signer.verify("file-1", &garbled, 1_000));

@@ -19,8 +19,6 @@ use crate::store::{App, Conversation, EndUser, NewConversation, NewMessage, Page
 const MEMORY_TURNS: u32 = 20;
 /// Tokens kept for the answer when the app sets no `max_tokens`.
 const DEFAULT_ANSWER_TOKENS: u32 = 512;
-/// Characters of an attached document offered as context at most.
-const MAX_ATTACHMENT_CHARS: usize = 20_000;
 
 /// A document the caller attached, parsed.
 #[derive(Debug, Clone)]
@@ -236,7 +234,7 @@ impl Run {
             .iter()
             .map(|a| ContextPiece {
                 source: format!("attached document {}", a.name),
-                text: a.text.chars().take(MAX_ATTACHMENT_CHARS).collect(),
+                text: a.text.clone(),
             })
             .collect();
         let (user_text, instructions) = match request.mode {
@@ -409,13 +407,17 @@ pub fn usage_json(usage: &Usage) -> Value {
 }
 
 /// Reads and parses documents the caller attached (`files` of type `document`, uploaded through
-/// `/files/upload`); anything else is refused before the answer starts.
+/// `/files/upload` by this end user of this app); anything else is refused before the answer
+/// starts. Each file counts once; at most `apps.message_files_limit` files, and their text is
+/// cut to `apps.attachment_chars` each and `apps.attachments_total_chars` together.
 pub async fn resolve_attachments(
     engine: &Engine,
     tenant_id: &str,
+    end_user_id: &str,
     files: &[Value],
 ) -> Result<Vec<Attachment>, AppError> {
-    let mut attachments = Vec::new();
+    let caps = &engine.config().apps;
+    let mut wanted: Vec<&str> = Vec::new();
     for file in files {
         let kind = file["type"].as_str().unwrap_or("");
         if kind != "document" {
@@ -431,11 +433,25 @@ pub async fn resolve_attachments(
         let id = file["upload_file_id"]
             .as_str()
             .ok_or_else(|| AppError::Input("upload_file_id is required for local_file".into()))?;
+        if !wanted.contains(&id) {
+            wanted.push(id);
+        }
+        if wanted.len() > caps.message_files_limit {
+            return Err(AppError::Input(format!(
+                "Too many files: a message may attach at most {}",
+                caps.message_files_limit
+            )));
+        }
+    }
+    let mut attachments = Vec::new();
+    let mut budget = caps.attachments_total_chars;
+    for id in wanted {
+        // End users belong to one app, so a file of this end user is a file of this app.
         let stored = engine
             .store()
             .upload_file(id)
             .await?
-            .filter(|f| f.tenant_id == tenant_id)
+            .filter(|f| f.tenant_id == tenant_id && f.created_by.as_deref() == Some(end_user_id))
             .ok_or_else(|| AppError::Input(format!("File {id} not found")))?;
         let format = pipelines::Format::from_extension(&stored.file.extension).ok_or_else(|| {
             AppError::Input(format!(
@@ -452,13 +468,23 @@ pub async fn resolve_attachments(
         .await
         .map_err(|e| AppError::Engine(crate::engine::EngineError::Task(e.to_string())))?
         .map_err(|e| AppError::Input(format!("File {} cannot be read: {e}", stored.file.name)))?;
+        let text = cut(parsed.full_text(), caps.attachment_chars.min(budget));
+        budget -= text.chars().count();
         attachments.push(Attachment {
             upload_file_id: stored.file.id.clone(),
             name: stored.file.name.clone(),
-            text: parsed.full_text(),
+            text,
         });
     }
     Ok(attachments)
+}
+
+/// The first `chars` characters of `text`.
+fn cut(mut text: String, chars: usize) -> String {
+    if let Some((end, _)) = text.char_indices().nth(chars) {
+        text.truncate(end);
+    }
+    text
 }
 
 #[cfg(test)]
@@ -475,6 +501,13 @@ mod tests {
         let long = "word ".repeat(20);
         let name = conversation_name(&long, true);
         assert!(name.ends_with('…') && name.chars().count() <= 41, "{name}");
+    }
+
+    #[test]
+    fn texts_are_cut_at_character_boundaries() {
+        assert_eq!(cut("héllo wörld".into(), 7), "héllo w");
+        assert_eq!(cut("short".into(), 10), "short");
+        assert_eq!(cut("abc".into(), 0), "");
     }
 
     #[test]

@@ -29,6 +29,7 @@ impl ServeArgs {
         let listen = config.server.listen;
         let workers = config.server.workers;
         let engine = Arc::new(super::open_engine(config, false).await?);
+        warn_about_refused_providers(&engine).await;
         let shutdown = tokio_util::sync::CancellationToken::new();
         let handles = crate::jobs::spawn_workers(engine.clone(), workers, shutdown.clone());
         let served = crate::api::serve(engine, listen).await;
@@ -38,5 +39,23 @@ impl ServeArgs {
             let _ = handle.await;
         }
         served
+    }
+}
+
+/// The operator's own provider URLs (`[llm]`, `[[rerank.models]]`) go through the outbound
+/// policy like a workspace's: say at start when one will be refused, rather than on first use.
+async fn warn_about_refused_providers(engine: &crate::engine::Engine) {
+    let config = engine.config();
+    let urls = config.llm.base_url.iter().map(|url| ("llm.base_url", url)).chain(
+        config
+            .rerank
+            .models
+            .iter()
+            .filter_map(|m| m.url.as_ref().map(|url| ("rerank.models.url", url))),
+    );
+    for (setting, url) in urls {
+        if let Err(error) = engine.outbound().policy().check_destination(url).await {
+            tracing::warn!(setting, url = %url, %error, "this provider will be refused: add it to security.outbound_allow");
+        }
     }
 }

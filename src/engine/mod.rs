@@ -120,6 +120,7 @@ pub struct Engine {
     load_embedder: EmbedderLoader,
     indexes: Mutex<HashMap<IndexKey, Arc<DatasetIndex>>>,
     rerankers: Arc<RerankModels>,
+    outbound: crate::outbound::Outbound,
 }
 
 /// An open index: dataset id, index generation and vector dimension (None: keyword-only). The
@@ -136,8 +137,10 @@ impl Engine {
             let embedder = crate::models::load_embedder(&models, &embedding, progress)?;
             Ok(Arc::new(embedder) as Arc<dyn Embedder>)
         });
+        let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
         Self {
-            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models)),
+            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
+            outbound,
             config,
             store,
             embedder: OnceLock::new(),
@@ -148,8 +151,10 @@ impl Engine {
 
     /// An engine with a given embedder (tests, benchmarks).
     pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
+        let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
         let engine = Self {
-            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models)),
+            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
+            outbound,
             config,
             store,
             embedder: OnceLock::new(),
@@ -166,6 +171,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The client for requests to model providers (see `outbound`).
+    pub fn outbound(&self) -> &crate::outbound::Outbound {
+        &self.outbound
     }
 
     /// The configured rerank models.

@@ -8,9 +8,11 @@ use pipelines::{RerankError, Reranker};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::outbound::{Outbound, ReadError, read_limited, refusal};
+
 /// Largest provider answer read, in bytes.
-const MAX_ANSWER_BYTES: u64 = 16 * 1024 * 1024;
-/// Characters of a provider's error text kept in the message.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+/// Characters of a provider's error text kept in the log.
 const MAX_ERROR_CHARS: usize = 300;
 
 /// One configured provider model.
@@ -19,7 +21,7 @@ pub struct HttpReranker {
     model: String,
     api_key: Option<String>,
     timeout: Duration,
-    agent: ureq::Agent,
+    outbound: Outbound,
 }
 
 #[derive(Deserialize)]
@@ -35,35 +37,60 @@ struct Scored {
 }
 
 impl HttpReranker {
-    pub fn new(url: &str, model: &str, api_key: Option<&str>, timeout: Duration) -> Self {
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .proxy(ureq::Proxy::try_from_env())
-            .timeout_global(Some(timeout))
-            // Error statuses are read, so their message can be passed on.
-            .http_status_as_error(false)
-            .build()
-            .into();
+    pub fn new(url: &str, model: &str, api_key: Option<&str>, timeout: Duration, outbound: Outbound) -> Self {
         Self {
             url: url.to_string(),
             model: model.to_string(),
             api_key: api_key.map(str::to_string),
             timeout,
-            agent,
+            outbound,
         }
     }
 
-    fn transport_error(&self, error: ureq::Error) -> RerankError {
-        match error {
-            ureq::Error::Timeout(_) => RerankError::Timeout(self.timeout.as_secs().max(1)),
-            other => RerankError::Provider {
-                status: None,
-                message: format!("{}: {other}", self.url),
-            },
+    /// A transport failure as the caller sees it: the cause is logged, not passed on (it would
+    /// tell a caller how the provider's network looks).
+    fn transport_error(&self, error: &reqwest::Error) -> RerankError {
+        if error.is_timeout() {
+            return RerankError::Timeout(self.timeout.as_secs().max(1));
         }
+        let message = match refusal(error) {
+            Some(refused) => refused.to_string(),
+            None => {
+                tracing::warn!(url = %self.url, error = %error_chain(error), "rerank provider unreachable");
+                "the rerank provider cannot be reached".to_string()
+            }
+        };
+        RerankError::Provider {
+            status: None,
+            message,
+        }
+    }
+
+    async fn call(&self, body: serde_json::Value) -> Result<(u16, String), RerankError> {
+        let mut request = self
+            .outbound
+            .post(&self.url)
+            .map_err(|e| RerankError::Provider {
+                status: None,
+                message: e.to_string(),
+            })?
+            .timeout(self.timeout)
+            .json(&body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(&e))?;
+        let status = response.status().as_u16();
+        let bytes = read_limited(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| match e {
+                ReadError::Transport(e) => self.transport_error(&e),
+                ReadError::TooLarge(limit) => RerankError::Provider {
+                    status: None,
+                    message: format!("the answer is larger than {limit} bytes"),
+                },
+            })?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 }
 
@@ -79,30 +106,38 @@ impl Reranker for HttpReranker {
             "top_n": documents.len(),
             "return_documents": false,
         });
-        let mut request = self.agent.post(&self.url);
-        if let Some(key) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
-        let mut response = request.send_json(&body).map_err(|e| self.transport_error(e))?;
-        let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_ANSWER_BYTES)
-            .read_to_string()
-            .map_err(|e| self.transport_error(e))?;
+        // Rerankers are called off the async workers (spawn_blocking), inside the runtime.
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RerankError::Provider {
+            status: None,
+            message: "an HTTP rerank provider is called from within the server's runtime".into(),
+        })?;
+        let (status, text) = runtime.block_on(self.call(body))?;
         if !(200..300).contains(&status) {
+            let detail = error_message(&text);
+            tracing::warn!(url = %self.url, status, detail = %detail, "rerank provider refused the request");
             return Err(RerankError::Provider {
                 status: Some(status),
-                message: error_message(&text),
+                message: format!("the rerank provider answered HTTP {status}"),
             });
         }
         scores(&text, documents.len())
     }
 }
 
-/// The provider's error text: the `message`/`detail`/`error` field of a JSON body, else the body,
-/// cut short.
+/// An error with its causes, for the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The provider's error text for the log: the `message`/`detail`/`error` field of a JSON body,
+/// else the body, cut short.
 fn error_message(body: &str) -> String {
     let value: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let field = value.as_ref().and_then(|v| {
@@ -146,6 +181,32 @@ fn scores(body: &str, documents: usize) -> Result<Vec<f32>, RerankError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn providers_on_internal_addresses_are_refused_unless_allowed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/rerank", listener.local_addr().unwrap());
+        let strict = HttpReranker::new(&url, "m", None, Duration::from_secs(2), Outbound::new(&[]));
+        let error = tokio::task::spawn_blocking(move || strict.rerank("q", &["a"]))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(error.to_string().contains("internal address"), "{error}");
+        // Allowed, the request reaches the listener (which never answers: a timeout).
+        let allowed = HttpReranker::new(
+            &url,
+            "m",
+            None,
+            Duration::from_secs(1),
+            Outbound::new(&["127.0.0.1".parse().unwrap()]),
+        );
+        let error = tokio::task::spawn_blocking(move || allowed.rerank("q", &["a"]))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(error, RerankError::Timeout(1)), "{error}");
+        drop(listener);
+    }
 
     #[test]
     fn answers_map_to_input_order() {

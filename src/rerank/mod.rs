@@ -12,6 +12,7 @@ use pipelines::rerank::{OnnxReranker, OnnxRerankerFiles};
 use pipelines::{RerankError, Reranker};
 
 use crate::config::{ModelsConfig, RerankConfig, RerankModelConfig};
+use crate::outbound::Outbound;
 
 /// A rerank model as a request names it (Dify's `reranking_model`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,7 @@ pub struct RerankModel {
 pub struct RerankModels {
     entries: Vec<Entry>,
     models: ModelsConfig,
+    outbound: Outbound,
 }
 
 struct Entry {
@@ -34,7 +36,7 @@ struct Entry {
 }
 
 impl RerankModels {
-    pub fn new(config: &RerankConfig, models: &ModelsConfig) -> Self {
+    pub fn new(config: &RerankConfig, models: &ModelsConfig, outbound: &Outbound) -> Self {
         Self {
             entries: config
                 .models
@@ -45,6 +47,7 @@ impl RerankModels {
                 })
                 .collect(),
             models: models.clone(),
+            outbound: outbound.clone(),
         }
     }
 
@@ -71,7 +74,10 @@ impl RerankModels {
         if let Some(reranker) = entry.loaded.get() {
             return Some(Ok(reranker.clone()));
         }
-        Some(build(&entry.config, &self.models).map(|reranker| entry.loaded.get_or_init(|| reranker).clone()))
+        Some(
+            build(&entry.config, &self.models, &self.outbound)
+                .map(|reranker| entry.loaded.get_or_init(|| reranker).clone()),
+        )
     }
 }
 
@@ -82,7 +88,11 @@ fn provider_matches(configured: &str, sent: &str) -> bool {
     sent.trim().is_empty() || configured.eq_ignore_ascii_case(sent.trim()) || last(configured) == last(sent)
 }
 
-fn build(config: &RerankModelConfig, models: &ModelsConfig) -> Result<Arc<dyn Reranker>, RerankError> {
+fn build(
+    config: &RerankModelConfig,
+    models: &ModelsConfig,
+    outbound: &Outbound,
+) -> Result<Arc<dyn Reranker>, RerankError> {
     let name = format!("{}/{}", config.provider, config.model);
     match (&config.url, &config.onnx) {
         (Some(url), None) => Ok(Arc::new(http::HttpReranker::new(
@@ -90,6 +100,7 @@ fn build(config: &RerankModelConfig, models: &ModelsConfig) -> Result<Arc<dyn Re
             &config.model,
             config.api_key.as_deref(),
             Duration::from_secs(config.timeout_secs.max(1)),
+            outbound.clone(),
         ))),
         (None, Some(onnx)) => {
             let runtime_library = match &models.onnxruntime {
@@ -145,7 +156,7 @@ mod tests {
                 max_length: 512,
             }],
         };
-        let models = RerankModels::new(&config, &ModelsConfig::default());
+        let models = RerankModels::new(&config, &ModelsConfig::default(), &Outbound::new(&[]));
         for provider in ["jina", "JINA", "langgenius/jina/jina", ""] {
             assert!(
                 models.find(&model(provider, "jina-reranker-v2")).is_some(),
@@ -170,10 +181,12 @@ mod tests {
             tokenizer_dir: None,
             max_length: 512,
         };
-        let err = build(&config, &ModelsConfig::default()).err().unwrap();
+        let err = build(&config, &ModelsConfig::default(), &Outbound::new(&[]))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("exactly one"), "{err}");
         config.url = Some("http://x/rerank".into());
         config.onnx = Some("/m.onnx".into());
-        assert!(build(&config, &ModelsConfig::default()).is_err());
+        assert!(build(&config, &ModelsConfig::default(), &Outbound::new(&[])).is_err());
     }
 }

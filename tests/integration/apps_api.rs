@@ -49,6 +49,8 @@ impl AppsApi {
     pub async fn new(llm: Option<&OpenAiStub>) -> AppsApi {
         let base_url = llm.map(|stub| stub.base_url.clone());
         let api = Api::with_config(move |config| {
+            // The stub listens on loopback, which only an operator's allow-list opens.
+            config.security.outbound_allow = vec!["127.0.0.1".parse().unwrap()];
             if let Some(base_url) = base_url {
                 config.llm.base_url = Some(base_url);
                 config.llm.model = Some("stub-model".into());

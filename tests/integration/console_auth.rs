@@ -738,7 +738,10 @@ async fn workspaces_are_created_listed_and_switched_between_members_only() {
 
 #[tokio::test]
 async fn model_settings_seal_the_provider_key_and_only_admins_change_them() {
-    let console = Console::new().await;
+    // The model URLs below are on loopback, which only an operator's allow-list opens.
+    let console =
+        Console::with_config(|config| config.security.outbound_allow = vec!["127.0.0.1".parse().unwrap()])
+            .await;
     let owner = console.owner().await;
     let path = "/console/api/workspaces/current/model-settings";
     let (status, body) = owner.call(&console, "GET", path, None).await;

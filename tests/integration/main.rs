@@ -22,6 +22,8 @@ mod ops_api;
 mod reference_vectors;
 mod reindex;
 mod rerank_api;
+mod security_files;
+mod security_outbound;
 mod segments_api;
 mod storage_suite;
 mod support;

@@ -779,7 +779,7 @@ async fn signed_links_download_files_and_zips() {
     let file = api.get_anonymous(&local_part(url, BASE)).await;
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.body, b"# Notes\n\nfirst");
-    assert_eq!(file.header("content-type"), "text/markdown");
+    assert_eq!(file.header("content-type"), "text/plain; charset=utf-8");
     assert_eq!(file.header("content-length"), "14");
     assert_eq!(
         file.header("content-disposition"),
@@ -801,16 +801,21 @@ async fn signed_links_download_files_and_zips() {
     assert_eq!(object["size"], 28);
     assert!(object["created_at"].is_f64());
     let inline_url = object["url"].as_str().unwrap();
-    assert_eq!(
-        object["download_url"].as_str().unwrap(),
-        format!("{inline_url}&as_attachment=true")
+    let download_url = object["download_url"].as_str().unwrap();
+    assert!(download_url.ends_with("&as_attachment=true"), "{download_url}");
+    assert_ne!(
+        download_url,
+        format!("{inline_url}&as_attachment=true"),
+        "a download link has its own signature"
     );
+    // HTML could run script on this origin: even its inline link downloads opaque bytes.
     let inline = api.get_anonymous(&local_part(inline_url, BASE)).await;
     assert_eq!(inline.status, StatusCode::OK);
     assert_eq!(
         inline.header("content-disposition"),
-        "inline; filename*=UTF-8''page%201.html"
+        "attachment; filename*=UTF-8''page%201.html"
     );
+    assert_eq!(inline.header("content-type"), "application/octet-stream");
     let attached = api
         .get_anonymous(&local_part(object["download_url"].as_str().unwrap(), BASE))
         .await;

@@ -122,6 +122,8 @@ async fn rerank_models_rescore_the_fused_candidates() {
     };
     let api = Api::with_config(|config| {
         config.rerank.candidates = CANDIDATES;
+        // The provider stub listens on loopback, which only an operator's allow-list opens.
+        config.security.outbound_allow = vec!["127.0.0.1".parse().unwrap()];
         config.rerank.models = vec![
             http_model("jina", "reverse", &url, API_KEY),
             http_model("jina", "locked", &url, "wrong-key"),

@@ -100,7 +100,7 @@ pub(crate) async fn generate(
         _ => return Err(ApiError::invalid("files must be a list")),
     };
     let config = app_config(&key)?;
-    let attachments = resolve_attachments(&state.engine, &key.app.tenant_id, &files).await?;
+    let attachments = resolve_attachments(&state.engine, &key.app.tenant_id, &end_user.id, &files).await?;
     let provider = provider(&state, &key.app.tenant_id).await?;
     let generation = crate::apps::start(
         state.engine.clone(),

@@ -104,6 +104,7 @@ async fn provider(state: &AppState, tenant_id: &str) -> Result<Provider, ApiErro
         match crate::api::console::model_settings::llm_provider(state, tenant_id).await? {
             Some(configured) => Provider::OpenAi(ProviderSettings {
                 base_url: configured.base_url,
+                http: state.engine.outbound().clone(),
                 api_key: configured.api_key,
                 model: configured.model,
                 parameters: configured.parameters.as_object().cloned().unwrap_or_default(),

@@ -142,7 +142,8 @@ pub struct RerankChoice {
 pub struct LlmChoice {
     base_url: String,
     model: String,
-    /// Absent keeps the stored key; `null` or "" removes it.
+    /// Absent keeps the stored key (unless `base_url` moves to another server, which removes
+    /// it); `null` or "" removes it.
     #[serde(default)]
     api_key: Change<String>,
     #[serde(default)]
@@ -199,7 +200,10 @@ fn check_parameters(parameters: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_base_url(url: &str) -> Result<String, ApiError> {
+/// The base URL as stored (no trailing slash), once it is an http(s) URL whose host the
+/// server may reach: the early, clear refusal. Every request checks the address again when it
+/// connects (`outbound`).
+async fn check_base_url(state: &AppState, url: &str) -> Result<String, ApiError> {
     let url = url.trim().trim_end_matches('/');
     let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
     let host = url.split_once("://").map(|(_, rest)| rest).unwrap_or("");
@@ -208,7 +212,22 @@ fn check_base_url(url: &str) -> Result<String, ApiError> {
             "llm.base_url must be an http:// or https:// URL.",
         ));
     }
+    state
+        .engine
+        .outbound()
+        .policy()
+        .check_destination(url)
+        .await
+        .map_err(|e| ApiError::invalid(format!("llm.base_url is not allowed: {e}.")))?;
     Ok(url.to_string())
+}
+
+/// Whether two URLs name the same server (scheme, host and port).
+fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        (Err(_), _) | (_, Err(_)) => false,
+    }
 }
 
 /// Changes the settings (owners and admins). Everything is checked before anything is saved.
@@ -261,7 +280,7 @@ pub async fn update(
             settings.llm_context_window = None;
         }
         Change::Set(llm) => {
-            let base_url = check_base_url(&llm.base_url)?;
+            let base_url = check_base_url(&state, &llm.base_url).await?;
             let model = llm.model.trim();
             if model.is_empty() || model.len() > 200 {
                 return Err(ApiError::invalid("llm.model must be 1 to 200 characters."));
@@ -276,7 +295,14 @@ pub async fn update(
                     "llm.context_window must be from 256 to 10000000 tokens.",
                 ));
             }
+            // The key was given for one server: sent to another it could be read there, so
+            // an admin who sees only the masked key cannot re-point it. A new key is needed.
+            let moved = settings
+                .llm_base_url
+                .as_deref()
+                .is_some_and(|old| !same_origin(old, &base_url));
             match llm.api_key {
+                Change::Keep if moved => settings.llm_api_key_sealed = None,
                 Change::Keep => {}
                 Change::Clear => settings.llm_api_key_sealed = None,
                 Change::Set(key) if key.trim().is_empty() => settings.llm_api_key_sealed = None,

@@ -16,7 +16,7 @@ use super::datasets::find_dataset;
 use super::documents::find_document;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::ApiJson;
-use crate::api::files::file_body;
+use crate::api::files::{file_body, protect};
 use crate::api::{ApiError, AppState};
 use crate::store::{DEFAULT_OWNER, DocumentRow, UploadFile};
 
@@ -62,7 +62,7 @@ pub async fn upload_file(
         "size": file.size,
         "extension": file.extension,
         "url": url,
-        "download_url": format!("{url}&as_attachment=true"),
+        "download_url": state.files.signed_url(&file.id, true),
         "mime_type": file.mime_type,
         "created_by": DEFAULT_OWNER,
         // Dify reports this one timestamp as a float.
@@ -109,7 +109,7 @@ pub async fn download_zip(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let length = zip.metadata().map_err(ApiError::internal)?.len();
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, "application/zip".to_string()),
             (header::CONTENT_LENGTH, length.to_string()),
@@ -120,7 +120,9 @@ pub async fn download_zip(
         ],
         file_body(tokio::fs::File::from_std(zip)),
     )
-        .into_response())
+        .into_response();
+    protect(response.headers_mut());
+    Ok(response)
 }
 
 /// File names made unique within one zip: `a.pdf`, `a (1).pdf`, `a (2).pdf`...

@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 pub struct ProviderSettings {
     /// e.g. `http://127.0.0.1:8000/v1`; `/chat/completions` is appended.
     pub base_url: String,
+    /// The client that reaches it, under the server's outbound policy.
+    pub http: crate::outbound::Outbound,
     pub api_key: Option<String>,
     pub model: String,
     /// Default parameters (temperature, max_tokens, ...); an app's completion_params win.
@@ -74,6 +76,9 @@ pub enum LlmError {
     /// Too many requests, still after retrying.
     #[error("the model provider is rate limiting requests: {0}")]
     RateLimited(String),
+    /// The provider's URL reaches an address the server does not connect to (`outbound`).
+    #[error("the model provider's address is not allowed: {0}")]
+    Blocked(String),
     /// Unreachable, failing (5xx), too slow or answering nonsense, still after retrying.
     #[error("the model provider is unavailable: {0}")]
     Unavailable(String),

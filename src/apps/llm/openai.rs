@@ -3,7 +3,6 @@
 //! `data: [DONE]`. Requests that fail before the first token are retried with backoff on 429,
 //! 5xx and connection errors; once tokens flowed, a failure ends the answer with an error.
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -13,23 +12,22 @@ use tokio_util::sync::CancellationToken;
 use super::{
     ChatRequest, Completion, LlmError, ProviderSettings, RetryPolicy, TokenSink, Usage, estimate_tokens,
 };
+use crate::outbound::{read_limited, refusal};
 
-/// Time to open a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time from the request to the response headers (a model may queue the request first).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest silence between two chunks of a streaming answer.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .expect("the HTTP client builds with static settings")
-    })
-}
+/// Bytes of a provider's error body read (for the log).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Longest event-stream line read from a provider: a provider that never ends its line is cut
+/// off here instead of filling memory.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// Longest answer read from a provider (far beyond any `max_tokens` a model honours).
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+/// Most bytes of one event stream, framing and keep-alives included: a provider that streams
+/// forever without answering ends too.
+const MAX_STREAM_BYTES: usize = 4 * MAX_ANSWER_BYTES;
 
 /// The URL of the chat-completions endpoint under `base_url`.
 pub fn endpoint(base_url: &str) -> String {
@@ -74,7 +72,12 @@ pub async fn stream_chat(
     let started = Instant::now();
     let mut attempt = 0;
     let response = loop {
-        let mut call = http().post(&url).json(&body);
+        // The destination is checked on every attempt (its name may resolve elsewhere now).
+        let mut call = settings
+            .http
+            .post(&url)
+            .map_err(|e| LlmError::Blocked(e.to_string()))?
+            .json(&body);
         if let Some(key) = settings.api_key.as_deref().filter(|k| !k.is_empty()) {
             call = call.bearer_auth(key);
         }
@@ -84,16 +87,21 @@ pub async fn stream_chat(
         };
         let (error, retry_after) = match outcome {
             Err(_) => (
-                LlmError::Unavailable(format!(
-                    "no answer from {url} within {}s",
-                    RESPONSE_TIMEOUT.as_secs()
-                )),
+                LlmError::Unavailable(format!("no answer within {}s", RESPONSE_TIMEOUT.as_secs())),
                 None,
             ),
-            Ok(Err(e)) => (
-                LlmError::Unavailable(format!("cannot reach {url}: {}", error_chain(&e))),
-                None,
-            ),
+            Ok(Err(e)) => {
+                if let Some(refused) = refusal(&e) {
+                    return Err(LlmError::Blocked(refused.to_string()));
+                }
+                // How the connection failed stays in the log: passed on, it would let a
+                // caller map what the server can reach.
+                tracing::warn!(url = %url, error = %error_chain(&e), "model provider unreachable");
+                (
+                    LlmError::Unavailable("cannot reach the model provider".into()),
+                    None,
+                )
+            }
             Ok(Ok(response)) if response.status().is_success() => break response,
             Ok(Ok(response)) => {
                 let status = response.status().as_u16();
@@ -103,7 +111,8 @@ pub async fn stream_chat(
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                let detail = provider_message(status, response.text().await.unwrap_or_default());
+                let body = read_limited(response, MAX_ERROR_BODY).await.unwrap_or_default();
+                let detail = provider_message(&url, status, &body);
                 match status {
                     401 | 403 => return Err(LlmError::Auth(detail)),
                     429 => (LlmError::RateLimited(detail), retry_after),
@@ -147,6 +156,7 @@ async fn read_stream(
 ) -> Result<Completion, LlmError> {
     let mut body = response.bytes_stream();
     let mut pending: Vec<u8> = Vec::new();
+    let mut received = 0usize;
     let mut text = String::new();
     let mut reported: Option<(u64, u64)> = None;
     let mut first_token = None;
@@ -172,10 +182,21 @@ async fn read_stream(
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
+        received += chunk.len();
+        if received > MAX_STREAM_BYTES {
+            return Err(LlmError::Unavailable(format!(
+                "the provider's stream exceeded {} MiB and was cut off",
+                MAX_STREAM_BYTES >> 20
+            )));
+        }
         pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
+        // Lines are read in place and the buffer shifted once per chunk: draining line by line
+        // would cost quadratic time on a chunk of many short lines.
+        let mut start = 0;
+        while let Some(offset) = pending[start..].iter().position(|&b| b == b'\n') {
+            let end = start + offset;
+            let line = String::from_utf8_lossy(&pending[start..end]);
+            start = end + 1;
             match parse_line(line.trim_end_matches(['\r', '\n']))? {
                 Line::Skip => {}
                 Line::Done => {
@@ -188,6 +209,12 @@ async fn read_stream(
                     }
                     if let Some(content) = content.filter(|c| !c.is_empty()) {
                         first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
+                        if text.len() + content.len() > MAX_ANSWER_BYTES {
+                            return Err(LlmError::Unavailable(format!(
+                                "the answer exceeded {} MiB and was cut off",
+                                MAX_ANSWER_BYTES >> 20
+                            )));
+                        }
                         text.push_str(&content);
                         // A closed receiver means the client left; the answer is still finished
                         // and stored.
@@ -195,6 +222,13 @@ async fn read_stream(
                     }
                 }
             }
+        }
+        pending.drain(..start);
+        if pending.len() > MAX_LINE_BYTES {
+            return Err(LlmError::Unavailable(format!(
+                "the provider sent a line longer than {} MiB",
+                MAX_LINE_BYTES >> 20
+            )));
         }
     }
     let (prompt_tokens, completion_tokens) = reported.unwrap_or_else(|| {
@@ -246,7 +280,10 @@ fn parse_line(line: &str) -> Result<Line, LlmError> {
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| error.to_string());
-        return Err(LlmError::Unavailable(message));
+        tracing::warn!(error = %message, "the model provider reported an error in its stream");
+        return Err(LlmError::Unavailable(
+            "the model provider reported an error".into(),
+        ));
     }
     let content = chunk["choices"][0]["delta"]["content"]
         .as_str()
@@ -260,9 +297,11 @@ fn parse_line(line: &str) -> Result<Line, LlmError> {
     Ok(Line::Chunk { content, usage })
 }
 
-/// The provider's own error message when its body has one (OpenAI's `{"error": {"message"}}`).
-fn provider_message(status: u16, body: String) -> String {
-    let message = serde_json::from_str::<Value>(&body)
+/// What the caller is told about a provider's error answer: its status. The body (whatever the
+/// provider, or whatever answered at that address, sent) is only logged.
+fn provider_message(url: &str, status: u16, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let message = serde_json::from_str::<Value>(&text)
         .ok()
         .and_then(|v| {
             v["error"]["message"]
@@ -271,8 +310,9 @@ fn provider_message(status: u16, body: String) -> String {
                 .or_else(|| v["message"].as_str())
                 .map(str::to_string)
         })
-        .unwrap_or_else(|| body.chars().take(300).collect());
-    format!("HTTP {status}: {}", message.trim())
+        .unwrap_or_else(|| text.chars().take(300).collect());
+    tracing::warn!(url = %url, status, body = %message.trim(), "model provider answered an error");
+    format!("HTTP {status}")
 }
 
 /// An error with its causes: reqwest's own message says only "error sending request".
@@ -327,6 +367,7 @@ mod tests {
     fn app_parameters_override_provider_defaults() {
         let settings = ProviderSettings {
             base_url: "http://h/v1".into(),
+            http: crate::outbound::Outbound::new(&[]),
             api_key: None,
             model: "default-model".into(),
             parameters: json!({"temperature": 0.2, "max_tokens": 100})
