@@ -125,6 +125,15 @@ pub enum Error {
 pub enum DecompressError {
     #[error("decoding ASCII85 failed: {0}")]
     Ascii85(&'static str),
+    /// ragd: decoding ASCIIHex data failed.
+    #[error("decoding ASCIIHex failed: {0}")]
+    AsciiHex(&'static str),
+    /// ragd: the decoded data would exceed the document's budget (see `limits`).
+    #[error("the decoded data exceeds the size limit for one document")]
+    LimitExceeded,
+    /// ragd: decoding stopped because the caller gave up on the document.
+    #[error("decoding was cancelled")]
+    Cancelled,
 }
 
 #[derive(Error, Debug)]

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
-#![deny(clippy::all)]
+// ragd: vendored code is not linted here (upstream denied clippy::all), as for pdf-extract.
+#![allow(warnings, clippy::all)]
 
 pub mod content;
 pub mod encryption;
@@ -35,6 +36,9 @@ mod save_options;
 
 mod font;
 
+// ragd: decoding limits for one document (see PATCHES.md).
+pub mod limits;
+
 pub use document::Document;
 pub use object::{Dictionary, Object, ObjectId, Stream, StringFormat};
 
@@ -44,6 +48,8 @@ pub use destinations::Destination;
 pub use encodings::{Encoding, encode_utf8, encode_utf16_be};
 pub use encryption::{EncryptionState, EncryptionVersion, Permissions};
 pub use error::{Error, Result};
+// ragd: so callers can tell a refused or cancelled decode from a broken stream.
+pub use error::DecompressError;
 pub use incremental_document::IncrementalDocument;
 pub use load_options::{FilterFunc, LoadOptions};
 pub use object_stream::{ObjectStream, ObjectStreamBuilder, ObjectStreamConfig};

@@ -803,16 +803,33 @@ impl Stream {
         let mut output = vec![];
 
         // Filters are in decoding order.
+        // ragd: every decoder writes into a `limits::BoundedOutput`, so no decode outgrows the
+        // document's budget (see `limits`); ASCIIHex and RunLength are decoded too.
         for filter in filters {
-            output = match filter {
-                b"FlateDecode" => Self::decompress_zlib(input, params)?,
-                b"LZWDecode" => Self::decompress_lzw(input, params)?,
-                b"ASCII85Decode" => Self::decode_ascii85(input)?,
+            let decoded = match filter {
+                b"FlateDecode" | b"Fl" => Self::decompress_zlib(input, params)?,
+                b"LZWDecode" | b"LZW" => Self::decompress_lzw(input, params)?,
+                b"ASCII85Decode" | b"A85" => Self::decode_ascii85(input)?,
+                b"ASCIIHexDecode" | b"AHx" => Self::decode_ascii_hex(input)?,
+                b"RunLengthDecode" | b"RL" => Self::decode_run_length(input)?,
                 _ => return Err(Error::Unimplemented("decompression algorithms")),
             };
+            // ragd: each decoder's output was bounded by what was left; now it is spent.
+            if !crate::limits::charge(decoded.len() as u64) {
+                return Err(DecompressError::LimitExceeded.into());
+            }
+            output = decoded;
             input = &output;
         }
         Ok(output)
+    }
+
+    /// ragd: the error for a decode stopped by `limits`.
+    fn stopped(stop: crate::limits::Stop) -> Error {
+        match stop {
+            crate::limits::Stop::LimitExceeded => DecompressError::LimitExceeded.into(),
+            crate::limits::Stop::Cancelled => DecompressError::Cancelled.into(),
+        }
     }
 
     fn decompress_lzw(input: &[u8], params: Option<&Dictionary>) -> Result<Vec<u8>> {
@@ -831,48 +848,54 @@ impl Stream {
             Decoder::new(BitOrder::Msb, MIN_BITS - 1)
         };
 
-        let output = Self::decompress_lzw_loop(input, &mut decoder);
+        let output = Self::decompress_lzw_loop(input, &mut decoder)?;
         Self::decompress_predictor(output, params)
     }
 
-    fn decompress_lzw_loop(input: &[u8], decoder: &mut weezl::decode::Decoder) -> Vec<u8> {
-        let mut output = vec![];
+    fn decompress_lzw_loop(input: &[u8], decoder: &mut weezl::decode::Decoder) -> Result<Vec<u8>> {
+        let mut output = crate::limits::BoundedOutput::new(input.len() * 2);
 
         let result = decoder.into_stream(&mut output).decode_all(input);
         if let Err(err) = result.status {
+            // ragd: the sink refuses to grow past the budget or after cancellation.
+            if crate::limits::exceeded().is_some() {
+                return Err(Self::stopped(crate::limits::Stop::LimitExceeded));
+            }
+            if crate::limits::cancelled() {
+                return Err(Self::stopped(crate::limits::Stop::Cancelled));
+            }
             warn!("{err}");
         }
 
-        output
+        Ok(output.data)
     }
 
     fn decompress_zlib(input: &[u8], params: Option<&Dictionary>) -> Result<Vec<u8>> {
         use flate2::read::ZlibDecoder;
-        use std::io::prelude::*;
 
-        let mut output = Vec::with_capacity(input.len() * 2);
+        let mut output = crate::limits::BoundedOutput::new(input.len() * 2);
 
         if !input.is_empty() {
-            let mut decoder = ZlibDecoder::new(input);
-            if let Err(err) = decoder.read_to_end(&mut output) {
+            let decoder = ZlibDecoder::new(input);
+            if let Err(err) = output.read_from(decoder).map_err(Self::stopped)? {
                 warn!("{err}");
                 // Zlib decompression failed (e.g. corrupt adler32 checksum in
                 // encrypted PDFs). Retry with raw deflate, skipping the 2-byte
                 // zlib header and ignoring the checksum.
-                if output.is_empty() && input.len() > 2 {
+                if output.data.is_empty() && input.len() > 2 {
                     use flate2::read::DeflateDecoder;
-                    let mut raw_decoder = DeflateDecoder::new(&input[2..]);
-                    if let Err(raw_err) = raw_decoder.read_to_end(&mut output) {
+                    let raw_decoder = DeflateDecoder::new(&input[2..]);
+                    if let Err(raw_err) = output.read_from(raw_decoder).map_err(Self::stopped)? {
                         warn!("raw deflate fallback also failed: {raw_err}");
                     }
                 }
             }
         }
-        Self::decompress_predictor(output, params)
+        Self::decompress_predictor(output.data, params)
     }
 
     fn decode_ascii85(input: &[u8]) -> Result<Vec<u8>> {
-        let mut output = vec![];
+        let mut output = crate::limits::BoundedOutput::new(input.len());
         let mut buffer: u32 = 0;
         let mut count = 0;
         // Check for EOD marker
@@ -887,7 +910,7 @@ impl Stream {
                 if count != 0 {
                     return Err(DecompressError::Ascii85("z character is not allowed in the middle of a group").into());
                 }
-                output.extend_from_slice(&[0, 0, 0, 0]);
+                output.extend(&[0, 0, 0, 0]).map_err(Self::stopped)?;
                 continue;
             }
 
@@ -905,7 +928,7 @@ impl Stream {
             count += 1;
 
             if count == 5 {
-                output.extend_from_slice(&buffer.to_be_bytes());
+                output.extend(&buffer.to_be_bytes()).map_err(Self::stopped)?;
                 buffer = 0;
                 count = 0;
             }
@@ -920,10 +943,60 @@ impl Stream {
             }
 
             let bytes = buffer.to_be_bytes();
-            output.extend_from_slice(&bytes[..count - 1]);
+            output.extend(&bytes[..count - 1]).map_err(Self::stopped)?;
         }
 
-        Ok(output)
+        Ok(output.data)
+    }
+
+    /// ragd: ASCIIHexDecode (PDF 32000-1, 7.4.2): hex digit pairs, whitespace ignored, `>` ends
+    /// the data, a final odd digit is followed by an implied 0.
+    fn decode_ascii_hex(input: &[u8]) -> Result<Vec<u8>> {
+        let mut output = crate::limits::BoundedOutput::new(input.len() / 2);
+        let mut high: Option<u8> = None;
+        for &ch in input {
+            let digit = match ch {
+                b'0'..=b'9' => ch - b'0',
+                b'a'..=b'f' => ch - b'a' + 10,
+                b'A'..=b'F' => ch - b'A' + 10,
+                b'>' => break,
+                _ if ch.is_ascii_whitespace() || ch == 0 => continue,
+                _ => return Err(DecompressError::AsciiHex("invalid character").into()),
+            };
+            match high.take() {
+                Some(h) => output.push(h << 4 | digit).map_err(Self::stopped)?,
+                None => high = Some(digit),
+            }
+        }
+        if let Some(h) = high {
+            output.push(h << 4).map_err(Self::stopped)?;
+        }
+        Ok(output.data)
+    }
+
+    /// ragd: RunLengthDecode (PDF 32000-1, 7.4.5): a length byte 0-127 copies the next n+1
+    /// bytes, 129-255 repeats the next byte 257-n times, 128 ends the data.
+    fn decode_run_length(input: &[u8]) -> Result<Vec<u8>> {
+        let mut output = crate::limits::BoundedOutput::new(input.len());
+        let mut rest = input;
+        while let Some((&length, tail)) = rest.split_first() {
+            match length {
+                0..=127 => {
+                    let count = (length as usize + 1).min(tail.len());
+                    output.extend(&tail[..count]).map_err(Self::stopped)?;
+                    rest = &tail[count..];
+                }
+                128 => break,
+                129..=255 => {
+                    let Some((&byte, tail)) = tail.split_first() else { break };
+                    let count = 257 - length as usize;
+                    output.room_for(count).map_err(Self::stopped)?;
+                    output.data.resize(output.data.len() + count, byte);
+                    rest = tail;
+                }
+            }
+        }
+        Ok(output.data)
     }
 
     fn decompress_predictor(mut data: Vec<u8>, params: Option<&Dictionary>) -> Result<Vec<u8>> {
