@@ -51,7 +51,11 @@ fn every_bomb_fails_or_is_defused_within_memory_and_time_bounds() {
         let elapsed = started.elapsed();
         let growth = status_kib("VmHWM:").saturating_sub(before) * 1024;
         let summary = match &outcome {
-            Ok(doc) => format!("parsed, {} chars in {} sections", doc.char_count(), doc.sections.len()),
+            Ok(doc) => format!(
+                "parsed, {} chars in {} sections",
+                doc.char_count(),
+                doc.sections.len()
+            ),
             Err(error) => format!("refused: {error}"),
         };
         report.push(format!(
@@ -79,14 +83,23 @@ fn check_outcome(name: &str, outcome: &Result<pipelines::ParsedDocument, ParseEr
     match name {
         "flate-bomb.pdf" | "objstm-bomb.pdf" => {
             let error = outcome.as_ref().unwrap_err();
-            assert!(matches!(error, ParseError::DecompressionBomb { .. }), "{name}: {error:?}");
+            assert!(
+                matches!(error, ParseError::DecompressionBomb { .. }),
+                "{name}: {error:?}"
+            );
             assert_eq!(
                 error.to_string(),
                 "the file is refused as a possible decompression bomb: its compressed streams expand to more than 200 MiB"
             );
         }
         "pages.pdf" => assert!(
-            matches!(outcome, Err(ParseError::TooManyPages { pages: 100_000, limit: 2000 })),
+            matches!(
+                outcome,
+                Err(ParseError::TooManyPages {
+                    pages: 100_000,
+                    limit: 2000
+                })
+            ),
             "{name}: {outcome:?}"
         ),
         "zip-bomb.docx" => assert!(
@@ -104,7 +117,11 @@ fn check_outcome(name: &str, outcome: &Result<pipelines::ParsedDocument, ParseEr
         }
         "nested.md" => {
             let text = outcome.as_ref().expect("parses").full_text();
-            assert!(text.contains("deep quote") && text.len() < 1_000_000, "{} chars", text.len());
+            assert!(
+                text.contains("deep quote") && text.len() < 1_000_000,
+                "{} chars",
+                text.len()
+            );
         }
         // Neither page has text that can be read; what matters is that the parse ended.
         "nested.pdf" => assert!(outcome.is_err(), "{name}: {outcome:?}"),

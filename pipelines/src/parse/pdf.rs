@@ -48,7 +48,11 @@ fn should_stop(cancel: &CancelFlag) -> bool {
     cancel.is_cancelled() || lopdf::limits::exceeded().is_some()
 }
 
-fn parse_within_limits(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result<ParsedDocument, ParseError> {
+fn parse_within_limits(
+    bytes: &[u8],
+    max_pages: u32,
+    cancel: &CancelFlag,
+) -> Result<ParsedDocument, ParseError> {
     let mut doc = load(bytes)?;
     if should_stop(cancel) {
         return Err(ParseError::Timeout(Duration::ZERO));
@@ -636,7 +640,10 @@ mod tests {
             ..ParseLimits::default()
         };
         let error = parse_guarded(bytes, Format::Pdf, &limits).unwrap_err();
-        assert!(matches!(error, ParseError::DecompressionBomb { limit } if limit == 1 << 20), "{error:?}");
+        assert!(
+            matches!(error, ParseError::DecompressionBomb { limit } if limit == 1 << 20),
+            "{error:?}"
+        );
         assert_eq!(
             error.to_string(),
             "the file is refused as a possible decompression bomb: its compressed streams expand to more than 1 MiB"
@@ -654,7 +661,10 @@ mod tests {
             run_length.extend_from_slice(piece);
         }
         run_length.push(128);
-        for (filter, data) in [("ASCIIHexDecode", hex.into_bytes()), ("RunLengthDecode", run_length)] {
+        for (filter, data) in [
+            ("ASCIIHexDecode", hex.into_bytes()),
+            ("RunLengthDecode", run_length),
+        ] {
             let mut doc = pdf_with_contents(&["placeholder"], None);
             let page = *doc.get_pages().values().next().unwrap();
             let contents = doc

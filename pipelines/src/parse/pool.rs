@@ -121,7 +121,10 @@ mod tests {
             })
         };
         std::thread::sleep(Duration::from_millis(50));
-        assert!(!waiter.is_finished(), "the waiter must wait while the slot is held");
+        assert!(
+            !waiter.is_finished(),
+            "the waiter must wait while the slot is held"
+        );
         drop(held);
         waiter.join().unwrap();
         assert_eq!(pool.busy(), 0);

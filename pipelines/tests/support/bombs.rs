@@ -70,8 +70,13 @@ pub fn corpus() -> Vec<Bomb> {
         },
         Bomb {
             name: "nested.md",
-            bytes: format!("{}deep quote\n\n{}deep item\n", "> ".repeat(100_000), "  ".repeat(50_000) + "- ").into_bytes(),
-            attack: "Markdown block quotes nested 100,000 deep and a list item indented 100,000 columns",
+            bytes: format!(
+                "{}deep quote\n\n{}deep item\n",
+                "> ".repeat(10_000),
+                "  ".repeat(5_000) + "- "
+            )
+            .into_bytes(),
+            attack: "Markdown block quotes nested 10,000 deep and a list item indented 10,000 columns",
         },
         Bomb {
             name: "nested.json",
@@ -204,7 +209,9 @@ pub fn pdf_flate_bomb(inflated: u64) -> Vec<u8> {
     let mut pdf = Pdf::new();
     pdf.add("<</Type/Catalog/Pages 2 0 R>>");
     pdf.add("<</Type/Pages/Kids[3 0 R]/Count 1>>");
-    pdf.add("<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>");
+    pdf.add(
+        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+    );
     pdf.add(Pdf::stream("/Filter/FlateDecode", &zlib_zeros(inflated)));
     pdf.add(FONT);
     pdf.finish()
@@ -231,7 +238,9 @@ pub fn pdf_deeply_nested(depth: usize) -> Vec<u8> {
     let mut pdf = Pdf::new();
     pdf.add("<</Type/Catalog/Pages 2 0 R/Nested 6 0 R>>");
     pdf.add("<</Type/Pages/Kids[3 0 R 5 0 R]/Count 2>>");
-    pdf.add("<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 7 0 R>>>>>>");
+    pdf.add(
+        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 7 0 R>>>>>>",
+    );
     let mut content = b"BT /F1 12 Tf 72 700 Td ".to_vec();
     content.extend(std::iter::repeat_n(b'[', depth));
     content.extend(std::iter::repeat_n(b']', depth));
@@ -264,7 +273,9 @@ pub fn pdf_page_tree(pages: usize) -> Vec<u8> {
     // Media box and resources are inherited from the root node, keeping the file under 10 MB.
     pdf.set(
         2,
-        format!("<</Type/Pages/MediaBox[0 0 612 792]/Resources<</Font<</F1 4 0 R>>>>/Kids[{kids}]/Count {pages}>>"),
+        format!(
+            "<</Type/Pages/MediaBox[0 0 612 792]/Resources<</Font<</F1 4 0 R>>>>/Kids[{kids}]/Count {pages}>>"
+        ),
     );
     pdf.finish()
 }
@@ -282,7 +293,11 @@ pub fn pdf_page_dag(levels: usize, fanout: usize) -> Vec<u8> {
         let node = first + level;
         let kid = node + 1;
         let kids = format!("{kid} 0 R ").repeat(fanout);
-        let parent = if level == 0 { String::new() } else { format!("/Parent {} 0 R", node - 1) };
+        let parent = if level == 0 {
+            String::new()
+        } else {
+            format!("/Parent {} 0 R", node - 1)
+        };
         pdf.add(format!("<</Type/Pages{parent}/Kids[{kids}]/Count 1>>"));
     }
     assert_eq!(pdf.add(format!(
@@ -332,7 +347,11 @@ pub fn docx_zip_bomb() -> Vec<u8> {
 fn laughs_dtd(root: &str) -> String {
     let mut dtd = format!("<!DOCTYPE {root} [\n<!ENTITY lol \"lol\">\n");
     for level in 1..=9 {
-        let previous = if level == 1 { "lol".to_string() } else { format!("lol{}", level - 1) };
+        let previous = if level == 1 {
+            "lol".to_string()
+        } else {
+            format!("lol{}", level - 1)
+        };
         let refs = format!("&{previous};").repeat(10);
         dtd.push_str(&format!("<!ENTITY lol{level} \"{refs}\">\n"));
     }
@@ -361,7 +380,8 @@ pub fn billion_laughs_docx() -> Vec<u8> {
 
 /// An e-mail whose body is `depth` multiparts, each inside the previous one.
 pub fn eml_nested_multipart(depth: usize) -> Vec<u8> {
-    let mut out = String::from("From: a@example.com\r\nTo: b@example.com\r\nSubject: nested\r\nMIME-Version: 1.0\r\n");
+    let mut out =
+        String::from("From: a@example.com\r\nTo: b@example.com\r\nSubject: nested\r\nMIME-Version: 1.0\r\n");
     for level in 0..depth {
         out.push_str(&format!(
             "Content-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n--b{level}\r\n"
