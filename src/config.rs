@@ -324,8 +324,9 @@ pub struct IngestConfig {
     pub max_file_bytes: usize,
     /// Most pages accepted in one PDF.
     pub max_pages: u32,
-    /// Bytes a zip-based document (docx, xlsx, pptx, epub) may unpack to in total; more is
-    /// refused as a possible zip bomb.
+    /// Bytes one document may decompress to in total: the entries of a zip-based document
+    /// (docx, xlsx, pptx, epub) or the streams of a PDF (every decode counts); more is refused
+    /// as a possible zip or decompression bomb.
     pub max_decompressed_bytes: u64,
     /// Most entries a zip-based document may hold.
     pub max_archive_entries: usize,
@@ -338,6 +339,11 @@ pub struct IngestConfig {
     /// They run at a lower priority (nice 10) than the model's threads, so they fill the time
     /// the model leaves idle instead of taking cores from it.
     pub prepare_threads: Option<usize>,
+    /// Parses that may run at once (default: one per core). Indexing and the parses the API
+    /// triggers (file previews, indexing estimates, chat attachments) share them; indexing waits
+    /// for a free one, an API request gets 429 `too_many_requests` when none is free. A parse
+    /// that timed out keeps its slot until its thread has stopped.
+    pub parse_concurrency: Option<usize>,
 }
 
 impl Default for Config {
@@ -405,6 +411,7 @@ impl Default for IngestConfig {
             max_compression_ratio: parser.max_compression_ratio,
             documents_per_batch: 256,
             prepare_threads: None,
+            parse_concurrency: None,
         }
     }
 }

@@ -65,6 +65,8 @@ pub enum ErrorCode {
     /// A member route aimed at the caller's own membership.
     CannotOperateSelf,
     AccountBanned,
+    /// The server's parse slots are all taken (parses the API triggers do not queue).
+    TooManyRequests,
     /// Werkzeug's plain `BadRequest`, which Dify raises for some refusals (e.g. suggested
     /// questions of an app that has them switched off).
     BadRequest,
@@ -109,6 +111,7 @@ impl ErrorCode {
             ErrorCode::RepeatPasswordNotMatch => "repeat_password_not_match",
             ErrorCode::CannotOperateSelf => "cannot_operate_self",
             ErrorCode::AccountBanned => "account_banned",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::InternalServerError => "internal_server_error",
         }
@@ -143,7 +146,7 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable | ErrorCode::AlreadySetup => {
                 StatusCode::FORBIDDEN
             }
-            ErrorCode::LoginLimit => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::LoginLimit | ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -263,6 +266,7 @@ impl From<EngineError> for ApiError {
                 "This dataset has no vector index (economy); use keyword_search or full_text_search.",
             ),
             EngineError::Rerank(rerank) => rerank_error(rerank),
+            EngineError::Busy(message) => Self::new(ErrorCode::TooManyRequests, message),
             EngineError::Index(_) | EngineError::Embed(_) | EngineError::Model(_) | EngineError::Task(_) => {
                 Self::internal(error)
             }

@@ -460,14 +460,21 @@ pub async fn resolve_attachments(
             ))
         })?;
         let path = engine.file_store().join(&stored.file.storage_key);
-        let limits = engine.config().ingest.parse_limits();
+        let name = stored.file.name.clone();
+        let limits = engine.parse_limits();
         let parsed = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-            pipelines::parse::parse_guarded(bytes, format, &limits).map_err(|e| e.to_string())
+            let bytes = std::fs::read(&path)
+                .map_err(|e| AppError::Input(format!("File {name} cannot be read: {e}")))?;
+            // A full parse pool answers 429 rather than queueing the chat request.
+            pipelines::parse::try_parse_guarded(bytes, format, &limits).map_err(|e| match e {
+                pipelines::ParseError::Busy => {
+                    AppError::Engine(crate::engine::EngineError::Busy(e.to_string()))
+                }
+                other => AppError::Input(format!("File {name} cannot be read: {other}")),
+            })
         })
         .await
-        .map_err(|e| AppError::Engine(crate::engine::EngineError::Task(e.to_string())))?
-        .map_err(|e| AppError::Input(format!("File {} cannot be read: {e}", stored.file.name)))?;
+        .map_err(|e| AppError::Engine(crate::engine::EngineError::Task(e.to_string())))??;
         let text = cut(parsed.full_text(), caps.attachment_chars.min(budget));
         budget -= text.chars().count();
         attachments.push(Attachment {

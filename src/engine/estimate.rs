@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use pipelines::Format;
+use pipelines::ParseError;
 use pipelines::chunk::{Chunk, Chunker, ProcessRule};
-use pipelines::parse::parse_guarded;
+use pipelines::parse::try_parse_guarded;
 
 use super::{Engine, EngineError};
 
@@ -36,7 +37,7 @@ impl Engine {
     ) -> Result<ChunkEstimate, EngineError> {
         let embedder = self.embedder().await?;
         let chunker = Chunker::new(rule, embedder.token_counter(), embedder.max_tokens())?;
-        let limits = self.config.ingest.parse_limits();
+        let limits = self.parse_limits();
         let work = move || {
             let mut estimate = ChunkEstimate {
                 total_segments: 0,
@@ -45,8 +46,10 @@ impl Engine {
             for file in files {
                 let bytes = std::fs::read(&file.path)
                     .map_err(|e| EngineError::Task(format!("cannot read {}: {e}", file.path.display())))?;
-                let parsed = parse_guarded(bytes, file.format, &limits)
-                    .map_err(|e| EngineError::Input(format!("{}: {e}", file.name)))?;
+                let parsed = try_parse_guarded(bytes, file.format, &limits).map_err(|e| match e {
+                    ParseError::Busy => EngineError::Busy(e.to_string()),
+                    other => EngineError::Input(format!("{}: {other}", file.name)),
+                })?;
                 let chunks = chunker.chunk(&parsed);
                 estimate.total_segments += chunks.len();
                 let room = preview.saturating_sub(estimate.preview.len());

@@ -200,7 +200,7 @@ impl Engine {
             },
             metadata: None,
         };
-        let limits = self.config.ingest.parse_limits();
+        let limits = self.parse_limits();
         let prepared = tokio::task::spawn_blocking(move || prepare(source, &chunker, &limits, None))
             .await
             .map_err(|e| EngineError::Task(e.to_string()))?

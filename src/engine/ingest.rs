@@ -184,7 +184,7 @@ impl Engine {
             ..Default::default()
         };
         let bar = progress_bar(options.progress, sources.len() as u64);
-        let limits = self.config.ingest.parse_limits();
+        let limits = self.parse_limits();
         let hashes: HashMap<String, String> = completed
             .iter()
             .map(|(source, (_, hash))| (source.clone(), hash.clone()))

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use indexes::{Analyzer, DatasetIndex, IndexOptions};
 use pipelines::Embedder;
+use pipelines::parse::{ParseLimits, ParsePool};
 
 pub use self::estimate::{ChunkEstimate, EstimateFile};
 pub use self::index_document::IndexJobError;
@@ -85,6 +86,17 @@ pub enum EngineError {
     Rerank(#[from] pipelines::RerankError),
     #[error("background task failed: {0}")]
     Task(String),
+    /// Every parse slot is taken (`ingest.parse_concurrency`); the request may be retried.
+    #[error("{0}")]
+    Busy(String),
+}
+
+/// Parse slots for `config`: `ingest.parse_concurrency`, or one per core.
+fn config_parse_slots(config: &Config) -> usize {
+    config
+        .ingest
+        .parse_concurrency
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
 }
 
 /// How a dataset's index generation is opened: its full-text analyzer follows the dataset's
@@ -121,6 +133,9 @@ pub struct Engine {
     indexes: Mutex<HashMap<IndexKey, Arc<DatasetIndex>>>,
     rerankers: Arc<RerankModels>,
     outbound: crate::outbound::Outbound,
+    /// The slots every parse of this process takes: indexing waits for one, API requests get 429
+    /// when none is free.
+    parse_pool: ParsePool,
 }
 
 /// An open index: dataset id, index generation and vector dimension (None: keyword-only). The
@@ -139,6 +154,7 @@ impl Engine {
         });
         let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
         Self {
+            parse_pool: ParsePool::new(config_parse_slots(&config)),
             rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
             outbound,
             config,
@@ -153,6 +169,7 @@ impl Engine {
     pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
         let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
         let engine = Self {
+            parse_pool: ParsePool::new(config_parse_slots(&config)),
             rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
             outbound,
             config,
@@ -167,6 +184,21 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The configured parser limits, with this process's parse pool: `parse_guarded` waits for
+    /// a slot (indexing), `try_parse_guarded` answers [`pipelines::ParseError::Busy`] at once
+    /// (parses a request waits for).
+    pub fn parse_limits(&self) -> ParseLimits {
+        ParseLimits {
+            pool: Some(self.parse_pool.clone()),
+            ..self.config.ingest.parse_limits()
+        }
+    }
+
+    /// The parse pool (its occupancy, for tests and metrics).
+    pub fn parse_pool(&self) -> &ParsePool {
+        &self.parse_pool
     }
 
     pub fn store(&self) -> &Store {

@@ -55,7 +55,7 @@ impl Engine {
         let started = Instant::now();
         // Chunks are sized by the model's tokens even in keyword-only datasets.
         let tokens = self.embedder().await?;
-        let limits = self.config.ingest.parse_limits();
+        let limits = self.parse_limits();
         let mut chunkers: HashMap<String, Arc<Chunker>> = HashMap::new();
         let counts = self.store.count_documents(&dataset.id).await?;
         let total = counts.get(&IndexingStatus::Completed).copied().unwrap_or(0);

@@ -154,7 +154,7 @@ impl AppsApi {
 }
 
 /// The tea app's config: instructions with a variable from its input form.
-fn tea_config() -> Value {
+pub(crate) fn tea_config() -> Value {
     json!({
         "model": {"provider": "openai_api_compatible", "name": "tea-model", "mode": "chat",
                   "completion_params": {"temperature": 0.1, "max_tokens": 256}},

@@ -19,6 +19,7 @@ mod modes_api;
 mod multi_process;
 mod openai_stub;
 mod ops_api;
+mod parse_bombs;
 mod reference_vectors;
 mod reindex;
 mod rerank_api;

@@ -23,6 +23,7 @@ mod pdf;
 mod pdf_fixups;
 mod pdf_repair;
 mod pdf_text;
+mod pool;
 mod pptx;
 mod spreadsheet;
 mod table;
@@ -38,6 +39,7 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 pub use detect::{ContentKind, format_for_upload};
+pub use pool::{ParsePermit, ParsePool};
 
 use archive::ArchiveLimits;
 
@@ -137,13 +139,18 @@ pub struct ParseLimits {
     pub max_pages: u32,
     /// Wall-clock time a parse may take.
     pub timeout: Duration,
-    /// Total bytes a zip-based document (docx, xlsx, pptx, epub) may decompress to.
+    /// Total bytes one document may decompress to: the entries read from a zip-based document
+    /// (docx, xlsx, pptx, epub), or the streams decoded from a PDF (every decode counts, repeats
+    /// included, so this bounds both memory and work).
     pub max_decompressed_bytes: u64,
     /// Most entries a zip-based document may hold.
     pub max_archive_entries: usize,
     /// Highest decompressed/compressed ratio accepted for an archive entry of 1 MiB or more:
     /// deflate bombs reach about 1000:1, real documents stay well below 100:1.
     pub max_compression_ratio: u64,
+    /// The pool whose slots parses take (see [`ParsePool`]); None runs them unbounded (tools,
+    /// tests).
+    pub pool: Option<ParsePool>,
 }
 
 impl Default for ParseLimits {
@@ -155,6 +162,7 @@ impl Default for ParseLimits {
             max_decompressed_bytes: 200 * 1024 * 1024,
             max_archive_entries: 10_000,
             max_compression_ratio: 200,
+            pool: None,
         }
     }
 }
@@ -181,6 +189,9 @@ pub enum ParseError {
     TooManyPages { pages: u32, limit: u32 },
     #[error("parsing took longer than {0:?}")]
     Timeout(Duration),
+    /// Every slot of the parse pool is taken ([`try_parse_guarded`]).
+    #[error("the server is busy parsing other documents, try again later")]
+    Busy,
     #[error("the file is password-protected")]
     Encrypted,
     #[error("no text layer found: the file looks scanned or image-only (OCR is not supported)")]
@@ -201,6 +212,13 @@ pub enum ParseError {
         .found.describe()
     )]
     ContentMismatch { format: Format, found: ContentKind },
+    /// A PDF whose streams decode to more than [`ParseLimits::max_decompressed_bytes`] (a
+    /// decompression bomb, or just too big).
+    #[error(
+        "the file is refused as a possible decompression bomb: its compressed streams expand to more than {} MiB",
+        .limit / (1024 * 1024)
+    )]
+    DecompressionBomb { limit: u64 },
     /// A legacy spreadsheet whose sheets span more cells than can be unpacked safely.
     #[error("the spreadsheet is too large: its sheets span {cells} cells, the limit is {limit}")]
     SpreadsheetTooLarge { cells: u64, limit: u64 },
@@ -212,19 +230,54 @@ pub enum ParseError {
 /// stop; the PDF parser checks that request between pages, so it winds down soon after. The first
 /// call installs a process-wide panic hook that logs panics of parser threads at debug level
 /// instead of printing them (other threads' panics reach the previous hook unchanged).
+///
+/// With a [`ParseLimits::pool`], the parse waits for a slot of it first and holds that slot until
+/// the parser thread ends, after a timeout too.
 pub fn parse_guarded(
     bytes: Vec<u8>,
     format: Format,
     limits: &ParseLimits,
 ) -> Result<ParsedDocument, ParseError> {
+    check_size(&bytes, limits)?;
+    let permit = limits.pool.as_ref().map(ParsePool::acquire);
+    parse_with_permit(bytes, format, limits, permit)
+}
+
+/// [`parse_guarded`] for parses a request is waiting for: when every slot of the pool is taken
+/// it fails at once with [`ParseError::Busy`] instead of queueing.
+pub fn try_parse_guarded(
+    bytes: Vec<u8>,
+    format: Format,
+    limits: &ParseLimits,
+) -> Result<ParsedDocument, ParseError> {
+    check_size(&bytes, limits)?;
+    let permit = match &limits.pool {
+        Some(pool) => Some(pool.try_acquire().ok_or(ParseError::Busy)?),
+        None => None,
+    };
+    parse_with_permit(bytes, format, limits, permit)
+}
+
+fn check_size(bytes: &[u8], limits: &ParseLimits) -> Result<(), ParseError> {
     if bytes.len() > limits.max_bytes {
         return Err(ParseError::TooLarge {
             size: bytes.len(),
             limit: limits.max_bytes,
         });
     }
+    Ok(())
+}
+
+fn parse_with_permit(
+    bytes: Vec<u8>,
+    format: Format,
+    limits: &ParseLimits,
+    permit: Option<ParsePermit>,
+) -> Result<ParsedDocument, ParseError> {
     let limits = limits.clone();
     run_guarded(limits.timeout, move |cancel| {
+        // Given back when the parser thread is done, not when its caller stops waiting.
+        let _permit = permit;
         parse_unguarded(&bytes, format, &limits, cancel)
     })
 }
@@ -254,7 +307,7 @@ fn parse_unguarded(
         Format::Text => Ok(text::parse(bytes)),
         Format::Markdown => Ok(markdown::parse(bytes)),
         Format::Html => Ok(html::parse(bytes)),
-        Format::Pdf => pdf::parse(bytes, limits.max_pages, cancel),
+        Format::Pdf => pdf::parse(bytes, limits.max_pages, limits.max_decompressed_bytes, cancel),
         Format::Docx => docx::parse(bytes, &archive),
         Format::Xlsx | Format::Xls => spreadsheet::parse(bytes, format, &archive, cancel),
         Format::Csv => Ok(delimited::parse(bytes)),
@@ -285,6 +338,11 @@ impl CancelFlag {
     /// True once the caller has given up on this parse.
     pub(crate) fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
+    }
+
+    /// The flag itself, for lopdf's decoding limits.
+    pub(crate) fn shared(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
     }
 }
 
@@ -477,6 +535,59 @@ mod tests {
             started.elapsed() < Duration::from_secs(20),
             "{:?}",
             started.elapsed()
+        );
+    }
+
+    /// A PDF of `pages` pages that all draw one content stream of `operators` text operators:
+    /// small on disk, slow to extract.
+    fn slow_pdf(pages: usize, operators: usize) -> Vec<u8> {
+        use lopdf::{Object, Stream};
+        let content = format!("BT /F1 12 Tf 72 720 Td {} ET", "(w) Tj ".repeat(operators));
+        let placeholders = vec!["x"; pages];
+        let mut doc = crate::parse::pdf::fixtures::pdf_with_contents(&placeholders, None);
+        let mut shared = Stream::new(lopdf::dictionary! {}, content.into_bytes());
+        shared.compress().unwrap();
+        let shared_id = doc.add_object(Object::Stream(shared));
+        for page in doc.get_pages().into_values() {
+            if let Ok(Object::Dictionary(dict)) = doc.get_object_mut(page) {
+                dict.set("Contents", shared_id);
+            }
+        }
+        crate::parse::pdf::fixtures::to_bytes(doc)
+    }
+
+    #[test]
+    fn a_timed_out_parse_keeps_its_slot_until_its_thread_stops_and_stops_soon() {
+        // 200 pages of 100,000 operators: tens of seconds of work if nothing stopped it.
+        let bytes = slow_pdf(200, 100_000);
+        let pool = ParsePool::new(1);
+        let limits = ParseLimits {
+            timeout: Duration::from_millis(300),
+            pool: Some(pool.clone()),
+            ..ParseLimits::default()
+        };
+        let error = parse_guarded(bytes.clone(), Format::Pdf, &limits).unwrap_err();
+        let timed_out = Instant::now();
+        assert!(matches!(error, ParseError::Timeout(_)), "{error:?}");
+        // The abandoned parser still holds the only slot: API parses are refused, not queued.
+        let busy = try_parse_guarded(b"text".to_vec(), Format::Text, &limits);
+        if pool.busy() == 1 {
+            assert!(matches!(busy, Err(ParseError::Busy)), "{busy:?}");
+        }
+        // Cancellation is checked between pages and every 4096 operators: the thread ends soon.
+        while pool.busy() > 0 {
+            assert!(
+                timed_out.elapsed() < Duration::from_secs(10),
+                "the cancelled parser kept running"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        println!("slot given back {:?} after the timeout", timed_out.elapsed());
+        assert_eq!(
+            try_parse_guarded(b"text".to_vec(), Format::Text, &limits)
+                .unwrap()
+                .full_text(),
+            "text"
         );
     }
 

@@ -24,9 +24,39 @@ use super::pdf_text::PageText;
 use super::{CancelFlag, ParseError, panic_message};
 use crate::document::{ParsedDocument, Section};
 
-/// Parses a PDF into one section per page.
-pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result<ParsedDocument, ParseError> {
+/// Parses a PDF into one section per page, decoding at most `max_decoded_bytes` of stream data
+/// in all (lopdf's decoding limits, `vendor/lopdf/PATCHES.md`): a file whose streams expand
+/// beyond that fails as [`ParseError::DecompressionBomb`], whichever reader asked for the stream.
+pub(super) fn parse(
+    bytes: &[u8],
+    max_pages: u32,
+    max_decoded_bytes: u64,
+    cancel: &CancelFlag,
+) -> Result<ParsedDocument, ParseError> {
+    let _decoding = lopdf::limits::scope(max_decoded_bytes, cancel.shared());
+    let parsed = parse_within_limits(bytes, max_pages, cancel);
+    // Readers often swallow a refused decode (and read the raw bytes instead): the flag tells.
+    match lopdf::limits::exceeded() {
+        Some(limit) => Err(ParseError::DecompressionBomb { limit }),
+        None => parsed,
+    }
+}
+
+/// Whether to stop early: the caller gave up, or the decoding budget is spent (the document
+/// fails then anyway).
+fn should_stop(cancel: &CancelFlag) -> bool {
+    cancel.is_cancelled() || lopdf::limits::exceeded().is_some()
+}
+
+fn parse_within_limits(
+    bytes: &[u8],
+    max_pages: u32,
+    cancel: &CancelFlag,
+) -> Result<ParsedDocument, ParseError> {
     let mut doc = load(bytes)?;
+    if should_stop(cancel) {
+        return Err(ParseError::Timeout(Duration::ZERO));
+    }
     // lopdf decrypts files whose user password is empty while loading and then drops `Encrypt`
     // from the trailer; a trailer that still has it means the content is still encrypted.
     if doc.is_encrypted() || doc.trailer.has(b"Encrypt") {
@@ -47,7 +77,10 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
     if page_count == 0 {
         return Err(malformed("the document has no pages"));
     }
-    rewrite_quote_operators(&mut doc, &pages);
+    rewrite_quote_operators(&mut doc, &pages, cancel);
+    if should_stop(cancel) {
+        return Err(ParseError::Timeout(Duration::ZERO));
+    }
     super::pdf_fixups::apply(&mut doc);
     let title = document_title(&doc);
 
@@ -56,8 +89,8 @@ pub(super) fn parse(bytes: &[u8], max_pages: u32, cancel: &CancelFlag) -> Result
     let mut first_failure = None;
     let mut failures = 0;
     for (&page, &page_id) in &pages {
-        if cancel.is_cancelled() {
-            // Nobody waits for this result any more; stop spending CPU on it.
+        if should_stop(cancel) {
+            // Nobody waits for this result any more, or it fails anyway; stop spending CPU on it.
             return Err(ParseError::Timeout(Duration::ZERO));
         }
         let (text, failure) = match check_form_nesting(&doc, page_id) {
@@ -301,8 +334,11 @@ fn document_title(doc: &Document) -> Option<String> {
 }
 
 /// Rewrites `'` and `"` in page contents and form XObjects into operators pdf-extract handles.
-fn rewrite_quote_operators(doc: &mut Document, pages: &BTreeMap<u32, ObjectId>) {
+fn rewrite_quote_operators(doc: &mut Document, pages: &BTreeMap<u32, ObjectId>, cancel: &CancelFlag) {
     for &page_id in pages.values() {
+        if should_stop(cancel) {
+            return;
+        }
         let Ok(content) = doc.get_page_content(page_id) else {
             continue;
         };
@@ -325,6 +361,9 @@ fn rewrite_quote_operators(doc: &mut Document, pages: &BTreeMap<u32, ObjectId>) 
         })
         .collect();
     for id in forms {
+        if should_stop(cancel) {
+            return;
+        }
         if let Some(Object::Stream(stream)) = doc.objects.get_mut(&id) {
             let content = stream
                 .decompressed_content()
@@ -580,6 +619,67 @@ mod tests {
             matches!(error, ParseError::TooManyPages { pages: 3, limit: 2 }),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn decoding_budget_comes_from_parse_limits() {
+        // 2 MiB of content that deflates to a few KiB: within the default budget, not within 1 MiB.
+        let content = format!("{}{}", text_page(&["within budget"]), " ".repeat(2 << 20));
+        let mut doc = pdf_with_contents(&[&content], None);
+        for object in doc.objects.values_mut() {
+            if let Object::Stream(stream) = object {
+                stream.compress().unwrap();
+            }
+        }
+        let bytes = to_bytes(doc);
+        assert!(bytes.len() < 64 * 1024, "{} bytes", bytes.len());
+        let parsed = parse_bytes(bytes.clone()).unwrap();
+        assert_eq!(parsed.sections[0].text.trim(), "within budget");
+        let limits = ParseLimits {
+            max_decompressed_bytes: 1 << 20,
+            ..ParseLimits::default()
+        };
+        let error = parse_guarded(bytes, Format::Pdf, &limits).unwrap_err();
+        assert!(
+            matches!(error, ParseError::DecompressionBomb { limit } if limit == 1 << 20),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "the file is refused as a possible decompression bomb: its compressed streams expand to more than 1 MiB"
+        );
+    }
+
+    #[test]
+    fn ascii_hex_and_run_length_streams_are_decoded() {
+        let content = text_page(&["decoded text"]);
+        let hex: String = content.bytes().map(|b| format!("{b:02x}")).collect::<String>() + ">";
+        // RunLength: literal runs of at most 128 bytes, then the end-of-data marker.
+        let mut run_length = Vec::new();
+        for piece in content.as_bytes().chunks(128) {
+            run_length.push(u8::try_from(piece.len() - 1).unwrap());
+            run_length.extend_from_slice(piece);
+        }
+        run_length.push(128);
+        for (filter, data) in [
+            ("ASCIIHexDecode", hex.into_bytes()),
+            ("RunLengthDecode", run_length),
+        ] {
+            let mut doc = pdf_with_contents(&["placeholder"], None);
+            let page = *doc.get_pages().values().next().unwrap();
+            let contents = doc
+                .get_dictionary(page)
+                .unwrap()
+                .get(b"Contents")
+                .unwrap()
+                .as_reference()
+                .unwrap();
+            let mut stream = lopdf::Stream::new(lopdf::dictionary! { "Filter" => filter }, data);
+            stream.allows_compression = false;
+            doc.objects.insert(contents, Object::Stream(stream));
+            let parsed = parse_bytes(to_bytes(doc)).unwrap();
+            assert_eq!(parsed.sections[0].text.trim(), "decoded text", "{filter}");
+        }
     }
 
     #[test]

@@ -1818,8 +1818,14 @@ impl<'a> Processor<'a> {
         let mut path = Path::new();
         let flip_ctm = Transform2D::row_major(1., 0., 0., -1., 0., media_box.ury - media_box.lly);
         dlog!("MediaBox {:?}", media_box);
-        for operation in &content.operations {
+        for (index, operation) in content.operations.iter().enumerate() {
             //dlog!("op: {:?}", operation);
+
+            // ragd: a parse the caller gave up on (lopdf's decoding scope is cancelled) stops
+            // here instead of interpreting the rest of a huge content stream.
+            if index % 4096 == 0 && lopdf::limits::cancelled() {
+                return Err(OutputError::PdfError(lopdf::Error::Decompress(lopdf::DecompressError::Cancelled)));
+            }
 
             // ragd: an operator that cannot be carried out (wrong operands, a missing or
             // unsupported font, a bad resource) is skipped, as poppler skips it; upstream
@@ -2592,16 +2598,22 @@ pub fn extract_text_from_mem_by_pages_encrypted(buffer: &[u8], password: &str) -
 }
 
 
+// ragd: walks up at most as many `Parent` links as lopdf's page tree may be deep. Upstream
+// recursed without a limit, so a page whose `Parent` chain loops (or is very long) overflowed the
+// stack, which aborts the whole process.
 fn get_inherited<'a, T: FromObj<'a>>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Option<T> {
-    let o: Option<T> = get(doc, dict, key);
-    if let Some(o) = o {
-        Some(o)
-    } else {
-        let parent = dict.get(b"Parent")
+    const MAX_PARENTS: usize = 256;
+    let mut dict = dict;
+    for _ in 0..=MAX_PARENTS {
+        let o: Option<T> = get(doc, dict, key);
+        if o.is_some() {
+            return o;
+        }
+        dict = dict.get(b"Parent")
             .and_then(|parent| parent.as_reference())
             .and_then(|id| doc.get_dictionary(id)).ok()?;
-        get_inherited(doc, parent, key)
     }
+    None
 }
 
 pub fn output_doc_encrypted(

@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use pipelines::parse::parse_guarded;
+use pipelines::ParseError;
+use pipelines::parse::try_parse_guarded;
 use pipelines::{Format, UploadPurpose};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -140,11 +141,14 @@ pub async fn preview(
     let bytes = tokio::fs::read(state.engine.file_store().join(&file.storage_key))
         .await
         .map_err(ApiError::internal)?;
-    let limits = state.engine.config().ingest.parse_limits();
-    let parsed = tokio::task::spawn_blocking(move || parse_guarded(bytes, format, &limits))
+    let limits = state.engine.parse_limits();
+    let parsed = tokio::task::spawn_blocking(move || try_parse_guarded(bytes, format, &limits))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::invalid(format!("The file cannot be read: {e}")))?;
+        .map_err(|e| match e {
+            ParseError::Busy => ApiError::new(ErrorCode::TooManyRequests, e.to_string()),
+            other => ApiError::invalid(format!("The file cannot be read: {other}")),
+        })?;
     let content: String = parsed.full_text().chars().take(PREVIEW_CHARS).collect();
     Ok(Json(json!({ "content": content })))
 }
