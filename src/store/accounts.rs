@@ -511,7 +511,8 @@ impl Store {
                 insert_member(&mut tx, tenant_id, &account_id, role, Some(inviter), ts).await?;
                 let status: String = row.try_get("status")?;
                 if status == ACCOUNT_PENDING {
-                    // Invited elsewhere before and never activated: a fresh token for this one.
+                    // Invited elsewhere before and never activated: a token of this invitation
+                    // only. Activating with it voids the others (see `activate_account`).
                     let token =
                         insert_invitation(&mut tx, tenant_id, &account_id, &email, inviter, expires_at, ts)
                             .await?;
@@ -546,16 +547,19 @@ impl Store {
         Ok(outcome)
     }
 
-    /// The open invitation a token stands for (unused, unexpired, account still a member).
+    /// The open invitation a token stands for (unused, unexpired, account still a member and
+    /// still pending: an active account is never reached through a token).
     pub async fn invitation(&self, token: &str) -> Result<Option<Invitation>, StoreError> {
         let row = sqlx::query(
             "SELECT i.id, i.tenant_id, t.name AS tenant_name, i.account_id, i.email FROM member_invitations i \
              JOIN tenants t ON t.id = i.tenant_id \
              JOIN tenant_members m ON m.tenant_id = i.tenant_id AND m.account_id = i.account_id \
+             JOIN accounts a ON a.id = i.account_id AND a.status = $3 \
              WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at >= $2",
         )
         .bind(hash_token(token))
         .bind(now())
+        .bind(ACCOUNT_PENDING)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
@@ -570,8 +574,13 @@ impl Store {
         .transpose()
     }
 
-    /// Activates an invited account: sets its name and password and uses the invitation up.
-    /// `false` if the invitation was used meanwhile.
+    /// Activates an invited account: sets its name and password and uses the invitation up, in
+    /// one transaction that changes exactly one pending account. The account joins the
+    /// invitation's workspace only: its other open invitations are voided with the memberships
+    /// they made, so whoever holds one token (the inviter hands it on) gets no more than that
+    /// inviter could grant. `false`, with nothing changed, if the invitation was used, voided or
+    /// expired meanwhile or the account is no longer pending: a token never signs in an active
+    /// account.
     pub async fn activate_account(
         &self,
         invitation: &Invitation,
@@ -582,16 +591,19 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let ts = now();
-        let used =
-            sqlx::query("UPDATE member_invitations SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-                .bind(ts)
-                .bind(&invitation.id)
-                .execute(&mut *tx)
-                .await?;
+        let used = sqlx::query(
+            "UPDATE member_invitations SET used_at = $1 WHERE id = $2 AND account_id = $3 \
+             AND used_at IS NULL AND expires_at >= $1",
+        )
+        .bind(ts)
+        .bind(&invitation.id)
+        .bind(&invitation.account_id)
+        .execute(&mut *tx)
+        .await?;
         if used.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query(
+        let activated = sqlx::query(
             "UPDATE accounts SET name = $1, password_hash = $2, interface_language = $3, timezone = $4, \
              status = $5, current_tenant_id = $6 WHERE id = $7 AND status = $8",
         )
@@ -605,6 +617,21 @@ impl Store {
         .bind(ACCOUNT_PENDING)
         .execute(&mut *tx)
         .await?;
+        if activated.rows_affected() != 1 {
+            // Dropping the transaction rolls the used invitation back too.
+            return Ok(false);
+        }
+        // A pending account's memberships all came from invitations: only this one's stays.
+        sqlx::query("DELETE FROM tenant_members WHERE account_id = $1 AND tenant_id <> $2")
+            .bind(&invitation.account_id)
+            .bind(&invitation.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM member_invitations WHERE account_id = $1 AND id <> $2")
+            .bind(&invitation.account_id)
+            .bind(&invitation.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -21,6 +21,7 @@ mod ops_api;
 mod reference_vectors;
 mod reindex;
 mod rerank_api;
+mod security_accounts;
 mod segments_api;
 mod storage_suite;
 mod support;

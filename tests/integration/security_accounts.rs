@@ -1,0 +1,134 @@
+//! Security of accounts and sessions (issue 19): invitations, role rules, dataset visibility
+//! through apps, sign-in throttling, sessions and cookies, the setup token, the secret key and
+//! the metrics endpoint. Each test is written from an attack and shows it no longer works.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::console_support::{Console, PASSWORD, Session};
+use crate::knowledge_api::assert_error;
+
+const INVITE: &str = "/console/api/workspaces/current/members/invite-email";
+const MEMBERS: &str = "/console/api/workspaces/current/members";
+
+/// Invites `email` with `role` and returns its invitation result.
+async fn invite(c: &Console, by: &Session, email: &str, role: &str) -> Value {
+    let (status, body) = by
+        .call(c, "POST", INVITE, Some(json!({"emails": [email], "role": role})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["invitation_results"][0].clone()
+}
+
+async fn activate(c: &Console, token: &str, password: &str) -> (StatusCode, Value) {
+    c.anonymous(
+        "POST",
+        "/console/api/activate",
+        Some(json!({"token": token, "name": "Someone", "password": password})),
+    )
+    .await
+}
+
+/// The addresses of a workspace's members, with their status.
+async fn member_emails(c: &Console, owner: &Session) -> Vec<(String, String)> {
+    let (status, body) = owner.call(c, "GET", MEMBERS, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["email"].as_str().unwrap().to_string(),
+                a["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+// Hole 1: a member who re-invites a pending address into a workspace of their own must not get
+// hold of the account's role in the first workspace.
+#[tokio::test]
+async fn an_invitation_from_another_workspace_cannot_take_over_a_pending_account() {
+    let c = Console::new().await;
+    let owner = c.owner().await;
+    let victim = "new.admin@example.com";
+    let first = invite(&c, &owner, victim, "admin").await;
+    let victim_token = first["token"].as_str().unwrap().to_string();
+
+    // Mallory, a normal member, reads the pending address, makes a workspace and invites it.
+    let mallory = c.other_workspace().await;
+    let second = invite(&c, &mallory, victim, "normal").await;
+    let mallory_password = "mallory-passw0rd";
+    if let Some(token) = second["token"].as_str() {
+        let (status, _) = activate(&c, token, mallory_password).await;
+        if status == StatusCode::OK {
+            // Whatever Mallory activated holds nothing in the owner's workspace.
+            let taken = c.login(victim, mallory_password).await;
+            let (_, list) = taken.call(&c, "GET", "/console/api/workspaces", None).await;
+            let ids: Vec<&str> = list["workspaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| w["id"].as_str().unwrap())
+                .collect();
+            assert!(
+                !ids.contains(&owner.tenant_id.as_str()),
+                "Mallory's activation kept the admin role in the owner's workspace: {list}"
+            );
+            assert!(
+                !member_emails(&c, &owner).await.iter().any(|(e, _)| e == victim),
+                "the owner's workspace still lists the taken account"
+            );
+            // The owner's own invitation was voided by it: it neither checks nor activates.
+            let (_, check) = c
+                .anonymous(
+                    "GET",
+                    &format!("/console/api/activate/check?token={victim_token}"),
+                    None,
+                )
+                .await;
+            assert_eq!(check["is_valid"], false, "{check}");
+            let (status, body) = activate(&c, &victim_token, PASSWORD).await;
+            assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
+        }
+    }
+}
+
+// Hole 1: a token kept from a second invitation must not sign in the account once it was
+// activated through the first one (no password needed today).
+#[tokio::test]
+async fn a_kept_token_never_signs_in_an_active_account() {
+    let c = Console::new().await;
+    let owner = c.owner().await;
+    let email = "twice.invited@example.com";
+    let first = invite(&c, &owner, email, "editor").await;
+    let other = c.other_workspace().await;
+    let second = invite(&c, &other, email, "normal").await;
+    let first_token = first["token"].as_str().unwrap();
+    let (status, body) = activate(&c, first_token, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    if let Some(kept) = second["token"].as_str() {
+        let (status, body) = activate(&c, kept, "attacker-passw0rd").await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
+        assert!(body.get("data").is_none(), "no session for a kept token: {body}");
+    }
+    // The password set at activation is the one that works; the kept token changed nothing.
+    c.login(email, PASSWORD).await;
+    let (status, _) = c
+        .anonymous(
+            "POST",
+            "/console/api/login",
+            Some(json!({"email": email, "password": "attacker-passw0rd"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // And the activation kept only the invitation's own workspace.
+    let emails: Vec<String> = member_emails(&c, &other)
+        .await
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    assert!(!emails.contains(&email.to_string()), "{emails:?}");
+}
