@@ -3,6 +3,7 @@
 //! the metrics endpoint. Each test is written from an attack and shows it no longer works.
 
 use axum::http::StatusCode;
+use ragd::store::Role;
 use serde_json::{Value, json};
 
 use crate::console_support::{Console, PASSWORD, Session};
@@ -131,4 +132,57 @@ async fn a_kept_token_never_signs_in_an_active_account() {
         .map(|(e, _)| e)
         .collect();
     assert!(!emails.contains(&email.to_string()), "{emails:?}");
+}
+
+// Hole 9: Dify's role rules: only the owner changes roles or removes members; app API keys
+// are made and removed by admins and owners only.
+#[tokio::test]
+async fn only_the_owner_changes_roles_and_only_admins_make_app_keys() {
+    let c = Console::new().await;
+    let owner = c.owner().await;
+    let admin = c.member(&owner, Role::Admin).await;
+    let editor = c.member(&owner, Role::Editor).await;
+    let role_uri = format!("{MEMBERS}/{}/update-role", editor.account_id);
+    let member_uri = format!("{MEMBERS}/{}", editor.account_id);
+
+    let (status, body) = admin
+        .call(&c, "PUT", &role_uri, Some(json!({"role": "admin"})))
+        .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, body) = admin.call(&c, "DELETE", &member_uri, None).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    // Admins still invite (Dify's "add" is owner or admin).
+    let invited = invite(&c, &admin, "invited.by.admin@example.com", "normal").await;
+    assert_eq!(invited["status"], "success", "{invited}");
+
+    // Keys of an app: an editor makes the app but not its keys.
+    let (status, app) = editor
+        .call(
+            &c,
+            "POST",
+            "/console/api/apps",
+            Some(json!({"name": "Editor app", "mode": "chat"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let keys = format!("/console/api/apps/{}/api-keys", app["id"].as_str().unwrap());
+    let (status, body) = editor.call(&c, "POST", &keys, None).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, key) = admin.call(&c, "POST", &keys, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let key_uri = format!("{keys}/{}", key["id"].as_str().unwrap());
+    let (status, body) = editor.call(&c, "DELETE", &key_uri, None).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, _) = editor.call(&c, "GET", &keys, None).await;
+    assert_eq!(status, StatusCode::OK, "editors still see the key hints");
+
+    // The owner does what the admin could not.
+    let (status, body) = owner
+        .call(&c, "PUT", &role_uri, Some(json!({"role": "normal"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = owner.call(&c, "DELETE", &member_uri, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = owner.call(&c, "DELETE", &key_uri, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
 }

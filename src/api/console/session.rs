@@ -45,6 +45,11 @@ impl ConsoleUser {
         require(self.role.is_admin_or_owner())
     }
 
+    /// The workspace's owner only (Dify: changing roles and removing members).
+    pub fn require_owner(&self) -> Result<(), ApiError> {
+        require(self.role == Role::Owner)
+    }
+
     /// Everyone but dataset operators.
     pub fn require_app_user(&self) -> Result<(), ApiError> {
         require(self.role.can_use_apps())
