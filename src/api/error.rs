@@ -271,6 +271,7 @@ impl From<AppError> for ApiError {
         match error {
             AppError::Input(message) => Self::invalid(message),
             AppError::ConversationNotFound => Self::not_found("Conversation Not Exists."),
+            AppError::Forbidden(message) => Self::forbidden(message),
             AppError::Llm(llm) => llm.into(),
             AppError::Engine(engine) => engine.into(),
             AppError::Store(store) => store.into(),

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use ragd::store::Role;
 use serde_json::{Value, json};
 
+use crate::console_datasets::{create_dataset, uri};
 use crate::console_support::{Console, PASSWORD, Session};
 use crate::knowledge_api::assert_error;
 
@@ -185,4 +186,79 @@ async fn only_the_owner_changes_roles_and_only_admins_make_app_keys() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = owner.call(&c, "DELETE", &key_uri, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+// Hole 6: an app must not reach a dataset its editor may not see, neither by binding it nor
+// through the playground of an app someone else bound it to.
+#[tokio::test]
+async fn apps_only_bind_and_chat_with_datasets_their_editor_may_see() {
+    let c = Console::new().await;
+    let owner = c.owner().await;
+    let editor = c.member(&owner, Role::Editor).await;
+    let private = create_dataset(&c, &owner, "owner only", "only_me").await;
+    let shared = create_dataset(&c, &owner, "for the team", "all_team_members").await;
+    let own = create_dataset(&c, &editor, "editor's own", "only_me").await;
+    let (status, _) = editor
+        .call(&c, "GET", &uri(&format!("/datasets/{private}")), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the console hides it");
+
+    let bind = |ids: &[&str]| {
+        let datasets: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"dataset": {"enabled": true, "id": id}}))
+            .collect();
+        json!({"dataset_configs": {"datasets": {"datasets": datasets}}})
+    };
+    let new_app = |s: Session, name: &'static str| {
+        let c = &c;
+        async move {
+            let (status, app) = s
+                .call(
+                    c,
+                    "POST",
+                    "/console/api/apps",
+                    Some(json!({"name": name, "mode": "chat"})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{app}");
+            app["id"].as_str().unwrap().to_string()
+        }
+    };
+    let editor_app = new_app(editor.clone(), "Editor app").await;
+    let config = format!("/console/api/apps/{editor_app}/model-config");
+    let (status, body) = editor
+        .call(&c, "POST", &config, Some(bind(&[&shared, &private])))
+        .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (_, app) = editor
+        .call(&c, "GET", &format!("/console/api/apps/{editor_app}"), None)
+        .await;
+    let bound = &app["model_config"]["dataset_configs"]["datasets"]["datasets"];
+    assert!(
+        bound.as_array().is_none_or(Vec::is_empty),
+        "a refused config binds nothing: {bound}"
+    );
+    let (status, body) = editor
+        .call(&c, "POST", &config, Some(bind(&[&shared, &own])))
+        .await;
+    assert_eq!(status, StatusCode::OK, "visible datasets bind: {body}");
+
+    // The owner may bind the private dataset; the editor's playground then refuses the app.
+    let owner_app = new_app(owner.clone(), "Owner app").await;
+    let (status, body) = owner
+        .call(
+            &c,
+            "POST",
+            &format!("/console/api/apps/{owner_app}/model-config"),
+            Some(bind(&[&private])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let question = json!({"inputs": {}, "query": "What is in it?", "response_mode": "blocking"});
+    let chat = format!("/console/api/apps/{owner_app}/chat-messages");
+    let (status, body) = editor.call(&c, "POST", &chat, Some(question.clone())).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, body) = owner.call(&c, "POST", &chat, Some(question)).await;
+    assert_eq!(status, StatusCode::OK, "the owner's playground works: {body}");
 }

@@ -54,6 +54,14 @@ impl ConsoleUser {
     pub fn require_app_user(&self) -> Result<(), ApiError> {
         require(self.role.can_use_apps())
     }
+
+    /// Who this account is when it names datasets to an app.
+    pub fn dataset_viewer(&self) -> crate::apps::manage::Viewer {
+        crate::apps::manage::Viewer {
+            account_id: self.account_id.clone(),
+            role: self.role,
+        }
+    }
 }
 
 fn require(allowed: bool) -> Result<(), ApiError> {
