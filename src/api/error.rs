@@ -56,6 +56,9 @@ pub enum ErrorCode {
     AuthenticationFailed,
     /// Too many failed sign-ins for one address (Dify's `EmailPasswordLoginLimitError`).
     LoginLimit,
+    /// Too many requests from one client, or the server's password hashing is busy (Dify's
+    /// rate limit answer).
+    TooManyRequests,
     /// `POST /setup` after setup was done.
     AlreadySetup,
     /// A console route before the first-run setup.
@@ -103,6 +106,7 @@ impl ErrorCode {
             ErrorCode::RerankProviderTimeout => "rerank_provider_timeout",
             ErrorCode::AuthenticationFailed => "authentication_failed",
             ErrorCode::LoginLimit => "email_code_login_limit",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::AlreadySetup => "already_setup",
             ErrorCode::NotSetup => "not_setup",
             ErrorCode::CurrentPasswordIncorrect => "current_password_incorrect",
@@ -143,7 +147,7 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable | ErrorCode::AlreadySetup => {
                 StatusCode::FORBIDDEN
             }
-            ErrorCode::LoginLimit => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::LoginLimit | ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -4,6 +4,7 @@
 pub(crate) mod app;
 mod auth;
 pub mod caller;
+pub mod client;
 pub mod console;
 pub mod error;
 mod extract;
@@ -52,7 +53,9 @@ impl AppState {
         Ok(Self {
             files: Arc::new(files),
             metrics: Arc::new(metrics::Metrics::new()),
-            console: Arc::new(console::ConsoleKeys::new(&key)),
+            console: Arc::new(
+                console::ConsoleKeys::new(&key, engine.config()).map_err(std::io::Error::other)?,
+            ),
             engine,
         })
     }
@@ -154,7 +157,9 @@ pub async fn serve(engine: Arc<Engine>, listen: SocketAddr) -> anyhow::Result<()
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "ragd listening");
     eprintln!("ragd listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(AppState::new(engine)?))
+    // The peer address is what sign-in throttling counts (see `client`).
+    let app = router(AppState::new(engine)?).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())

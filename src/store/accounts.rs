@@ -235,49 +235,82 @@ impl Store {
         row.as_ref().map(account_from_row).transpose()
     }
 
-    /// Failed sign-ins for `email` since `since` (Unix seconds).
-    pub async fn login_failures_since(&self, email: &str, since: i64) -> Result<i64, StoreError> {
-        let row =
-            sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE email = $1 AND failed_at >= $2")
-                .bind(normalize_email(email))
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(row.try_get("n")?)
+    /// Counts one sign-in attempt against the account, atomically: false (nothing counted)
+    /// when its current window already holds `max` failures. A window starts at the first
+    /// failure after the previous one ended, and lasts `window_secs`. A successful sign-in
+    /// clears the count (`record_login`), so only failures stay counted.
+    pub async fn reserve_login_attempt(
+        &self,
+        account_id: &str,
+        max: u32,
+        window_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let ts = now();
+        let done = sqlx::query(
+            "UPDATE accounts SET \
+             login_failures = CASE WHEN login_window_start < $1 THEN 1 ELSE login_failures + 1 END, \
+             login_window_start = CASE WHEN login_window_start < $1 THEN $2 ELSE login_window_start END \
+             WHERE id = $3 AND (login_window_start < $1 OR login_failures < $4)",
+        )
+        .bind(ts.saturating_sub(window_secs))
+        .bind(ts)
+        .bind(account_id)
+        .bind(i64::from(max))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    pub async fn record_login_failure(&self, email: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO login_failures (id, email, failed_at) VALUES ($1, $2, $3)")
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(normalize_email(email))
-            .bind(now())
+    /// Counts one sign-in attempt from a client address, atomically (one upsert): false when
+    /// the address is over `max` in its window. Windows that have passed are dropped first,
+    /// so the table holds only clients seen within the last window.
+    pub async fn reserve_client_attempt(
+        &self,
+        client: &str,
+        max: u32,
+        window_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let ts = now();
+        let cutoff = ts.saturating_sub(window_secs);
+        sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO login_throttle (client, failures, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (client) DO UPDATE SET \
+             failures = CASE WHEN login_throttle.window_start < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start < $3 THEN $2 ELSE login_throttle.window_start END \
+             RETURNING failures",
+        )
+        .bind(client)
+        .bind(ts)
+        .bind(cutoff)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(failures <= i64::from(max))
+    }
+
+    /// Takes back an attempt counted for a client address that turned out to succeed.
+    pub async fn release_client_attempt(&self, client: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE login_throttle SET failures = failures - 1 WHERE client = $1 AND failures > 0")
+            .bind(client)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     /// A successful sign-in: clears the failures and records when and from where.
-    pub async fn record_login(
-        &self,
-        account_id: &str,
-        email: &str,
-        ip: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let ts = now();
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(normalize_email(email))
-            .execute(&mut *tx)
-            .await?;
+    pub async fn record_login(&self, account_id: &str, ip: Option<&str>) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE accounts SET last_login_at = $1, last_login_ip = $2, last_active_at = $1 WHERE id = $3",
+            "UPDATE accounts SET last_login_at = $1, last_login_ip = $2, last_active_at = $1, \
+             login_failures = 0 WHERE id = $3",
         )
-        .bind(ts)
+        .bind(now())
         .bind(ip)
         .bind(account_id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

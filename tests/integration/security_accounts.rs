@@ -262,3 +262,251 @@ async fn apps_only_bind_and_chat_with_datasets_their_editor_may_see() {
     let (status, body) = owner.call(&c, "POST", &chat, Some(question)).await;
     assert_eq!(status, StatusCode::OK, "the owner's playground works: {body}");
 }
+
+/// Applies the sections of a TOML snippet to a test config (the way an operator writes them).
+fn with_toml(config: &mut ragd::config::Config, text: &str) {
+    let parsed: ragd::config::Config = toml::from_str(text).expect("the config snippet parses");
+    if text.contains("[server]") {
+        let listen = config.server.listen;
+        config.server = parsed.server;
+        config.server.listen = listen;
+    }
+    if text.contains("[console]") {
+        config.console = parsed.console;
+    }
+}
+
+/// A sign-in as it reaches the server from `peer` (the TCP address), with extra headers.
+async fn login_from(
+    c: &Console,
+    peer: Option<&str>,
+    headers: &[(&str, &str)],
+    email: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/console/api/login")
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(peer) = peer {
+        let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+        request = request.extension(axum::extract::ConnectInfo(addr));
+    }
+    let request = request
+        .body(axum::body::Body::from(
+            json!({"email": email, "password": password}).to_string(),
+        ))
+        .unwrap();
+    let response = c.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+// Hole 7: password hashing is bounded; when every slot is busy, sign-in fails fast with 429
+// instead of queueing Argon2 runs on the blocking pool.
+#[tokio::test]
+async fn password_hashing_is_bounded_and_sheds_load_with_429() {
+    let c = Console::with_config(|config| {
+        with_toml(
+            config,
+            "[console]\nlogin_hash_concurrency = 2\nlogin_max_failures = 1000\n",
+        );
+    })
+    .await;
+    c.setup().await;
+    let attempts = (0..12).map(|_| login_from(&c, None, &[], crate::console_support::OWNER_EMAIL, PASSWORD));
+    let answers = futures::future::join_all(attempts).await;
+    let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    let shed: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .map(|(_, b)| b)
+        .collect();
+    assert!(ok >= 1, "some sign-ins get through: {answers:?}");
+    assert!(!shed.is_empty(), "a full hashing pool answers 429: {answers:?}");
+    assert_eq!(ok + shed.len(), answers.len(), "{answers:?}");
+    for body in shed {
+        assert_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            body,
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+        );
+    }
+}
+
+// Hole 7: concurrent wrong passwords cannot all slip past the lockout (no read-then-write race).
+#[tokio::test]
+async fn failed_sign_ins_are_counted_atomically() {
+    let c = Console::with_config(|config| config.console.login_max_failures = 3).await;
+    c.setup().await;
+    let attempts = (0..8).map(|_| {
+        login_from(
+            &c,
+            None,
+            &[],
+            crate::console_support::OWNER_EMAIL,
+            "wrong-passw0rd",
+        )
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let checked = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(
+        checked <= 3,
+        "{checked} passwords were tried although the limit is 3: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(s, _)| matches!(*s, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS)),
+        "{answers:?}"
+    );
+    let (status, body) = login_from(&c, None, &[], crate::console_support::OWNER_EMAIL, PASSWORD).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::TOO_MANY_REQUESTS,
+        "email_code_login_limit",
+    );
+}
+
+/// Rows of sign-in failure state in the console's SQLite database, whatever table holds them.
+async fn failure_rows(c: &Console) -> i64 {
+    use sqlx::{Connection, Row};
+    let path = c.engine.config().data_dir.join("ragd.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let mut rows = 0;
+    for table in ["login_failures", "login_throttle"] {
+        let exists = sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = $1")
+            .bind(table)
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap();
+        if exists.is_some() {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            rows += row.get::<i64, _>("n");
+        }
+    }
+    rows
+}
+
+// Hole 7: failures for addresses that have no account add no rows (they did, one per attempt,
+// without bound); the lockout answers for them just as for a known address.
+#[tokio::test]
+async fn unknown_addresses_leave_no_rows_and_lock_alike() {
+    let c = Console::with_config(|config| config.console.login_max_failures = 3).await;
+    c.setup().await;
+    for i in 0..10 {
+        let (status, body) =
+            login_from(&c, None, &[], &format!("nobody{i}@example.com"), "wrong-passw0rd").await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED, "authentication_failed");
+    }
+    assert_eq!(failure_rows(&c).await, 0, "unknown addresses must not add rows");
+    for _ in 0..3 {
+        let (status, _) = login_from(&c, None, &[], "ghost@example.com", "wrong-passw0rd").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = login_from(&c, None, &[], "ghost@example.com", "wrong-passw0rd").await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::TOO_MANY_REQUESTS,
+        "email_code_login_limit",
+    );
+}
+
+// Hole 7: one client cannot spray passwords over many addresses; X-Forwarded-For counts only
+// when a configured proxy sends it.
+#[tokio::test]
+async fn sign_ins_are_throttled_per_client_address() {
+    let c = Console::with_config(|config| {
+        with_toml(
+            config,
+            "[server]\ntrusted_proxies = [\"10.0.0.1\"]\n[console]\nlogin_ip_max_failures = 4\n",
+        );
+    })
+    .await;
+    c.setup().await;
+    let wrong = "wrong-passw0rd";
+    // A direct client that forges X-Forwarded-For is still counted under its own address.
+    for i in 0..4 {
+        let forged = format!("203.0.113.{i}");
+        let (status, _) = login_from(
+            &c,
+            Some("192.0.2.7"),
+            &[("x-forwarded-for", &forged)],
+            &format!("spray{i}@example.com"),
+            wrong,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = login_from(
+        &c,
+        Some("192.0.2.7"),
+        &[("x-forwarded-for", "203.0.113.99")],
+        crate::console_support::OWNER_EMAIL,
+        PASSWORD,
+    )
+    .await;
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    // Another client is not affected.
+    let (status, _) = login_from(
+        &c,
+        Some("192.0.2.8"),
+        &[],
+        crate::console_support::OWNER_EMAIL,
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Behind the trusted proxy, the client is the address the proxy saw; a forged left part of
+    // the header does not move the count elsewhere.
+    for i in 0..4 {
+        let (status, _) = login_from(
+            &c,
+            Some("10.0.0.1"),
+            &[("x-forwarded-for", &format!("203.0.113.{i}, 198.51.100.1"))],
+            &format!("proxied{i}@example.com"),
+            wrong,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = login_from(
+        &c,
+        Some("10.0.0.1"),
+        &[("x-forwarded-for", "198.51.100.1")],
+        crate::console_support::OWNER_EMAIL,
+        PASSWORD,
+    )
+    .await;
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    let (status, _) = login_from(
+        &c,
+        Some("10.0.0.1"),
+        &[("x-forwarded-for", "198.51.100.2")],
+        crate::console_support::OWNER_EMAIL,
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "another client behind the same proxy signs in"
+    );
+}

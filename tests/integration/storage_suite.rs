@@ -177,20 +177,30 @@ async fn accounts(store: &Store) {
         owner.session_version + 1
     );
 
-    store.record_login_failure("owner@example.com").await.unwrap();
-    store.record_login_failure("OWNER@example.com").await.unwrap();
-    assert_eq!(
-        store.login_failures_since("owner@example.com", 0).await.unwrap(),
-        2
+    // Sign-in attempts are counted in one statement on each backend: two pass, the third is
+    // refused; a success clears the count.
+    for expected in [true, true, false] {
+        assert_eq!(
+            store.reserve_login_attempt(&owner.id, 2, 900).await.unwrap(),
+            expected
+        );
+    }
+    store.record_login(&owner.id, Some("10.0.0.1")).await.unwrap();
+    assert!(store.reserve_login_attempt(&owner.id, 2, 900).await.unwrap());
+    assert!(
+        store.reserve_login_attempt(&owner.id, 2, -1).await.unwrap(),
+        "a passed window starts over"
     );
-    store
-        .record_login(&owner.id, "owner@example.com", Some("10.0.0.1"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.login_failures_since("owner@example.com", 0).await.unwrap(),
-        0
-    );
+    for expected in [true, true, false] {
+        assert_eq!(
+            store.reserve_client_attempt("10.0.0.1", 2, 900).await.unwrap(),
+            expected
+        );
+    }
+    store.release_client_attempt("10.0.0.1").await.unwrap();
+    store.release_client_attempt("10.0.0.1").await.unwrap();
+    assert!(store.reserve_client_attempt("10.0.0.1", 2, 900).await.unwrap());
+    assert!(store.reserve_client_attempt("10.0.0.2", 2, 900).await.unwrap());
 
     let settings = StoredModelSettings {
         llm_base_url: Some("http://127.0.0.1:9/v1".into()),

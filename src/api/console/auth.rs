@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::passport::new_refresh_token;
 use super::session::{self, REFRESH_COOKIE, SessionTokens};
+use crate::api::client::Client;
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::store::{ACCOUNT_ACTIVE, Account, now};
@@ -149,7 +150,9 @@ pub async fn setup(
     let email = check_email(&body.email)?;
     let name = check_name(&body.name)?;
     check_password(&body.password)?;
+    let slot = state.console.guard.hash_slot()?;
     let hash = hash_password(body.password).await?;
+    drop(slot);
     let language = body.language.unwrap_or_else(|| "en-US".into());
     if !state
         .engine
@@ -175,48 +178,67 @@ pub struct LoginBody {
     invite_token: Option<String>,
 }
 
-/// The client's address as the proxy in front reports it, if any.
-fn client_ip(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-forwarded-for")
-        .or_else(|| headers.get("x-real-ip"))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
+/// Signs in with e-mail and password. What a caller can make the server spend on it is bounded:
+/// at most `login_hash_concurrency` passwords are checked at once (more are answered 429 at
+/// once), each client address and each address have their own failure limits, and every
+/// attempt is counted before its password is checked, atomically, so concurrent guesses cannot
+/// slip past a limit.
 pub async fn login(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    client: Client,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     require_setup(&state).await?;
+    let _slot = state.console.guard.hash_slot()?;
     let store = state.engine.store();
     let console = &state.engine.config().console;
-    let since = now() - i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
-    if store.login_failures_since(&body.email, since).await? >= i64::from(console.login_max_failures) {
+    let window = i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
+    let client_ip = client.ip.map(|ip| ip.to_string());
+    if let Some(ip) = &client_ip
+        && !store
+            .reserve_client_attempt(ip, console.login_ip_max_failures, window)
+            .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::TooManyRequests,
+            "Too many failed sign-in attempts from this address. Please try again later.",
+        ));
+    }
+    let account = store.account_by_email(&body.email).await?;
+    let reserved = match &account {
+        Some(account) => {
+            store
+                .reserve_login_attempt(&account.id, console.login_max_failures, window)
+                .await?
+        }
+        None => state.console.guard.reserve_unknown(
+            &crate::store::normalize_email(&body.email),
+            console.login_max_failures,
+            now(),
+            window,
+        ),
+    };
+    if !reserved {
         return Err(ApiError::new(
             ErrorCode::LoginLimit,
             "Too many incorrect password attempts. Please try again later.",
         ));
     }
-    let account = store.account_by_email(&body.email).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     if !verify_password(body.password, hash).await? {
-        store.record_login_failure(&body.email).await?;
         return Err(ApiError::new(
             ErrorCode::AuthenticationFailed,
             "Invalid email or password.",
         ));
     }
     let account = account.expect("a verified password belongs to an account");
+    if let Some(ip) = &client_ip {
+        store.release_client_attempt(ip).await?;
+    }
     if account.status != ACCOUNT_ACTIVE {
         return Err(ApiError::new(ErrorCode::AccountBanned, "Account is not active."));
     }
-    store
-        .record_login(&account.id, &account.email, client_ip(&headers).as_deref())
-        .await?;
+    store.record_login(&account.id, client_ip.as_deref()).await?;
     signed_in(&state, &account).await
 }
 
@@ -356,7 +378,9 @@ pub async fn activate(
     let invitation = store.invitation(&body.token).await?.ok_or_else(invalid)?;
     let name = check_name(&body.name)?;
     check_password(&body.password)?;
+    let slot = state.console.guard.hash_slot()?;
     let hash = hash_password(body.password).await?;
+    drop(slot);
     let language = body.interface_language.unwrap_or_else(|| "en-US".into());
     let timezone = body.timezone.unwrap_or_else(|| "UTC".into());
     if !store
