@@ -14,3 +14,24 @@ CREATE TABLE login_throttle (
     window_start BIGINT NOT NULL
 );
 CREATE INDEX login_throttle_window ON login_throttle (window_start);
+-- Server-side console sessions: access tokens carry the session id and are checked against this
+-- table on each request, so signing out ends the access token too. Refresh tokens belong to a
+-- session; earlier refresh tokens (of no session) are dropped: everyone signs in again once.
+CREATE TABLE console_sessions (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX console_sessions_account ON console_sessions (account_id);
+
+DROP TABLE refresh_tokens;
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    session_id TEXT NOT NULL REFERENCES console_sessions (id) ON DELETE CASCADE,
+    expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX refresh_tokens_account ON refresh_tokens (account_id);
+CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);

@@ -51,6 +51,9 @@ pub struct ConsoleConfig {
     pub invitation_hours: u64,
     /// Whether any signed-in account may create a workspace of its own.
     pub allow_workspace_creation: bool,
+    /// When set, the first-run setup needs this password first (Dify's `INIT_PASSWORD`,
+    /// validated through `POST /console/api/init`). Env: `RAGD_INIT_PASSWORD`.
+    pub init_password: Option<Secret>,
 }
 
 impl Default for ConsoleConfig {
@@ -64,6 +67,7 @@ impl Default for ConsoleConfig {
             login_hash_concurrency: None,
             invitation_hours: 72,
             allow_workspace_creation: true,
+            init_password: None,
         }
     }
 }
@@ -203,9 +207,23 @@ pub struct ServerConfig {
     /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed. From any other peer those headers
     /// are ignored and the TCP peer is the client. Env: `RAGD_TRUSTED_PROXIES` (comma-separated).
     pub trusted_proxies: Vec<String>,
+    /// The URL users reach ragd at (e.g. `https://kb.example.com`). An `https` URL makes the
+    /// session cookies `Secure` and `__Host-` prefixed. Env: `RAGD_PUBLIC_URL`.
+    pub public_url: Option<String>,
+    /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9464`), not on `listen`.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`. Env: `RAGD_METRICS_TOKEN`.
+    pub metrics_token: Option<Secret>,
 }
 
 impl ServerConfig {
+    /// Whether users reach the server over https, as `public_url` says.
+    pub fn public_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// Base URL of signed file links, without a trailing slash.
     pub fn files_base_url(&self) -> String {
         match &self.files_url {
@@ -224,6 +242,9 @@ impl Default for ServerConfig {
             files_access_timeout_secs: 300,
             request_timeout_secs: 120,
             trusted_proxies: Vec::new(),
+            public_url: None,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -472,6 +493,15 @@ impl Config {
         }
         if let Some(v) = var("RAGD_LLM_MODEL") {
             self.llm.model = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("RAGD_PUBLIC_URL") {
+            self.server.public_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("RAGD_METRICS_TOKEN") {
+            self.server.metrics_token = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("RAGD_INIT_PASSWORD") {
+            self.console.init_password = Some(Secret(v)).filter(|s| !s.0.is_empty());
         }
         if let Some(v) = var("RAGD_TRUSTED_PROXIES") {
             self.server.trusted_proxies = v

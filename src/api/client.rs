@@ -1,7 +1,8 @@
 //! Who is on the other end of a request: the client's address, for throttling and the sign-in
-//! record. `X-Forwarded-For` is believed only when the TCP peer is one of the configured reverse
-//! proxies (`server.trusted_proxies`); from anyone else it is ignored, since any client can
-//! send it.
+//! record, and whether it reached the server over https, for cookies. `X-Forwarded-For` and
+//! `X-Forwarded-Proto` are believed only when the TCP peer is one of the configured reverse
+//! proxies (`server.trusted_proxies`); from anyone else they are ignored, since any client can
+//! send them.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -81,25 +82,40 @@ pub struct Client {
     pub ip: Option<IpAddr>,
     /// Whether the request came from a trusted proxy (so its forwarding headers count).
     pub via_trusted_proxy: bool,
+    /// Whether the client uses https: `server.public_url` says so, or a trusted proxy does
+    /// (`X-Forwarded-Proto: https`).
+    pub https: bool,
 }
 
 impl Client {
     /// The client behind `peer`: the peer itself, or, when the peer is a trusted proxy, the
     /// right-most `X-Forwarded-For` entry that is not a trusted proxy (entries further left
     /// were written by the client and prove nothing).
-    pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, proxies: &TrustedProxies) -> Self {
+    pub fn resolve(
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+        proxies: &TrustedProxies,
+        public_https: bool,
+    ) -> Self {
         let Some(peer) = peer else {
             return Self {
                 ip: None,
                 via_trusted_proxy: false,
+                https: public_https,
             };
         };
         if !proxies.contains(peer) {
             return Self {
                 ip: Some(canonical(peer)),
                 via_trusted_proxy: false,
+                https: public_https,
             };
         }
+        let forwarded_https = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
         let forwarded: Vec<IpAddr> = headers
             .get_all("x-forwarded-for")
             .iter()
@@ -118,6 +134,7 @@ impl Client {
         Self {
             ip: Some(client),
             via_trusted_proxy: true,
+            https: public_https || forwarded_https,
         }
     }
 }
@@ -130,7 +147,13 @@ impl FromRequestParts<AppState> for Client {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip());
-        Ok(Self::resolve(peer, &parts.headers, &state.console.proxies))
+        let public_https = state.engine.config().server.public_https();
+        Ok(Self::resolve(
+            peer,
+            &parts.headers,
+            &state.console.proxies,
+            public_https,
+        ))
     }
 }
 
@@ -150,22 +173,31 @@ mod tests {
             TrustedProxies::parse(&["10.0.0.0/8".into(), "fd00::1".into(), "192.0.2.1".into()]).unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         // A direct client's forged header is ignored.
-        let direct = Client::resolve(Some(ip("203.0.113.5")), &headers("1.2.3.4"), &proxies);
+        let mut forged = headers("1.2.3.4");
+        forged.insert("x-forwarded-proto", "https".parse().unwrap());
+        let direct = Client::resolve(Some(ip("203.0.113.5")), &forged, &proxies, false);
         assert_eq!(direct.ip, Some(ip("203.0.113.5")));
-        assert!(!direct.via_trusted_proxy);
+        assert!(!direct.via_trusted_proxy && !direct.https);
         // Behind proxies, the right-most untrusted entry is the client.
         let proxied = Client::resolve(
             Some(ip("10.1.2.3")),
             &headers("6.6.6.6, 198.51.100.7, 10.9.9.9"),
             &proxies,
+            false,
         );
         assert_eq!(proxied.ip, Some(ip("198.51.100.7")));
-        assert!(proxied.via_trusted_proxy);
+        assert!(proxied.via_trusted_proxy && !proxied.https);
+        let proxied_https = Client::resolve(Some(ip("10.1.2.3")), &forged, &proxies, false);
+        assert!(proxied_https.https);
+        assert!(Client::resolve(None, &HeaderMap::new(), &proxies, true).https);
         // Mapped addresses are their IPv4 selves; no header means the proxy itself.
-        let mapped = Client::resolve(Some(ip("::ffff:192.0.2.1")), &HeaderMap::new(), &proxies);
+        let mapped = Client::resolve(Some(ip("::ffff:192.0.2.1")), &HeaderMap::new(), &proxies, false);
         assert_eq!(mapped.ip, Some(ip("192.0.2.1")));
         assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
         assert!(TrustedProxies::parse(&["proxy.local".into()]).is_err());
-        assert_eq!(Client::resolve(None, &headers("1.2.3.4"), &proxies).ip, None);
+        assert_eq!(
+            Client::resolve(None, &headers("1.2.3.4"), &proxies, false).ip,
+            None
+        );
     }
 }

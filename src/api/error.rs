@@ -63,6 +63,10 @@ pub enum ErrorCode {
     AlreadySetup,
     /// A console route before the first-run setup.
     NotSetup,
+    /// `POST /setup` before the setup password was validated (Dify's `NotInitValidateError`).
+    NotInitValidated,
+    /// `POST /init` with a wrong setup password (Dify's `InitValidateFailedError`).
+    InitValidateFailed,
     CurrentPasswordIncorrect,
     RepeatPasswordNotMatch,
     /// A member route aimed at the caller's own membership.
@@ -109,6 +113,8 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::AlreadySetup => "already_setup",
             ErrorCode::NotSetup => "not_setup",
+            ErrorCode::NotInitValidated => "not_init_validated",
+            ErrorCode::InitValidateFailed => "init_validate_failed",
             ErrorCode::CurrentPasswordIncorrect => "current_password_incorrect",
             ErrorCode::RepeatPasswordNotMatch => "repeat_password_not_match",
             ErrorCode::CannotOperateSelf => "cannot_operate_self",
@@ -141,9 +147,11 @@ impl ErrorCode {
             | ErrorCode::NotCompletionApp => StatusCode::BAD_REQUEST,
             ErrorCode::RerankProviderUnavailable => StatusCode::BAD_GATEWAY,
             ErrorCode::RerankProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
-            ErrorCode::Unauthorized | ErrorCode::AuthenticationFailed | ErrorCode::NotSetup => {
-                StatusCode::UNAUTHORIZED
-            }
+            ErrorCode::Unauthorized
+            | ErrorCode::AuthenticationFailed
+            | ErrorCode::NotSetup
+            | ErrorCode::NotInitValidated
+            | ErrorCode::InitValidateFailed => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable | ErrorCode::AlreadySetup => {
                 StatusCode::FORBIDDEN
             }

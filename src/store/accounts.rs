@@ -328,55 +328,120 @@ impl Store {
         Ok(())
     }
 
-    pub async fn store_refresh_token(
+    /// Starts a server-side session for the account with its first refresh token; returns
+    /// the session id, which access tokens carry.
+    pub async fn create_session(
         &self,
         account_id: &str,
-        token: &str,
+        refresh_token: &str,
+        expires_at: i64,
+    ) -> Result<String, StoreError> {
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let ts = now();
+        let mut tx = self.begin_write().await?;
+        // Sessions and tokens that have run out go as new ones come.
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
+            .bind(ts)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO console_sessions (id, account_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session_id)
+        .bind(account_id)
+        .bind(expires_at)
+        .bind(ts)
+        .execute(&mut *tx)
+        .await?;
+        insert_refresh_token(&mut tx, account_id, &session_id, refresh_token, expires_at, ts).await?;
+        tx.commit().await?;
+        Ok(session_id)
+    }
+
+    /// Whether the session is live and the account's.
+    pub async fn session_is_live(&self, session_id: &str, account_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS live FROM console_sessions WHERE id = $1 AND account_id = $2 AND expires_at >= $3",
+        )
+        .bind(session_id)
+        .bind(account_id)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Uses up a refresh token: the account and live session it belonged to, if it was valid.
+    /// One statement deletes and returns it, so of concurrent uses exactly one wins, on SQLite
+    /// and PostgreSQL alike (a stolen, already used token is worthless).
+    pub async fn take_refresh_token(&self, token: &str) -> Result<Option<(String, String)>, StoreError> {
+        let ts = now();
+        let row = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING account_id, session_id, expires_at",
+        )
+        .bind(hash_token(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let account_id: String = row.try_get("account_id")?;
+        let session_id: String = row.try_get("session_id")?;
+        if expires_at < ts || !self.session_is_live(&session_id, &account_id).await? {
+            return Ok(None);
+        }
+        Ok(Some((account_id, session_id)))
+    }
+
+    /// The next refresh token of a session, which lives as long as its newest token.
+    pub async fn rotate_session(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        refresh_token: &str,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, account_id, expires_at, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(hash_token(token))
-            .bind(account_id)
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE console_sessions SET expires_at = $1 WHERE id = $2")
             .bind(expires_at)
-            .bind(now())
-            .execute(&self.pool)
+            .bind(session_id)
+            .execute(&mut *tx)
             .await?;
+        insert_refresh_token(&mut tx, account_id, session_id, refresh_token, expires_at, now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Uses up a refresh token: the account it belonged to, if it was valid. A token works once
-    /// (the caller issues a new one), so a stolen, already used token is worthless.
-    pub async fn take_refresh_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+    /// Signs a session out: it, and its refresh tokens, stop working.
+    pub async fn end_session(&self, session_id: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let hash = hash_token(token);
-        let row = sqlx::query("SELECT account_id, expires_at FROM refresh_tokens WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(&mut *tx)
+        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1 OR expires_at < $2")
-            .bind(&hash)
-            .bind(now())
+        sqlx::query("DELETE FROM console_sessions WHERE id = $1")
+            .bind(session_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        let Some(row) = row else { return Ok(None) };
-        let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at < now() {
-            return Ok(None);
-        }
-        Ok(Some(row.try_get("account_id")?))
-    }
-
-    pub async fn revoke_refresh_token(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-            .bind(hash_token(token))
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 
-    /// Changes the password hash, and ends every session made before: refresh tokens go, and
-    /// the session version moves on, so earlier access tokens stop counting.
+    /// Signs out the session a refresh token belongs to (what a client holding only that
+    /// token can do).
+    pub async fn end_session_of_refresh_token(&self, token: &str) -> Result<(), StoreError> {
+        let session: Option<String> =
+            sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+                .bind(hash_token(token))
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(session) = session {
+            self.end_session(&session).await?;
+        }
+        Ok(())
+    }
+
+    /// Changes the password hash, and ends every session made before: sessions and refresh
+    /// tokens go, and the session version moves on, so earlier access tokens stop counting.
     pub async fn change_password(&self, account_id: &str, password_hash: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -387,6 +452,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM console_sessions WHERE account_id = $1")
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
@@ -747,6 +816,28 @@ async fn insert_member(
     .bind(account_id)
     .bind(role.as_str())
     .bind(invited_by)
+    .bind(ts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_refresh_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: &str,
+    session_id: &str,
+    token: &str,
+    expires_at: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, account_id, session_id, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash_token(token))
+    .bind(account_id)
+    .bind(session_id)
+    .bind(expires_at)
     .bind(ts)
     .execute(&mut **tx)
     .await?;

@@ -235,6 +235,7 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_sessions_do_not() {
     let foreign = ragd::api::console::passport::Passport::new(b"another server").issue_access(
         &owner.account_id,
         0,
+        "no-session",
         ragd::store::now(),
         3600,
     );

@@ -510,3 +510,462 @@ async fn sign_ins_are_throttled_per_client_address() {
         "another client behind the same proxy signs in"
     );
 }
+
+/// A raw request: status, headers and body bytes.
+async fn raw(
+    c: &Console,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string())),
+        None => request.body(axum::body::Body::empty()),
+    }
+    .unwrap();
+    let response = c.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    (status, headers, bytes.to_vec())
+}
+
+fn set_cookies(headers: &axum::http::HeaderMap) -> Vec<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// The value of cookie `name` among Set-Cookie headers.
+fn cookie_value(cookies: &[String], name: &str) -> Option<String> {
+    cookies.iter().find_map(|c| {
+        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.to_string())
+    })
+}
+
+// Hole 9: signing out ends the access token too (not only the refresh token), for bearer
+// clients and browsers alike, and a bearer client can revoke its refresh token.
+#[tokio::test]
+async fn signing_out_ends_the_access_token_and_the_refresh_token() {
+    let c = Console::new().await;
+    c.setup().await;
+    // A bearer client signs out with its access token.
+    let session = c.login(crate::console_support::OWNER_EMAIL, PASSWORD).await;
+    let bearer = format!("Bearer {}", session.access_token);
+    let (status, _, _) = raw(
+        &c,
+        "POST",
+        "/console/api/logout",
+        &[("authorization", &bearer)],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = session
+        .call(&c, "GET", "/console/api/account/profile", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the access token outlived sign-out: {body}"
+    );
+    let (status, _) = c
+        .anonymous(
+            "POST",
+            "/console/api/refresh-token",
+            Some(json!({"refresh_token": session.refresh_token})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the session's refresh token went with it"
+    );
+
+    // A bearer client that holds only its refresh token revokes it in the body.
+    let session = c.login(crate::console_support::OWNER_EMAIL, PASSWORD).await;
+    let (status, _, _) = raw(
+        &c,
+        "POST",
+        "/console/api/logout",
+        &[],
+        Some(json!({"refresh_token": session.refresh_token})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = c
+        .anonymous(
+            "POST",
+            "/console/api/refresh-token",
+            Some(json!({"refresh_token": session.refresh_token})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked refresh token is refused"
+    );
+    let (status, _) = session
+        .call(&c, "GET", "/console/api/account/profile", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "and so is its session's access token"
+    );
+
+    // A browser signs out with its cookies: the access cookie stops working even if kept.
+    let session = c.login(crate::console_support::OWNER_EMAIL, PASSWORD).await;
+    let cookie = format!(
+        "access_token={}; refresh_token={}; csrf_token={}",
+        session.access_token, session.refresh_token, session.csrf_token
+    );
+    let (status, _, _) = raw(&c, "POST", "/console/api/logout", &[("cookie", &cookie)], None).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = session
+        .call_with_cookies(&c, "GET", "/console/api/account/profile", None)
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    // Other sessions of the account are not touched by one sign-out.
+    let kept = c.login(crate::console_support::OWNER_EMAIL, PASSWORD).await;
+    let other = c.login(crate::console_support::OWNER_EMAIL, PASSWORD).await;
+    let bearer = format!("Bearer {}", other.access_token);
+    raw(
+        &c,
+        "POST",
+        "/console/api/logout",
+        &[("authorization", &bearer)],
+        None,
+    )
+    .await;
+    let (status, _) = kept.call(&c, "GET", "/console/api/account/profile", None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+// Hole 9: over https the session cookies are `Secure` and `__Host-`; plain http (local use, the
+// browser tests) keeps plain cookies; X-Forwarded-Proto counts only from a trusted proxy.
+#[tokio::test]
+async fn cookies_are_secure_and_host_prefixed_when_served_over_https() {
+    let login = json!({"email": crate::console_support::OWNER_EMAIL, "password": PASSWORD});
+    let https = Console::with_config(|config| {
+        with_toml(config, "[server]\npublic_url = \"https://kb.example.com\"\n");
+    })
+    .await;
+    https.setup().await;
+    let (status, headers, _) = raw(&https, "POST", "/console/api/login", &[], Some(login.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookies = set_cookies(&headers);
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.starts_with("__Host-"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(
+            cookie.contains("Path=/") && !cookie.contains("Domain"),
+            "{cookie}"
+        );
+    }
+    // The browser sends them back under those names, and they work.
+    let access = cookie_value(&cookies, "__Host-access_token").unwrap();
+    let csrf = cookie_value(&cookies, "__Host-csrf_token").unwrap();
+    let cookie = format!("__Host-access_token={access}; __Host-csrf_token={csrf}");
+    let (status, _, _) = raw(
+        &https,
+        "GET",
+        "/console/api/account/profile",
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, headers, _) = raw(
+        &https,
+        "POST",
+        "/console/api/logout",
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
+    assert!(
+        set_cookies(&headers)
+            .iter()
+            .all(|c| c.starts_with("__Host-") && c.contains("Max-Age=0")),
+        "{:?}",
+        set_cookies(&headers)
+    );
+
+    // Plain http: plain cookies, unless a trusted proxy says the client used https.
+    let http = Console::with_config(|config| {
+        with_toml(config, "[server]\ntrusted_proxies = [\"10.0.0.1\"]\n");
+    })
+    .await;
+    http.setup().await;
+    let (_, headers, _) = raw(&http, "POST", "/console/api/login", &[], Some(login.clone())).await;
+    assert!(
+        set_cookies(&headers)
+            .iter()
+            .all(|c| !c.starts_with("__Host-") && !c.contains("Secure")),
+        "{:?}",
+        set_cookies(&headers)
+    );
+    let proxied = |peer: &str| {
+        let request = axum::http::Request::builder()
+            .method("POST")
+            .uri("/console/api/login")
+            .header("content-type", "application/json")
+            .header("x-forwarded-proto", "https")
+            .extension(axum::extract::ConnectInfo::<std::net::SocketAddr>(
+                format!("{peer}:1234").parse().unwrap(),
+            ))
+            .body(axum::body::Body::from(login.to_string()))
+            .unwrap();
+        use tower::ServiceExt;
+        http.app.clone().oneshot(request)
+    };
+    let from_proxy = proxied("10.0.0.1").await.unwrap();
+    assert!(
+        set_cookies(from_proxy.headers())
+            .iter()
+            .all(|c| c.starts_with("__Host-"))
+    );
+    let forged = proxied("192.0.2.9").await.unwrap();
+    assert!(
+        set_cookies(forged.headers())
+            .iter()
+            .all(|c| !c.starts_with("__Host-"))
+    );
+}
+
+// Hole 9: with RAGD_INIT_PASSWORD (Dify's INIT_PASSWORD), setup needs the password first,
+// validated through `/console/api/init`.
+#[tokio::test]
+async fn setup_needs_the_init_password_when_one_is_set() {
+    let c = Console::with_config(|config| {
+        with_toml(config, "[console]\ninit_password = \"let-me-in-42\"\n");
+    })
+    .await;
+    let setup = json!({"email": crate::console_support::OWNER_EMAIL, "name": "Owner", "password": PASSWORD});
+    let (status, body) = c
+        .anonymous("POST", "/console/api/setup", Some(setup.clone()))
+        .await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "not_init_validated");
+    let (status, body) = c.anonymous("GET", "/console/api/init", None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("not_started"))
+    );
+    let (status, body) = c
+        .anonymous("POST", "/console/api/init", Some(json!({"password": "guess-1"})))
+        .await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "init_validate_failed");
+    let (status, headers, _) = raw(
+        &c,
+        "POST",
+        "/console/api/init",
+        &[],
+        Some(json!({"password": "let-me-in-42"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let cookies = set_cookies(&headers);
+    let (name, value) = cookies[0].split(';').next().unwrap().split_once('=').unwrap();
+    let cookie = format!("{name}={value}");
+    let (status, _, body) = raw(
+        &c,
+        "POST",
+        "/console/api/setup",
+        &[("cookie", &cookie)],
+        Some(setup),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let (_, body) = c.anonymous("GET", "/console/api/init", None).await;
+    assert_eq!(body["status"], "finished");
+}
+
+// Hole 9: a secret key given by the operator must be at least 32 bytes; the server refuses to
+// start with a shorter one.
+#[tokio::test]
+async fn a_short_secret_key_is_refused_at_startup() {
+    let (engine, _dir) = crate::support::engine_with(|config| {
+        config.secret_key = Some(ragd::config::Secret("too-short".into()));
+    })
+    .await;
+    let refused = ragd::api::AppState::new(std::sync::Arc::new(engine));
+    let error = refused.err().expect("a 9-byte secret key is refused");
+    assert!(error.to_string().contains("32"), "{error}");
+    let (engine, _dir) = crate::support::engine_with(|config| {
+        config.secret_key = Some(ragd::config::Secret("k".repeat(32)));
+    })
+    .await;
+    assert!(ragd::api::AppState::new(std::sync::Arc::new(engine)).is_ok());
+}
+
+// Hole 9: `/metrics` can be kept from the public: behind a bearer token, or on a listener of its
+// own (then the API's listener does not serve it).
+#[tokio::test]
+async fn metrics_can_need_a_token_or_move_to_their_own_listener() {
+    let c = Console::with_config(|config| {
+        with_toml(config, "[server]\nmetrics_token = \"scrape-token-0123456789\"\n");
+    })
+    .await;
+    let (status, _, body) = raw(&c, "GET", "/metrics", &[], None).await;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (status, _, _) = raw(&c, "GET", "/metrics", &[("authorization", "Bearer wrong")], None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, body) = raw(
+        &c,
+        "GET",
+        "/metrics",
+        &[("authorization", "Bearer scrape-token-0123456789")],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&body).contains("ragd_http_requests"));
+
+    let c = Console::with_config(|config| {
+        with_toml(config, "[server]\nmetrics_listen = \"127.0.0.1:0\"\n");
+    })
+    .await;
+    let (status, _, _) = raw(&c, "GET", "/metrics", &[], None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the API listener no longer serves metrics"
+    );
+    let metrics = ragd::api::metrics_router(ragd::api::AppState::new(c.engine.clone()).unwrap());
+    use tower::ServiceExt;
+    let response = metrics
+        .oneshot(
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+// Hole 9: a document name that looks like a path becomes a plain file name in a zip, so
+// unpacking it cannot write outside the target directory.
+#[tokio::test]
+async fn zip_entries_are_plain_file_names() {
+    let c = Console::new().await;
+    let owner = c.owner().await;
+    let dataset = create_dataset(&c, &owner, "zips", "only_me").await;
+    let (status, key) = owner.call(&c, "POST", &uri("/datasets/api-keys"), None).await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    let bearer = format!("Bearer {}", key["token"].as_str().unwrap());
+    let mut ids = Vec::new();
+    for name in [
+        "../../../tmp/evil",
+        "..\\..\\windows\\evil",
+        "/etc/cron.d/evil",
+        "..",
+    ] {
+        let (status, _, body) = raw(
+            &c,
+            "POST",
+            &format!("/v1/datasets/{dataset}/document/create-by-text"),
+            &[("authorization", &bearer)],
+            Some(json!({"name": name, "text": "some text", "process_rule": {"mode": "automatic"}})),
+        )
+        .await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        ids.push(body["document"]["id"].as_str().unwrap().to_string());
+    }
+    let (status, _, bytes) = raw(
+        &c,
+        "POST",
+        &format!("/v1/datasets/{dataset}/documents/download-zip"),
+        &[("authorization", &bearer)],
+        Some(json!({"document_ids": ids})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut names = Vec::new();
+    for i in 0..archive.len() {
+        names.push(archive.by_index(i).unwrap().name().to_string());
+    }
+    assert_eq!(names.len(), 4, "{names:?}");
+    for name in &names {
+        assert!(
+            !name.contains('/') && !name.contains('\\') && name != ".." && name != "." && !name.is_empty(),
+            "{names:?}"
+        );
+    }
+}
+
+/// A fresh PostgreSQL database for one test, or None when `RAGD_TEST_POSTGRES_URL` is unset.
+async fn postgres_url() -> Option<String> {
+    use sqlx::{Connection, Executor, PgConnection};
+    let admin_url = std::env::var("RAGD_TEST_POSTGRES_URL").ok()?;
+    let name = format!("ragd_security_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("PostgreSQL answers");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(base, _)| base);
+    Some(format!("{base}/{name}"))
+}
+
+// Hole 9: on PostgreSQL too, a refresh token rotates once however many requests race with it,
+// and concurrent key creations cannot pass the per-app cap.
+#[tokio::test]
+async fn refresh_rotation_and_key_caps_hold_under_races_on_postgres() {
+    let Some(url) = postgres_url().await else {
+        eprintln!(
+            "skipping refresh_rotation_and_key_caps_hold_under_races_on_postgres: set RAGD_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    let c = Console::with_config(|config| config.database_url = Some(url.clone())).await;
+    let owner = c.owner().await;
+    let refreshes = (0..12).map(|_| {
+        c.anonymous(
+            "POST",
+            "/console/api/refresh-token",
+            Some(json!({"refresh_token": owner.refresh_token})),
+        )
+    });
+    let answers = futures::future::join_all(refreshes).await;
+    let rotated = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(rotated, 1, "one refresh token, one new session: {answers:?}");
+
+    let (status, app) = owner
+        .call(
+            &c,
+            "POST",
+            "/console/api/apps",
+            Some(json!({"name": "Keys", "mode": "chat"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{app}");
+    let keys = format!("/console/api/apps/{}/api-keys", app["id"].as_str().unwrap());
+    let creations = (0..16).map(|_| owner.call(&c, "POST", &keys, None));
+    let answers = futures::future::join_all(creations).await;
+    let created = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let (_, list) = owner.call(&c, "GET", &keys, None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), created);
+    assert_eq!(created, 10, "the cap is 10: {answers:?}");
+}

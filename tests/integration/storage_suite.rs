@@ -149,13 +149,15 @@ async fn accounts(store: &Store) {
     assert!(store.remove_member(DEFAULT_TENANT, &ed.id).await.unwrap());
     assert!(!store.remove_member(DEFAULT_TENANT, &ed.id).await.unwrap());
 
-    store
-        .store_refresh_token(&owner.id, "refresh-1", expires)
+    let session = store
+        .create_session(&owner.id, "refresh-1", expires)
         .await
         .unwrap();
+    assert!(store.session_is_live(&session, &owner.id).await.unwrap());
+    assert!(!store.session_is_live(&session, "someone else").await.unwrap());
     assert_eq!(
         store.take_refresh_token("refresh-1").await.unwrap(),
-        Some(owner.id.clone())
+        Some((owner.id.clone(), session.clone()))
     );
     assert_eq!(
         store.take_refresh_token("refresh-1").await.unwrap(),
@@ -163,15 +165,27 @@ async fn accounts(store: &Store) {
         "used once"
     );
     store
-        .store_refresh_token(&owner.id, "refresh-2", expires)
+        .rotate_session(&owner.id, &session, "refresh-2", expires)
+        .await
+        .unwrap();
+    store.end_session_of_refresh_token("refresh-2").await.unwrap();
+    assert!(!store.session_is_live(&session, &owner.id).await.unwrap());
+    assert_eq!(
+        store.take_refresh_token("refresh-2").await.unwrap(),
+        None,
+        "signed out"
+    );
+    let session = store
+        .create_session(&owner.id, "refresh-3", expires)
         .await
         .unwrap();
     store.change_password(&owner.id, "hash-5").await.unwrap();
     assert_eq!(
-        store.take_refresh_token("refresh-2").await.unwrap(),
+        store.take_refresh_token("refresh-3").await.unwrap(),
         None,
         "a new password ends sessions"
     );
+    assert!(!store.session_is_live(&session, &owner.id).await.unwrap());
     assert_eq!(
         store.account(&owner.id).await.unwrap().unwrap().session_version,
         owner.session_version + 1

@@ -32,7 +32,10 @@ impl ConsoleKeys {
     /// Fails on a malformed `server.trusted_proxies`.
     pub fn new(secret_key: &[u8], config: &crate::config::Config) -> Result<Self, String> {
         Ok(Self {
-            passport: passport::Passport::new(secret_key),
+            passport: passport::Passport::new(&crate::api::keys::derive(
+                secret_key,
+                crate::api::keys::Purpose::Sessions,
+            )),
             sealer: Sealer::new(secret_key),
             guard: throttle::LoginGuard::new(config.console.login_hash_concurrency),
             proxies: super::client::TrustedProxies::parse(&config.server.trusted_proxies)?,
@@ -43,6 +46,7 @@ impl ConsoleKeys {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/setup", get(auth::setup_status).post(auth::setup))
+        .route("/init", get(auth::init_status).post(auth::init_validate))
         .route("/login", post(auth::login))
         .route("/logout", get(auth::logout).post(auth::logout))
         .route("/refresh-token", post(auth::refresh))
