@@ -75,12 +75,21 @@ pub struct ConsoleConfig {
     pub refresh_token_days: u64,
     /// Failed sign-ins for one e-mail address before sign-in is refused with 429.
     pub login_max_failures: u32,
+    /// Failed sign-ins from one client address (see `server.trusted_proxies`), whatever
+    /// addresses they tried, before that client's sign-ins are refused with 429.
+    pub login_ip_max_failures: u32,
     /// How long failed sign-ins count, and so how long a lockout lasts.
     pub login_lockout_secs: u64,
+    /// Password hashes (Argon2, 19 MiB each) computed at once; sign-ins beyond it are answered
+    /// 429 at once instead of queueing. Default: four per core, at least 8.
+    pub login_hash_concurrency: Option<usize>,
     /// Hours an invitation link stays valid.
     pub invitation_hours: u64,
     /// Whether any signed-in account may create a workspace of its own.
     pub allow_workspace_creation: bool,
+    /// When set, the first-run setup needs this password first (Dify's `INIT_PASSWORD`,
+    /// validated through `POST /console/api/init`). Env: `RAGD_INIT_PASSWORD`.
+    pub init_password: Option<Secret>,
 }
 
 impl Default for ConsoleConfig {
@@ -89,9 +98,12 @@ impl Default for ConsoleConfig {
             access_token_minutes: 60,
             refresh_token_days: 30,
             login_max_failures: 5,
+            login_ip_max_failures: 50,
             login_lockout_secs: 15 * 60,
+            login_hash_concurrency: None,
             invitation_hours: 72,
             allow_workspace_creation: true,
+            init_password: None,
         }
     }
 }
@@ -227,9 +239,27 @@ pub struct ServerConfig {
     pub files_access_timeout_secs: u64,
     /// Seconds a request may take before it is answered 408.
     pub request_timeout_secs: u64,
+    /// Addresses (`10.0.0.1`) or networks (`10.0.0.0/8`, `fd00::/8`) of reverse proxies whose
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed. From any other peer those headers
+    /// are ignored and the TCP peer is the client. Env: `RAGD_TRUSTED_PROXIES` (comma-separated).
+    pub trusted_proxies: Vec<String>,
+    /// The URL users reach ragd at (e.g. `https://kb.example.com`). An `https` URL makes the
+    /// session cookies `Secure` and `__Host-` prefixed. Env: `RAGD_PUBLIC_URL`.
+    pub public_url: Option<String>,
+    /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9464`), not on `listen`.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`. Env: `RAGD_METRICS_TOKEN`.
+    pub metrics_token: Option<Secret>,
 }
 
 impl ServerConfig {
+    /// Whether users reach the server over https, as `public_url` says.
+    pub fn public_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// Base URL of signed file links, without a trailing slash.
     pub fn files_base_url(&self) -> String {
         match &self.files_url {
@@ -247,6 +277,10 @@ impl Default for ServerConfig {
             files_url: None,
             files_access_timeout_secs: 300,
             request_timeout_secs: 120,
+            trusted_proxies: Vec::new(),
+            public_url: None,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -504,6 +538,22 @@ impl Config {
         }
         if let Some(v) = var("RAGD_LLM_MODEL") {
             self.llm.model = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("RAGD_PUBLIC_URL") {
+            self.server.public_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("RAGD_METRICS_TOKEN") {
+            self.server.metrics_token = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("RAGD_INIT_PASSWORD") {
+            self.console.init_password = Some(Secret(v)).filter(|s| !s.0.is_empty());
+        }
+        if let Some(v) = var("RAGD_TRUSTED_PROXIES") {
+            self.server.trusted_proxies = v
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
         }
         if let Some(v) = var("RAGD_FILES_URL") {
             self.server.files_url = Some(v).filter(|v| !v.trim().is_empty());

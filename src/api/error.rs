@@ -56,10 +56,17 @@ pub enum ErrorCode {
     AuthenticationFailed,
     /// Too many failed sign-ins for one address (Dify's `EmailPasswordLoginLimitError`).
     LoginLimit,
+    /// Too many requests from one client, or the server's password hashing is busy (Dify's
+    /// rate limit answer).
+    TooManyRequests,
     /// `POST /setup` after setup was done.
     AlreadySetup,
     /// A console route before the first-run setup.
     NotSetup,
+    /// `POST /setup` before the setup password was validated (Dify's `NotInitValidateError`).
+    NotInitValidated,
+    /// `POST /init` with a wrong setup password (Dify's `InitValidateFailedError`).
+    InitValidateFailed,
     CurrentPasswordIncorrect,
     RepeatPasswordNotMatch,
     /// A member route aimed at the caller's own membership.
@@ -105,8 +112,11 @@ impl ErrorCode {
             ErrorCode::RerankProviderTimeout => "rerank_provider_timeout",
             ErrorCode::AuthenticationFailed => "authentication_failed",
             ErrorCode::LoginLimit => "email_code_login_limit",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::AlreadySetup => "already_setup",
             ErrorCode::NotSetup => "not_setup",
+            ErrorCode::NotInitValidated => "not_init_validated",
+            ErrorCode::InitValidateFailed => "init_validate_failed",
             ErrorCode::CurrentPasswordIncorrect => "current_password_incorrect",
             ErrorCode::RepeatPasswordNotMatch => "repeat_password_not_match",
             ErrorCode::CannotOperateSelf => "cannot_operate_self",
@@ -140,9 +150,11 @@ impl ErrorCode {
             | ErrorCode::NotCompletionApp => StatusCode::BAD_REQUEST,
             ErrorCode::RerankProviderUnavailable => StatusCode::BAD_GATEWAY,
             ErrorCode::RerankProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
-            ErrorCode::Unauthorized | ErrorCode::AuthenticationFailed | ErrorCode::NotSetup => {
-                StatusCode::UNAUTHORIZED
-            }
+            ErrorCode::Unauthorized
+            | ErrorCode::AuthenticationFailed
+            | ErrorCode::NotSetup
+            | ErrorCode::NotInitValidated
+            | ErrorCode::InitValidateFailed => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden | ErrorCode::ArchivedDocumentImmutable | ErrorCode::AlreadySetup => {
                 StatusCode::FORBIDDEN
             }
@@ -279,6 +291,7 @@ impl From<AppError> for ApiError {
         match error {
             AppError::Input(message) => Self::invalid(message),
             AppError::ConversationNotFound => Self::not_found("Conversation Not Exists."),
+            AppError::Forbidden(message) => Self::forbidden(message),
             AppError::Llm(llm) => llm.into(),
             AppError::Engine(engine) => engine.into(),
             AppError::Store(store) => store.into(),

@@ -196,8 +196,23 @@ pub async fn mark_route(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// `GET /metrics`. With `server.metrics_token` set, only `Authorization: Bearer <token>` reads
+/// it (compared in constant time).
+pub async fn scrape(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(expected) = &state.engine.config().server.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(char::is_whitespace))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        if !given.is_some_and(|given| super::keys::same_secret(given, &expected.0)) {
+            return Err(ApiError::unauthorized("A valid metrics token is required."));
+        }
+    }
     let text = state.metrics.render(&state).await?;
     Ok((
         [(

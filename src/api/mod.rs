@@ -4,10 +4,12 @@
 pub(crate) mod app;
 mod auth;
 pub mod caller;
+pub mod client;
 pub mod console;
 pub mod error;
 mod extract;
 mod files;
+pub mod keys;
 mod knowledge;
 pub mod metrics;
 pub mod openapi;
@@ -44,15 +46,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for an engine: its signing key (generated into the data dir on first use) and
-    /// a fresh metrics registry.
+    /// The state for an engine: keys derived from its secret key (generated into the data dir
+    /// on first use; a configured one must be at least 32 bytes) and a fresh metrics registry.
     pub fn new(engine: Arc<Engine>) -> std::io::Result<Self> {
-        let key = signing::secret_key(engine.config())?;
-        let files = signing::FileSigner::with_key(key.clone(), engine.config());
+        let config = engine.config();
+        let key = signing::secret_key(config)?;
+        if config.secret_key.is_some() {
+            keys::check_configured(&key).map_err(std::io::Error::other)?;
+        }
+        let file_key = keys::derive(&key, keys::Purpose::FileLinks).to_vec();
+        let files = signing::FileSigner::with_key(file_key, config);
+        let console = console::ConsoleKeys::new(&key, config).map_err(std::io::Error::other)?;
         Ok(Self {
             files: Arc::new(files),
             metrics: Arc::new(metrics::Metrics::new()),
-            console: Arc::new(console::ConsoleKeys::new(&key)),
+            console: Arc::new(console),
             engine,
         })
     }
@@ -69,9 +77,15 @@ pub fn router(state: AppState) -> Router {
         .max_file_bytes()
         .saturating_add(MULTIPART_OVERHEAD_BYTES);
     let timeout = Duration::from_secs(config.server.request_timeout_secs);
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics::scrape))
+    // With a listener of their own, metrics are not on the API's (see `metrics_router`).
+    let metrics_here = config.server.metrics_listen.is_none();
+    let router = Router::new().route("/health", get(health));
+    let router = if metrics_here {
+        router.route("/metrics", get(metrics::scrape))
+    } else {
+        router
+    };
+    router
         .route("/files/{file_id}/file-preview", get(files::file_preview))
         .route("/v1", get(root))
         .route("/v1/", get(root))
@@ -97,6 +111,13 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `/metrics` alone, for `server.metrics_listen` (a port kept off the public network).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::scrape))
+        .with_state(state)
 }
 
 /// The span of one request: its id (set or propagated by the request-id layers), method and
@@ -154,7 +175,20 @@ pub async fn serve(engine: Arc<Engine>, listen: SocketAddr) -> anyhow::Result<()
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "ragd listening");
     eprintln!("ragd listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(AppState::new(engine)?))
+    let state = AppState::new(engine)?;
+    if let Some(address) = state.engine.config().server.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(address).await?;
+        tracing::info!(address = %metrics.local_addr()?, "metrics listening");
+        let app = metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics, app).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
+    // The peer address is what sign-in throttling counts (see `client`).
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())

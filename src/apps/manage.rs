@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{AppConfig, AppError, AppMode};
 use crate::engine::Engine;
-use crate::store::{App, NewApp};
+use crate::store::{App, NewApp, Role};
 
 /// Longest app name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -22,6 +22,15 @@ pub struct AppDraft {
     /// An easy-UI model config; None starts from the defaults.
     pub model_config: Option<Value>,
     pub created_by: Option<String>,
+    /// The console account making the app; None (the CLI) may bind any dataset.
+    pub viewer: Option<Viewer>,
+}
+
+/// A console account binding datasets: it may bind only the datasets the console shows it.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub account_id: String,
+    pub role: Role,
 }
 
 /// Checks an app name: trimmed, not empty, not too long.
@@ -43,7 +52,7 @@ pub async fn create(engine: &Engine, tenant_id: &str, draft: AppDraft) -> Result
     let name = check_name(&draft.name)?;
     let mode = AppMode::parse(&draft.mode)?;
     let config = AppConfig::parse(draft.model_config.as_ref().unwrap_or(&AppConfig::default_json()))?;
-    check_datasets(engine, tenant_id, &config).await?;
+    check_datasets(engine, tenant_id, &config, draft.viewer.as_ref(), &[]).await?;
     Ok(engine
         .store()
         .create_app(
@@ -63,26 +72,62 @@ pub async fn create(engine: &Engine, tenant_id: &str, draft: AppDraft) -> Result
         .await?)
 }
 
-/// Replaces an app's model config; false when the app does not exist.
+/// Replaces an app's model config; false when the app does not exist. Datasets the app is
+/// bound to already stay bound whoever saves (they were checked when bound); new ones must be
+/// visible to `viewer`.
 pub async fn set_model_config(
     engine: &Engine,
     tenant_id: &str,
     app_id: &str,
     model_config: &Value,
+    viewer: Option<&Viewer>,
 ) -> Result<bool, AppError> {
     let config = AppConfig::parse(model_config)?;
-    check_datasets(engine, tenant_id, &config).await?;
+    let bound = engine.store().app_dataset_ids(tenant_id, app_id).await?;
+    check_datasets(engine, tenant_id, &config, viewer, &bound).await?;
     Ok(engine
         .store()
         .set_app_model_config(tenant_id, app_id, &config.json, &config.datasets.dataset_ids)
         .await?)
 }
 
-/// Every bound dataset must be one of the workspace's.
-async fn check_datasets(engine: &Engine, tenant_id: &str, config: &AppConfig) -> Result<(), AppError> {
+/// Every bound dataset must be one of the workspace's, and each newly bound one visible to
+/// the viewer (the console's own rule, so an app cannot open a dataset its editor cannot).
+async fn check_datasets(
+    engine: &Engine,
+    tenant_id: &str,
+    config: &AppConfig,
+    viewer: Option<&Viewer>,
+    already_bound: &[String],
+) -> Result<(), AppError> {
     for id in &config.datasets.dataset_ids {
-        if engine.store().dataset(tenant_id, id).await?.is_none() {
+        let Some(dataset) = engine.store().dataset(tenant_id, id).await? else {
             return Err(AppError::Input(format!("Dataset {id} does not exist.")));
+        };
+        if let Some(viewer) = viewer
+            && !already_bound.contains(id)
+            && !dataset.visible_to(&viewer.account_id, viewer.role)
+        {
+            return Err(AppError::Forbidden(format!(
+                "You do not have permission to access dataset {id}."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the viewer may run the app in the console's playground: every dataset it is bound
+/// to must be one the viewer may see, or the playground would answer from a hidden dataset.
+pub async fn check_playground(engine: &Engine, app: &App, viewer: &Viewer) -> Result<(), AppError> {
+    // The config the app runs, which names the datasets retrieval will search.
+    let config = AppConfig::parse(&app.model_config)?;
+    for id in &config.datasets.dataset_ids {
+        if let Some(dataset) = engine.store().dataset(&app.tenant_id, id).await?
+            && !dataset.visible_to(&viewer.account_id, viewer.role)
+        {
+            return Err(AppError::Forbidden(format!(
+                "You do not have permission to access dataset {id}, which this app uses."
+            )));
         }
     }
     Ok(())

@@ -25,6 +25,9 @@ pub enum AppError {
     Input(String),
     #[error("conversation not found")]
     ConversationNotFound,
+    /// The caller may not reach something the request names (a dataset hidden from them).
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Llm(#[from] llm::LlmError),
     #[error(transparent)]

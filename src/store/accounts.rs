@@ -235,49 +235,82 @@ impl Store {
         row.as_ref().map(account_from_row).transpose()
     }
 
-    /// Failed sign-ins for `email` since `since` (Unix seconds).
-    pub async fn login_failures_since(&self, email: &str, since: i64) -> Result<i64, StoreError> {
-        let row =
-            sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE email = $1 AND failed_at >= $2")
-                .bind(normalize_email(email))
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(row.try_get("n")?)
+    /// Counts one sign-in attempt against the account, atomically: false (nothing counted)
+    /// when its current window already holds `max` failures. A window starts at the first
+    /// failure after the previous one ended, and lasts `window_secs`. A successful sign-in
+    /// clears the count (`record_login`), so only failures stay counted.
+    pub async fn reserve_login_attempt(
+        &self,
+        account_id: &str,
+        max: u32,
+        window_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let ts = now();
+        let done = sqlx::query(
+            "UPDATE accounts SET \
+             login_failures = CASE WHEN login_window_start < $1 THEN 1 ELSE login_failures + 1 END, \
+             login_window_start = CASE WHEN login_window_start < $1 THEN $2 ELSE login_window_start END \
+             WHERE id = $3 AND (login_window_start < $1 OR login_failures < $4)",
+        )
+        .bind(ts.saturating_sub(window_secs))
+        .bind(ts)
+        .bind(account_id)
+        .bind(i64::from(max))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    pub async fn record_login_failure(&self, email: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO login_failures (id, email, failed_at) VALUES ($1, $2, $3)")
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(normalize_email(email))
-            .bind(now())
+    /// Counts one sign-in attempt from a client address, atomically (one upsert): false when
+    /// the address is over `max` in its window. Windows that have passed are dropped first,
+    /// so the table holds only clients seen within the last window.
+    pub async fn reserve_client_attempt(
+        &self,
+        client: &str,
+        max: u32,
+        window_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let ts = now();
+        let cutoff = ts.saturating_sub(window_secs);
+        sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO login_throttle (client, failures, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (client) DO UPDATE SET \
+             failures = CASE WHEN login_throttle.window_start < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+             window_start = CASE WHEN login_throttle.window_start < $3 THEN $2 ELSE login_throttle.window_start END \
+             RETURNING failures",
+        )
+        .bind(client)
+        .bind(ts)
+        .bind(cutoff)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(failures <= i64::from(max))
+    }
+
+    /// Takes back an attempt counted for a client address that turned out to succeed.
+    pub async fn release_client_attempt(&self, client: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE login_throttle SET failures = failures - 1 WHERE client = $1 AND failures > 0")
+            .bind(client)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     /// A successful sign-in: clears the failures and records when and from where.
-    pub async fn record_login(
-        &self,
-        account_id: &str,
-        email: &str,
-        ip: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        let ts = now();
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(normalize_email(email))
-            .execute(&mut *tx)
-            .await?;
+    pub async fn record_login(&self, account_id: &str, ip: Option<&str>) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE accounts SET last_login_at = $1, last_login_ip = $2, last_active_at = $1 WHERE id = $3",
+            "UPDATE accounts SET last_login_at = $1, last_login_ip = $2, last_active_at = $1, \
+             login_failures = 0 WHERE id = $3",
         )
-        .bind(ts)
+        .bind(now())
         .bind(ip)
         .bind(account_id)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -295,55 +328,120 @@ impl Store {
         Ok(())
     }
 
-    pub async fn store_refresh_token(
+    /// Starts a server-side session for the account with its first refresh token; returns
+    /// the session id, which access tokens carry.
+    pub async fn create_session(
         &self,
         account_id: &str,
-        token: &str,
+        refresh_token: &str,
+        expires_at: i64,
+    ) -> Result<String, StoreError> {
+        let session_id = uuid::Uuid::new_v4().to_string();
+        let ts = now();
+        let mut tx = self.begin_write().await?;
+        // Sessions and tokens that have run out go as new ones come.
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
+            .bind(ts)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO console_sessions (id, account_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session_id)
+        .bind(account_id)
+        .bind(expires_at)
+        .bind(ts)
+        .execute(&mut *tx)
+        .await?;
+        insert_refresh_token(&mut tx, account_id, &session_id, refresh_token, expires_at, ts).await?;
+        tx.commit().await?;
+        Ok(session_id)
+    }
+
+    /// Whether the session is live and the account's.
+    pub async fn session_is_live(&self, session_id: &str, account_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS live FROM console_sessions WHERE id = $1 AND account_id = $2 AND expires_at >= $3",
+        )
+        .bind(session_id)
+        .bind(account_id)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Uses up a refresh token: the account and live session it belonged to, if it was valid.
+    /// One statement deletes and returns it, so of concurrent uses exactly one wins, on SQLite
+    /// and PostgreSQL alike (a stolen, already used token is worthless).
+    pub async fn take_refresh_token(&self, token: &str) -> Result<Option<(String, String)>, StoreError> {
+        let ts = now();
+        let row = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING account_id, session_id, expires_at",
+        )
+        .bind(hash_token(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let account_id: String = row.try_get("account_id")?;
+        let session_id: String = row.try_get("session_id")?;
+        if expires_at < ts || !self.session_is_live(&session_id, &account_id).await? {
+            return Ok(None);
+        }
+        Ok(Some((account_id, session_id)))
+    }
+
+    /// The next refresh token of a session, which lives as long as its newest token.
+    pub async fn rotate_session(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        refresh_token: &str,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, account_id, expires_at, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(hash_token(token))
-            .bind(account_id)
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE console_sessions SET expires_at = $1 WHERE id = $2")
             .bind(expires_at)
-            .bind(now())
-            .execute(&self.pool)
+            .bind(session_id)
+            .execute(&mut *tx)
             .await?;
+        insert_refresh_token(&mut tx, account_id, session_id, refresh_token, expires_at, now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Uses up a refresh token: the account it belonged to, if it was valid. A token works once
-    /// (the caller issues a new one), so a stolen, already used token is worthless.
-    pub async fn take_refresh_token(&self, token: &str) -> Result<Option<String>, StoreError> {
+    /// Signs a session out: it, and its refresh tokens, stop working.
+    pub async fn end_session(&self, session_id: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let hash = hash_token(token);
-        let row = sqlx::query("SELECT account_id, expires_at FROM refresh_tokens WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(&mut *tx)
+        sqlx::query("DELETE FROM refresh_tokens WHERE session_id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1 OR expires_at < $2")
-            .bind(&hash)
-            .bind(now())
+        sqlx::query("DELETE FROM console_sessions WHERE id = $1")
+            .bind(session_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        let Some(row) = row else { return Ok(None) };
-        let expires_at: i64 = row.try_get("expires_at")?;
-        if expires_at < now() {
-            return Ok(None);
-        }
-        Ok(Some(row.try_get("account_id")?))
-    }
-
-    pub async fn revoke_refresh_token(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-            .bind(hash_token(token))
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 
-    /// Changes the password hash, and ends every session made before: refresh tokens go, and
-    /// the session version moves on, so earlier access tokens stop counting.
+    /// Signs out the session a refresh token belongs to (what a client holding only that
+    /// token can do).
+    pub async fn end_session_of_refresh_token(&self, token: &str) -> Result<(), StoreError> {
+        let session: Option<String> =
+            sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+                .bind(hash_token(token))
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(session) = session {
+            self.end_session(&session).await?;
+        }
+        Ok(())
+    }
+
+    /// Changes the password hash, and ends every session made before: sessions and refresh
+    /// tokens go, and the session version moves on, so earlier access tokens stop counting.
     pub async fn change_password(&self, account_id: &str, password_hash: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -354,6 +452,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM console_sessions WHERE account_id = $1")
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
@@ -511,7 +613,8 @@ impl Store {
                 insert_member(&mut tx, tenant_id, &account_id, role, Some(inviter), ts).await?;
                 let status: String = row.try_get("status")?;
                 if status == ACCOUNT_PENDING {
-                    // Invited elsewhere before and never activated: a fresh token for this one.
+                    // Invited elsewhere before and never activated: a token of this invitation
+                    // only. Activating with it voids the others (see `activate_account`).
                     let token =
                         insert_invitation(&mut tx, tenant_id, &account_id, &email, inviter, expires_at, ts)
                             .await?;
@@ -546,16 +649,19 @@ impl Store {
         Ok(outcome)
     }
 
-    /// The open invitation a token stands for (unused, unexpired, account still a member).
+    /// The open invitation a token stands for (unused, unexpired, account still a member and
+    /// still pending: an active account is never reached through a token).
     pub async fn invitation(&self, token: &str) -> Result<Option<Invitation>, StoreError> {
         let row = sqlx::query(
             "SELECT i.id, i.tenant_id, t.name AS tenant_name, i.account_id, i.email FROM member_invitations i \
              JOIN tenants t ON t.id = i.tenant_id \
              JOIN tenant_members m ON m.tenant_id = i.tenant_id AND m.account_id = i.account_id \
+             JOIN accounts a ON a.id = i.account_id AND a.status = $3 \
              WHERE i.token_hash = $1 AND i.used_at IS NULL AND i.expires_at >= $2",
         )
         .bind(hash_token(token))
         .bind(now())
+        .bind(ACCOUNT_PENDING)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
@@ -570,8 +676,13 @@ impl Store {
         .transpose()
     }
 
-    /// Activates an invited account: sets its name and password and uses the invitation up.
-    /// `false` if the invitation was used meanwhile.
+    /// Activates an invited account: sets its name and password and uses the invitation up, in
+    /// one transaction that changes exactly one pending account. The account joins the
+    /// invitation's workspace only: its other open invitations are voided with the memberships
+    /// they made, so whoever holds one token (the inviter hands it on) gets no more than that
+    /// inviter could grant. `false`, with nothing changed, if the invitation was used, voided or
+    /// expired meanwhile or the account is no longer pending: a token never signs in an active
+    /// account.
     pub async fn activate_account(
         &self,
         invitation: &Invitation,
@@ -582,16 +693,19 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let ts = now();
-        let used =
-            sqlx::query("UPDATE member_invitations SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
-                .bind(ts)
-                .bind(&invitation.id)
-                .execute(&mut *tx)
-                .await?;
+        let used = sqlx::query(
+            "UPDATE member_invitations SET used_at = $1 WHERE id = $2 AND account_id = $3 \
+             AND used_at IS NULL AND expires_at >= $1",
+        )
+        .bind(ts)
+        .bind(&invitation.id)
+        .bind(&invitation.account_id)
+        .execute(&mut *tx)
+        .await?;
         if used.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query(
+        let activated = sqlx::query(
             "UPDATE accounts SET name = $1, password_hash = $2, interface_language = $3, timezone = $4, \
              status = $5, current_tenant_id = $6 WHERE id = $7 AND status = $8",
         )
@@ -605,6 +719,21 @@ impl Store {
         .bind(ACCOUNT_PENDING)
         .execute(&mut *tx)
         .await?;
+        if activated.rows_affected() != 1 {
+            // Dropping the transaction rolls the used invitation back too.
+            return Ok(false);
+        }
+        // A pending account's memberships all came from invitations: only this one's stays.
+        sqlx::query("DELETE FROM tenant_members WHERE account_id = $1 AND tenant_id <> $2")
+            .bind(&invitation.account_id)
+            .bind(&invitation.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM member_invitations WHERE account_id = $1 AND id <> $2")
+            .bind(&invitation.account_id)
+            .bind(&invitation.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -687,6 +816,28 @@ async fn insert_member(
     .bind(account_id)
     .bind(role.as_str())
     .bind(invited_by)
+    .bind(ts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_refresh_token(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    account_id: &str,
+    session_id: &str,
+    token: &str,
+    expires_at: i64,
+    ts: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, account_id, session_id, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash_token(token))
+    .bind(account_id)
+    .bind(session_id)
+    .bind(expires_at)
     .bind(ts)
     .execute(&mut **tx)
     .await?;

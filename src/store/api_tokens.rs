@@ -103,6 +103,13 @@ impl Store {
         );
         let mut tx = self.begin_write().await?;
         if let Some(max) = max {
+            // The count and the insert must not interleave with another creation: the tenant's
+            // row is locked first (a no-op update; on SQLite the write transaction already
+            // excludes other writers, on PostgreSQL this is what serializes them).
+            sqlx::query("UPDATE tenants SET status = status WHERE id = $1")
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
             let count: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM api_tokens WHERE tenant_id = $1 AND type = $2 \
                  AND COALESCE(app_id, '') = $3",

@@ -33,6 +33,18 @@ pub struct Dataset {
     pub doc_language: String,
 }
 
+impl Dataset {
+    /// Dify's dataset permission, the one rule for every place a dataset id is accepted from a
+    /// console account: the owner reaches every dataset of the workspace; others reach those
+    /// shared with the team and the ones they created (`partial_members` lists are not kept, so
+    /// such datasets are their creator's).
+    pub fn visible_to(&self, account_id: &str, role: super::Role) -> bool {
+        role == super::Role::Owner
+            || self.permission == "all_team_members"
+            || self.created_by.as_deref() == Some(account_id)
+    }
+}
+
 /// Fields a PATCH may change; None leaves a field as it is. The indexing technique and the
 /// embedding model change together, through `switch_indexing_technique`.
 #[derive(Debug, Clone, Default)]

@@ -235,6 +235,7 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_sessions_do_not() {
     let foreign = ragd::api::console::passport::Passport::new(b"another server").issue_access(
         &owner.account_id,
         0,
+        "no-session",
         ragd::store::now(),
         3600,
     );
@@ -454,7 +455,7 @@ async fn profile_and_password_changes() {
 }
 
 #[tokio::test]
-async fn members_are_invited_activated_re_roled_and_removed_by_admins_only() {
+async fn members_are_invited_by_admins_and_re_roled_and_removed_by_the_owner_only() {
     let console = Console::new().await;
     let owner = console.owner().await;
     let invite = |role: &str, email: &str| json!({"emails": [email], "role": role});
@@ -566,18 +567,15 @@ async fn members_are_invited_activated_re_roled_and_removed_by_admins_only() {
         .await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
 
-    // Admins may, but never on the owner or themselves.
+    // Admins invite but do not re-role (Dify: only the owner does); the owner never re-roles
+    // themselves.
     let admin = console.member(&owner, Role::Admin).await;
     let (status, body) = admin
         .call(&console, "PUT", &owner_role, Some(json!({"role": "normal"})))
         .await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
-    let own = format!(
-        "/console/api/workspaces/current/members/{}/update-role",
-        admin.account_id
-    );
-    let (status, body) = admin
-        .call(&console, "PUT", &own, Some(json!({"role": "editor"})))
+    let (status, body) = owner
+        .call(&console, "PUT", &owner_role, Some(json!({"role": "editor"})))
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "cannot_operate_self");
     let editor_role = format!(
@@ -585,6 +583,10 @@ async fn members_are_invited_activated_re_roled_and_removed_by_admins_only() {
         editor.account_id
     );
     let (status, body) = admin
+        .call(&console, "PUT", &editor_role, Some(json!({"role": "normal"})))
+        .await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, body) = owner
         .call(&console, "PUT", &editor_role, Some(json!({"role": "owner"})))
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
@@ -592,11 +594,11 @@ async fn members_are_invited_activated_re_roled_and_removed_by_admins_only() {
         "/console/api/workspaces/current/members/{}/update-role",
         uuid::Uuid::new_v4()
     );
-    let (status, body) = admin
+    let (status, body) = owner
         .call(&console, "PUT", &stranger, Some(json!({"role": "normal"})))
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
-    let (status, _) = admin
+    let (status, _) = owner
         .call(
             &console,
             "PUT",
@@ -633,12 +635,14 @@ async fn members_are_invited_activated_re_roled_and_removed_by_admins_only() {
         .await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
     let (status, body) = admin.call(&console, "DELETE", &remove, None).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (status, body) = owner.call(&console, "DELETE", &remove, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = editor
         .call(&console, "POST", "/console/api/workspaces/current", None)
         .await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
-    let (status, body) = admin.call(&console, "DELETE", &remove, None).await;
+    let (status, body) = owner.call(&console, "DELETE", &remove, None).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
 

@@ -23,6 +23,7 @@ mod parse_bombs;
 mod reference_vectors;
 mod reindex;
 mod rerank_api;
+mod security_accounts;
 mod security_files;
 mod security_outbound;
 mod segments_api;

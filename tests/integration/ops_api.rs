@@ -705,12 +705,15 @@ fn local_part(url: &str, base: &str) -> String {
         .to_string()
 }
 
+/// The secret key of the signed-link test (32 bytes at least, as configured keys must be).
+const SIGNING_KEY: &str = "test-signing-key-of-32-bytes-len";
+
 #[tokio::test]
 async fn signed_links_download_files_and_zips() {
     const BASE: &str = "https://kb.example.org";
     let api = Api::with_config(|config| {
         config.server.files_url = Some(format!("{BASE}/"));
-        config.secret_key = Some(ragd::config::Secret("test-signing-key".into()));
+        config.secret_key = Some(ragd::config::Secret(SIGNING_KEY.into()));
     })
     .await;
     let id = api.create_dataset("files").await;
@@ -841,7 +844,9 @@ async fn signed_links_download_files_and_zips() {
     let page_file = page_object["id"].as_str().unwrap();
     let notes_file = path.split('/').nth(2).unwrap().to_string();
     let moved = path.replace(&notes_file, page_file);
-    let signer = ragd::api::signing::FileSigner::new(b"test-signing-key".to_vec(), BASE, 300);
+    // Links are signed with the file-link key derived from the secret key.
+    let file_key = ragd::api::keys::derive(SIGNING_KEY.as_bytes(), ragd::api::keys::Purpose::FileLinks);
+    let signer = ragd::api::signing::FileSigner::new(file_key.to_vec(), BASE, 300);
     let expired = signer.signed_url_at(&notes_file, true, ragd::store::now() - 301);
     let fresh = signer.signed_url_at(&notes_file, true, ragd::store::now() - 60);
     let other_key = ragd::api::signing::FileSigner::new(b"guessed".to_vec(), BASE, 300).signed_url_at(

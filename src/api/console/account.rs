@@ -167,6 +167,7 @@ pub async fn password(
     }
     check_password(&body.new_password)?;
     let account = load(&state, &user).await?;
+    let _slot = state.console.guard.hash_slot()?;
     let current = body.password.unwrap_or_default();
     if !verify_password(current, account.password_hash.clone()).await? {
         return Err(ApiError::new(

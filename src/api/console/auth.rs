@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::passport::new_refresh_token;
-use super::session::{self, REFRESH_COOKIE, SessionTokens};
+use super::session::{self, ACCESS_COOKIE, REFRESH_COOKIE, SessionTokens};
+use crate::api::client::Client;
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::store::{ACCOUNT_ACTIVE, Account, now};
@@ -135,6 +136,8 @@ pub struct SetupBody {
 
 pub async fn setup(
     State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SetupBody>,
 ) -> Result<Response, ApiError> {
     let already = || {
@@ -146,10 +149,18 @@ pub async fn setup(
     if state.engine.store().setup_at().await?.is_some() {
         return Err(already());
     }
+    if !init_validated(&state, &client, &headers) {
+        return Err(ApiError::new(
+            ErrorCode::NotInitValidated,
+            "Init validation has not been completed yet. Please proceed with the init validation first.",
+        ));
+    }
     let email = check_email(&body.email)?;
     let name = check_name(&body.name)?;
     check_password(&body.password)?;
+    let slot = state.console.guard.hash_slot()?;
     let hash = hash_password(body.password).await?;
+    drop(slot);
     let language = body.language.unwrap_or_else(|| "en-US".into());
     if !state
         .engine
@@ -161,6 +172,95 @@ pub async fn setup(
     }
     tracing::info!(email = %email, "console set up");
     Ok((StatusCode::CREATED, Json(json!({"result": "success"}))).into_response())
+}
+
+/// The cookie that proves the setup password was given, and how long it does.
+const INIT_COOKIE: &str = "init_validated";
+const INIT_TTL_SECS: i64 = 3600;
+/// Longest setup password compared (longer is wrong without looking).
+const MAX_INIT_PASSWORD_BYTES: usize = 1024;
+
+/// Whether setup may go ahead: no setup password is configured, or this browser proved it.
+fn init_validated(state: &AppState, client: &Client, headers: &HeaderMap) -> bool {
+    if state.engine.config().console.init_password.is_none() {
+        return true;
+    }
+    session::cookie(headers, &session::cookie_name(INIT_COOKIE, client.https))
+        .is_some_and(|token| state.console.passport.verify_init(token, now()))
+}
+
+/// Dify's `GET /init`: `finished` once setup is done or may go ahead.
+pub async fn init_status(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let finished =
+        state.engine.store().setup_at().await?.is_some() || init_validated(&state, &client, &headers);
+    Ok(Json(
+        json!({"status": if finished { "finished" } else { "not_started" }}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InitBody {
+    password: String,
+}
+
+/// Dify's `POST /init`: checks the setup password (`RAGD_INIT_PASSWORD`) and, when it matches,
+/// sets a short-lived cookie that lets this browser run the setup. Wrong guesses count against
+/// the client address like failed sign-ins.
+pub async fn init_validate(
+    State(state): State<AppState>,
+    client: Client,
+    ApiJson(body): ApiJson<InitBody>,
+) -> Result<Response, ApiError> {
+    let store = state.engine.store();
+    if store.setup_at().await?.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::AlreadySetup,
+            "ragd has been set up already. Please sign in.",
+        ));
+    }
+    let console = &state.engine.config().console;
+    let client_ip = client.ip.map(|ip| ip.to_string());
+    if let Some(expected) = &console.init_password {
+        let window = i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
+        if let Some(ip) = &client_ip
+            && !store
+                .reserve_client_attempt(ip, console.login_ip_max_failures, window)
+                .await?
+        {
+            return Err(ApiError::new(
+                ErrorCode::TooManyRequests,
+                "Too many failed attempts from this address. Please try again later.",
+            ));
+        }
+        if body.password.len() > MAX_INIT_PASSWORD_BYTES
+            || !crate::api::keys::same_secret(&body.password, &expected.0)
+        {
+            return Err(ApiError::new(
+                ErrorCode::InitValidateFailed,
+                "Init validation failed. Please check the password and try again.",
+            ));
+        }
+        if let Some(ip) = &client_ip {
+            store.release_client_attempt(ip).await?;
+        }
+    }
+    let token = state.console.passport.issue_init(now(), INIT_TTL_SECS);
+    let secure = if client.https { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={INIT_TTL_SECS}{secure}",
+        session::cookie_name(INIT_COOKIE, client.https)
+    );
+    let mut response = (StatusCode::CREATED, Json(json!({"result": "success"}))).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,73 +275,110 @@ pub struct LoginBody {
     invite_token: Option<String>,
 }
 
-/// The client's address as the proxy in front reports it, if any.
-fn client_ip(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-forwarded-for")
-        .or_else(|| headers.get("x-real-ip"))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
+/// Signs in with e-mail and password. What a caller can make the server spend on it is bounded:
+/// at most `login_hash_concurrency` passwords are checked at once (more are answered 429 at
+/// once), each client address and each address have their own failure limits, and every
+/// attempt is counted before its password is checked, atomically, so concurrent guesses cannot
+/// slip past a limit.
 pub async fn login(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    client: Client,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     require_setup(&state).await?;
+    let _slot = state.console.guard.hash_slot()?;
     let store = state.engine.store();
     let console = &state.engine.config().console;
-    let since = now() - i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
-    if store.login_failures_since(&body.email, since).await? >= i64::from(console.login_max_failures) {
+    let window = i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
+    let client_ip = client.ip.map(|ip| ip.to_string());
+    if let Some(ip) = &client_ip
+        && !store
+            .reserve_client_attempt(ip, console.login_ip_max_failures, window)
+            .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::TooManyRequests,
+            "Too many failed sign-in attempts from this address. Please try again later.",
+        ));
+    }
+    let account = store.account_by_email(&body.email).await?;
+    let reserved = match &account {
+        Some(account) => {
+            store
+                .reserve_login_attempt(&account.id, console.login_max_failures, window)
+                .await?
+        }
+        None => state.console.guard.reserve_unknown(
+            &crate::store::normalize_email(&body.email),
+            console.login_max_failures,
+            now(),
+            window,
+        ),
+    };
+    if !reserved {
         return Err(ApiError::new(
             ErrorCode::LoginLimit,
             "Too many incorrect password attempts. Please try again later.",
         ));
     }
-    let account = store.account_by_email(&body.email).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     if !verify_password(body.password, hash).await? {
-        store.record_login_failure(&body.email).await?;
         return Err(ApiError::new(
             ErrorCode::AuthenticationFailed,
             "Invalid email or password.",
         ));
     }
     let account = account.expect("a verified password belongs to an account");
+    if let Some(ip) = &client_ip {
+        store.release_client_attempt(ip).await?;
+    }
     if account.status != ACCOUNT_ACTIVE {
         return Err(ApiError::new(ErrorCode::AccountBanned, "Account is not active."));
     }
-    store
-        .record_login(&account.id, &account.email, client_ip(&headers).as_deref())
-        .await?;
-    signed_in(&state, &account).await
+    store.record_login(&account.id, client_ip.as_deref()).await?;
+    signed_in(&state, &client, &account, None).await
 }
 
 /// The answer of a successful sign-in: tokens in the body (older Dify clients read them there)
-/// and in cookies (the browser console uses those).
-async fn signed_in(state: &AppState, account: &Account) -> Result<Response, ApiError> {
+/// and in cookies (the browser console uses those). `session` continues a session (a refresh);
+/// None starts a new one.
+async fn signed_in(
+    state: &AppState,
+    client: &Client,
+    account: &Account,
+    session: Option<String>,
+) -> Result<Response, ApiError> {
     let console = &state.engine.config().console;
     let access_ttl = i64::try_from(console.access_token_minutes.saturating_mul(60)).unwrap_or(i64::MAX);
     let refresh_ttl = i64::try_from(console.refresh_token_days.saturating_mul(86_400)).unwrap_or(i64::MAX);
     let ts = now();
+    let store = state.engine.store();
+    let refresh_token = new_refresh_token();
+    let expires_at = ts.saturating_add(refresh_ttl);
+    let session_id = match session {
+        Some(session_id) => {
+            store
+                .rotate_session(&account.id, &session_id, &refresh_token, expires_at)
+                .await?;
+            session_id
+        }
+        None => {
+            store
+                .create_session(&account.id, &refresh_token, expires_at)
+                .await?
+        }
+    };
     let tokens = SessionTokens {
         access_token: state.console.passport.issue_access(
             &account.id,
             account.session_version,
+            &session_id,
             ts,
             access_ttl,
         ),
-        refresh_token: new_refresh_token(),
+        refresh_token,
         csrf_token: state.console.passport.issue_csrf(&account.id, ts, access_ttl),
     };
-    state
-        .engine
-        .store()
-        .store_refresh_token(&account.id, &tokens.refresh_token, ts + refresh_ttl)
-        .await?;
     let mut response = Json(json!({
         "result": "success",
         "data": {
@@ -251,18 +388,55 @@ async fn signed_in(state: &AppState, account: &Account) -> Result<Response, ApiE
         },
     }))
     .into_response();
-    session::set_session_cookies(response.headers_mut(), &tokens, access_ttl, refresh_ttl);
+    session::set_session_cookies(
+        response.headers_mut(),
+        &tokens,
+        access_ttl,
+        refresh_ttl,
+        client.https,
+    );
     Ok(response)
 }
 
-/// Ends the session: the refresh token stops working and the cookies are cleared. Works
-/// signed in or not, so a stale browser can always sign out.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(token) = session::cookie(&headers, REFRESH_COOKIE) {
-        state.engine.store().revoke_refresh_token(token).await?;
+/// An optional JSON body: `None` when empty (browsers send cookies and no body).
+fn optional_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))
+}
+
+/// Ends the session: the access token it was made for and its refresh tokens stop working, and
+/// the cookies are cleared. The session is found from the access token (bearer or cookie, even
+/// expired) or from a refresh token (cookie, or `refresh_token` in the body for clients that
+/// keep only that). Works signed in or not, so a stale browser can always sign out.
+pub async fn logout(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let from_body = optional_body::<RefreshBody>(&body)?.and_then(|b| b.refresh_token);
+    let store = state.engine.store();
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(char::is_whitespace))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let access =
+        bearer.or_else(|| session::cookie(&headers, &session::cookie_name(ACCESS_COOKIE, client.https)));
+    if let Some(session_id) = access.and_then(|token| state.console.passport.session_of(token)) {
+        store.end_session(&session_id).await?;
+    }
+    let refresh_cookie = session::cookie(&headers, &session::cookie_name(REFRESH_COOKIE, client.https));
+    for token in [from_body.as_deref(), refresh_cookie].into_iter().flatten() {
+        store.end_session_of_refresh_token(token).await?;
     }
     let mut response = Json(json!({"result": "success"})).into_response();
-    session::clear_session_cookies(response.headers_mut());
+    session::clear_session_cookies(response.headers_mut(), client.https);
     Ok(response)
 }
 
@@ -273,36 +447,28 @@ pub struct RefreshBody {
 }
 
 /// New tokens for a valid refresh token (from the cookie, or the body as older clients send
-/// it). Each refresh token works once.
+/// it), in the same session. Each refresh token works once.
 pub async fn refresh(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    // The body is optional: browsers send the cookie and no body at all.
-    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<RefreshBody>(&body)
-            .map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))?
-            .refresh_token
-    };
+    let from_body = optional_body::<RefreshBody>(&body)?.and_then(|b| b.refresh_token);
     let token = from_body
         .as_deref()
-        .or_else(|| session::cookie(&headers, REFRESH_COOKIE))
+        .or_else(|| session::cookie(&headers, &session::cookie_name(REFRESH_COOKIE, client.https)))
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("No refresh token provided."))?;
     let store = state.engine.store();
-    let account_id = store
-        .take_refresh_token(token)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("The refresh token is invalid or has expired."))?;
+    let invalid = || ApiError::unauthorized("The refresh token is invalid or has expired.");
+    let (account_id, session_id) = store.take_refresh_token(token).await?.ok_or_else(invalid)?;
     let account = store
         .account(&account_id)
         .await?
         .filter(|a| a.status == ACCOUNT_ACTIVE)
-        .ok_or_else(|| ApiError::unauthorized("The refresh token is invalid or has expired."))?;
-    signed_in(&state, &account).await
+        .ok_or_else(invalid)?;
+    signed_in(&state, &client, &account, Some(session_id)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -349,6 +515,7 @@ pub struct ActivateBody {
 /// Activates an invited account and signs it in.
 pub async fn activate(
     State(state): State<AppState>,
+    client: Client,
     ApiJson(body): ApiJson<ActivateBody>,
 ) -> Result<Response, ApiError> {
     let store = state.engine.store();
@@ -356,7 +523,9 @@ pub async fn activate(
     let invitation = store.invitation(&body.token).await?.ok_or_else(invalid)?;
     let name = check_name(&body.name)?;
     check_password(&body.password)?;
+    let slot = state.console.guard.hash_slot()?;
     let hash = hash_password(body.password).await?;
+    drop(slot);
     let language = body.interface_language.unwrap_or_else(|| "en-US".into());
     let timezone = body.timezone.unwrap_or_else(|| "UTC".into());
     if !store
@@ -366,7 +535,7 @@ pub async fn activate(
         return Err(invalid());
     }
     let account = store.account(&invitation.account_id).await?.ok_or_else(invalid)?;
-    signed_in(&state, &account).await
+    signed_in(&state, &client, &account, None).await
 }
 
 /// What the console's pages may offer on this server (Dify's `system-features`, reduced to the

@@ -9,6 +9,7 @@ mod datasets;
 pub mod model_settings;
 pub mod passport;
 pub mod session;
+pub mod throttle;
 mod workspaces;
 
 use axum::Router;
@@ -18,24 +19,34 @@ use super::AppState;
 use super::sealing::Sealer;
 pub use session::ConsoleUser;
 
-/// The keys console sessions and stored secrets depend on, all derived from the secret key.
+/// What console sessions depend on: the keys of session tokens and stored secrets (derived
+/// from the secret key), the sign-in guard, and the proxies whose forwarding headers count.
 pub struct ConsoleKeys {
     pub passport: passport::Passport,
     pub sealer: Sealer,
+    pub guard: throttle::LoginGuard,
+    pub proxies: super::client::TrustedProxies,
 }
 
 impl ConsoleKeys {
-    pub fn new(secret_key: &[u8]) -> Self {
-        Self {
-            passport: passport::Passport::new(secret_key),
+    /// Fails on a malformed `server.trusted_proxies`.
+    pub fn new(secret_key: &[u8], config: &crate::config::Config) -> Result<Self, String> {
+        Ok(Self {
+            passport: passport::Passport::new(&crate::api::keys::derive(
+                secret_key,
+                crate::api::keys::Purpose::Sessions,
+            )),
             sealer: Sealer::new(secret_key),
-        }
+            guard: throttle::LoginGuard::new(config.console.login_hash_concurrency),
+            proxies: super::client::TrustedProxies::parse(&config.server.trusted_proxies)?,
+        })
     }
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/setup", get(auth::setup_status).post(auth::setup))
+        .route("/init", get(auth::init_status).post(auth::init_validate))
         .route("/login", post(auth::login))
         .route("/logout", get(auth::logout).post(auth::logout))
         .route("/refresh-token", post(auth::refresh))

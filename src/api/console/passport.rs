@@ -1,6 +1,7 @@
 //! Console tokens as Dify makes them: HS256 JWTs signed with the server's secret key. The access
 //! token carries `{user_id, exp, iat, iss, sub: "Console API Passport"}`; the CSRF token is a JWT
-//! whose `sub` is the user id. Refresh tokens are opaque random strings kept hashed in SQL.
+//! whose `sub` is the user id. Refresh tokens are opaque random strings kept hashed in SQL. The
+//! key is the server's session key (derived from the secret key, `crate::api::keys`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,6 +26,18 @@ pub struct AccessClaims {
     /// The account's session version when issued (a ragd claim: a password change bumps it).
     #[serde(default)]
     pub sv: i64,
+    /// The server-side session the token belongs to (a ragd claim): signing out ends it, and
+    /// the token with it.
+    #[serde(default)]
+    pub sid: String,
+}
+
+/// Proof that the setup password (`RAGD_INIT_PASSWORD`) was given, kept in a cookie until
+/// setup (Dify keeps `is_init_validated` in its session).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitClaims {
+    pub init_validated: bool,
+    pub exp: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,7 +58,14 @@ impl Passport {
         }
     }
 
-    pub fn issue_access(&self, user_id: &str, session_version: i64, now: i64, ttl_secs: i64) -> String {
+    pub fn issue_access(
+        &self,
+        user_id: &str,
+        session_version: i64,
+        session_id: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> String {
         self.encode(&AccessClaims {
             user_id: user_id.into(),
             exp: now + ttl_secs,
@@ -53,6 +73,7 @@ impl Passport {
             iss: ISSUER.into(),
             sub: ACCESS_SUBJECT.into(),
             sv: session_version,
+            sid: session_id.into(),
         })
     }
 
@@ -60,6 +81,26 @@ impl Passport {
     pub fn verify_access(&self, token: &str, now: i64) -> Option<AccessClaims> {
         let claims: AccessClaims = self.decode(token)?;
         (claims.sub == ACCESS_SUBJECT && claims.exp > now).then_some(claims)
+    }
+
+    /// The session of an access token signed by this server, expired or not (signing out
+    /// with an expired token still ends its session).
+    pub fn session_of(&self, token: &str) -> Option<String> {
+        let claims: AccessClaims = self.decode(token)?;
+        (claims.sub == ACCESS_SUBJECT && !claims.sid.is_empty()).then_some(claims.sid)
+    }
+
+    pub fn issue_init(&self, now: i64, ttl_secs: i64) -> String {
+        self.encode(&InitClaims {
+            init_validated: true,
+            exp: now + ttl_secs,
+        })
+    }
+
+    /// Whether `token` is an unexpired proof of the setup password.
+    pub fn verify_init(&self, token: &str, now: i64) -> bool {
+        self.decode::<InitClaims>(token)
+            .is_some_and(|c| c.init_validated && c.exp > now)
     }
 
     pub fn issue_csrf(&self, user_id: &str, now: i64, ttl_secs: i64) -> String {
@@ -120,7 +161,7 @@ mod tests {
     #[test]
     fn access_tokens_verify_until_expiry_and_only_under_their_key() {
         let passport = Passport::new(b"secret");
-        let token = passport.issue_access("u1", 0, 1000, 3600);
+        let token = passport.issue_access("u1", 0, "s1", 1000, 3600);
         let claims = passport.verify_access(&token, 1001).unwrap();
         assert_eq!(
             (claims.user_id.as_str(), claims.iat, claims.exp),
@@ -128,6 +169,11 @@ mod tests {
         );
         assert!(passport.verify_access(&token, 4600).is_none(), "expired");
         assert!(Passport::new(b"other").verify_access(&token, 1001).is_none());
+        assert_eq!(passport.session_of(&token).as_deref(), Some("s1"));
+        assert_eq!(
+            passport.session_of(&token).as_deref(),
+            passport.verify_access(&token, 1001).map(|c| c.sid).as_deref()
+        );
         // A CSRF token is not an access token, and a forged payload breaks the signature.
         let csrf = passport.issue_csrf("u1", 1000, 3600);
         assert!(passport.verify_access(&csrf, 1001).is_none());
@@ -149,6 +195,18 @@ mod tests {
                 .verify_access(&format!("{header}.{payload}."), 1)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn init_proofs_are_not_other_tokens() {
+        let passport = Passport::new(b"secret");
+        let init = passport.issue_init(1000, 60);
+        assert!(passport.verify_init(&init, 1001));
+        assert!(!passport.verify_init(&init, 1060), "expired");
+        assert!(passport.verify_access(&init, 1001).is_none());
+        let access = passport.issue_access("u1", 0, "s1", 1000, 60);
+        assert!(!passport.verify_init(&access, 1001));
+        assert!(!passport.verify_init(&passport.issue_csrf("u1", 1000, 60), 1001));
     }
 
     #[test]

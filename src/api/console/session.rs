@@ -3,12 +3,17 @@
 //! its own, so cookie sessions must also prove they come from the console's pages: header
 //! `X-CSRF-Token` must equal the `csrf_token` cookie, a token bound to the same user. Bearer
 //! tokens are never sent implicitly, so they need no such proof.
+//!
+//! Every access token names a server-side session, checked on each request: signing out ends
+//! it. Served over https, the cookies are `Secure` and named `__Host-...` (bound to this host,
+//! unsettable over http or by a sibling domain); only those names are read then.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 
+use crate::api::client::Client;
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::store::{ACCOUNT_ACTIVE, Role, now};
 
@@ -45,9 +50,22 @@ impl ConsoleUser {
         require(self.role.is_admin_or_owner())
     }
 
+    /// The workspace's owner only (Dify: changing roles and removing members).
+    pub fn require_owner(&self) -> Result<(), ApiError> {
+        require(self.role == Role::Owner)
+    }
+
     /// Everyone but dataset operators.
     pub fn require_app_user(&self) -> Result<(), ApiError> {
         require(self.role.can_use_apps())
+    }
+
+    /// Who this account is when it names datasets to an app.
+    pub fn dataset_viewer(&self) -> crate::apps::manage::Viewer {
+        crate::apps::manage::Viewer {
+            account_id: self.account_id.clone(),
+            role: self.role,
+        }
     }
 }
 
@@ -58,6 +76,15 @@ fn require(allowed: bool) -> Result<(), ApiError> {
         Err(ApiError::forbidden(
             "You do not have permission to perform this action.",
         ))
+    }
+}
+
+/// The name a session cookie has: `__Host-` prefixed when served over https.
+pub fn cookie_name(base: &str, https: bool) -> String {
+    if https {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
     }
 }
 
@@ -79,7 +106,7 @@ enum Credential<'a> {
     Cookie(&'a str),
 }
 
-fn credential(headers: &HeaderMap) -> Result<Credential<'_>, ApiError> {
+fn credential(headers: &HeaderMap, https: bool) -> Result<Credential<'_>, ApiError> {
     if let Some(header) = headers.get(AUTHORIZATION) {
         let header = header.to_str().unwrap_or("").trim();
         let Some((scheme, token)) = header.split_once(char::is_whitespace) else {
@@ -92,7 +119,7 @@ fn credential(headers: &HeaderMap) -> Result<Credential<'_>, ApiError> {
         }
         return Ok(Credential::Bearer(token.trim()));
     }
-    match cookie(headers, ACCESS_COOKIE) {
+    match cookie(headers, &cookie_name(ACCESS_COOKIE, https)) {
         Some(token) if !token.is_empty() => Ok(Credential::Cookie(token)),
         _ => Err(ApiError::unauthorized("Please sign in.")),
     }
@@ -105,7 +132,10 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let ts = now();
         let invalid =
             || ApiError::unauthorized("The session is invalid or has expired. Please sign in again.");
-        let credential = credential(&parts.headers)?;
+        let client = Client::from_request_parts(parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let credential = credential(&parts.headers, client.https)?;
         let token = match credential {
             Credential::Bearer(token) | Credential::Cookie(token) => token,
         };
@@ -116,7 +146,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
             .ok_or_else(invalid)?;
         if let Credential::Cookie(_) = credential {
             let header = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            let cookie = cookie(&parts.headers, CSRF_COOKIE);
+            let cookie = cookie(&parts.headers, &cookie_name(CSRF_COOKIE, client.https));
             let proven = matches!((header, cookie), (Some(h), Some(c)) if h == c
                 && state.console.passport.verify_csrf(h, &claims.user_id, ts));
             if !proven {
@@ -128,8 +158,9 @@ impl FromRequestParts<AppState> for ConsoleUser {
         if account.status != ACCOUNT_ACTIVE {
             return Err(ApiError::new(ErrorCode::AccountBanned, "Account is not active."));
         }
-        // Tokens issued before a password change no longer count.
-        if claims.sv != account.session_version {
+        // Tokens issued before a password change no longer count, nor those of a session
+        // that was signed out.
+        if claims.sv != account.session_version || !store.session_is_live(&claims.sid, &account.id).await? {
             return Err(invalid());
         }
         let (tenant_id, role) =
@@ -167,24 +198,29 @@ async fn current_workspace(
 }
 
 /// Sets the three session cookies on a response: the tokens httpOnly, the CSRF token readable
-/// by the page's script (it must copy it into `X-CSRF-Token`).
+/// by the page's script (it must copy it into `X-CSRF-Token`); `Secure` and `__Host-` over https.
 pub fn set_session_cookies(
     headers: &mut HeaderMap,
     tokens: &SessionTokens,
     access_ttl: i64,
     refresh_ttl: i64,
+    https: bool,
 ) {
+    let secure = if https { "; Secure" } else { "" };
     let cookies = [
         format!(
-            "{ACCESS_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={access_ttl}",
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={access_ttl}{secure}",
+            cookie_name(ACCESS_COOKIE, https),
             tokens.access_token
         ),
         format!(
-            "{REFRESH_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={refresh_ttl}",
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={refresh_ttl}{secure}",
+            cookie_name(REFRESH_COOKIE, https),
             tokens.refresh_token
         ),
         format!(
-            "{CSRF_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={access_ttl}",
+            "{}={}; Path=/; SameSite=Lax; Max-Age={access_ttl}{secure}",
+            cookie_name(CSRF_COOKIE, https),
             tokens.csrf_token
         ),
     ];
@@ -196,9 +232,11 @@ pub fn set_session_cookies(
 }
 
 /// Expires the session cookies.
-pub fn clear_session_cookies(headers: &mut HeaderMap) {
+pub fn clear_session_cookies(headers: &mut HeaderMap, https: bool) {
+    let secure = if https { "; Secure" } else { "" };
     for name in [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE] {
-        if let Ok(value) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0")) {
+        let name = cookie_name(name, https);
+        if let Ok(value) = HeaderValue::from_str(&format!("{name}=; Path=/; Max-Age=0{secure}")) {
             headers.append(SET_COOKIE, value);
         }
     }

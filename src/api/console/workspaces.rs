@@ -1,6 +1,6 @@
 //! Workspaces and their members: list, create, switch and rename workspaces; list, invite,
-//! re-role and remove members. Only owners and admins manage members; nobody changes the owner
-//! or their own membership here.
+//! re-role and remove members. As in Dify, owners and admins invite; only the owner changes
+//! roles and removes members; nobody changes the owner or their own membership here.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -255,13 +255,14 @@ fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// The member a route names, checked against what the caller may do to them.
+/// The member a route names, checked against what the caller may do to them: only the owner
+/// re-roles or removes members (Dify's `check_member_permission`).
 async fn target_member(
     state: &AppState,
     user: &ConsoleUser,
     member_id: &str,
 ) -> Result<(String, Role), ApiError> {
-    user.require_admin()?;
+    user.require_owner()?;
     let member_id = uuid_path(member_id, "Member")?;
     if member_id == user.account_id {
         return Err(ApiError::new(

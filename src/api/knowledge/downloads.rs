@@ -131,8 +131,27 @@ struct ZipNames {
     used: HashSet<String>,
 }
 
+/// A stored name as a plain file name: its last path part (document names come from API
+/// callers and may look like `../../x`), without control characters or drive colons, so that
+/// unpacking the zip cannot write outside its directory.
+fn plain_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .map(|c| if c.is_control() || c == ':' { '_' } else { c })
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '.') {
+        "document".to_string()
+    } else {
+        cleaned.to_string()
+    }
+}
+
 impl ZipNames {
     fn unique(&mut self, name: &str) -> String {
+        let name = plain_file_name(name);
+        let name = name.as_str();
         let (stem, extension) = match name.rfind('.') {
             Some(dot) if dot > 0 => (&name[..dot], &name[dot..]),
             _ => (name, ""),
@@ -182,6 +201,21 @@ fn write_zip(dir: &std::path::Path, entries: &[(String, PathBuf)]) -> std::io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zip_names_have_no_path_parts() {
+        for (given, plain) in [
+            ("../../../tmp/evil", "evil"),
+            ("..\\..\\windows\\evil.txt", "evil.txt"),
+            ("/etc/cron.d/evil", "evil"),
+            ("..", "document"),
+            ("dir/", "document"),
+            ("C:evil\u{0}.txt", "C_evil_.txt"),
+            ("report.pdf", "report.pdf"),
+        ] {
+            assert_eq!(plain_file_name(given), plain, "{given}");
+        }
+    }
 
     #[test]
     fn zip_names_are_deduplicated() {

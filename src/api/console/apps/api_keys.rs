@@ -1,6 +1,7 @@
 //! `GET/POST /apps/{id}/api-keys`, `DELETE /apps/{id}/api-keys/{key_id}`: an app's `app-...`
 //! keys, at most 10 per app (Dify's `AppApiKeyListResource.max_keys`). Keys are stored hashed:
-//! the key is in the creation answer only, lists show a hint.
+//! the key is in the creation answer only, lists show a hint. Editors see the hints; only owners
+//! and admins make and remove keys (Dify's `apikey.py`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -44,7 +45,7 @@ pub async fn create(
     user: ConsoleUser,
     Path(app_id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    user.require_editor()?;
+    user.require_admin()?;
     let app = find_app(&state, &user, &app_id).await?;
     let created = state
         .engine
@@ -74,7 +75,7 @@ pub async fn remove(
     user: ConsoleUser,
     Path((app_id, key_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    user.require_editor()?;
+    user.require_admin()?;
     let app = find_app(&state, &user, &app_id).await?;
     if !state
         .engine

@@ -93,6 +93,7 @@ pub async fn create(
             icon_background: body.icon_background,
             model_config: None,
             created_by: Some(user.account_id.clone()),
+            viewer: Some(user.dataset_viewer()),
         },
     )
     .await?;
@@ -166,7 +167,8 @@ pub async fn model_config(
 ) -> Result<Json<Value>, ApiError> {
     user.require_editor()?;
     let app = find_app(&state, &user, &app_id).await?;
-    if !manage::set_model_config(&state.engine, &user.tenant_id, &app.id, &body).await? {
+    let viewer = user.dataset_viewer();
+    if !manage::set_model_config(&state.engine, &user.tenant_id, &app.id, &body, Some(&viewer)).await? {
         return Err(ApiError::not_found("App not found."));
     }
     Ok(Json(json!({"result": "success"})))

@@ -43,6 +43,7 @@ async fn debug(
 ) -> Result<axum::response::Response, ApiError> {
     user.require_editor()?;
     let app = find_app(&state, &user, app_id).await?;
+    crate::apps::manage::check_playground(&state.engine, &app, &user.dataset_viewer()).await?;
     if !body.is_object() {
         return Err(ApiError::invalid("The request body must be a JSON object."));
     }

@@ -25,7 +25,7 @@ use crate::api::knowledge::{
     documents as knowledge_documents, metadata, processing, retrieve, segments as knowledge_segments,
 };
 use crate::api::{ApiError, AppState};
-use crate::store::{Dataset, Role};
+use crate::store::Dataset;
 
 impl Caller for ConsoleUser {
     fn tenant_id(&self) -> &str {
@@ -49,13 +49,9 @@ impl Caller for ConsoleUser {
     }
 }
 
-/// Dify's dataset permission: the owner reaches every dataset of the workspace; others reach
-/// those shared with the team and the ones they created (`partial_members` lists are not kept,
-/// so such datasets are their creator's).
+/// Dify's dataset permission ([`Dataset::visible_to`]).
 fn may_see(user: &ConsoleUser, dataset: &Dataset) -> bool {
-    user.role == Role::Owner
-        || dataset.permission == "all_team_members"
-        || dataset.created_by.as_deref() == Some(user.account_id.as_str())
+    dataset.visible_to(&user.account_id, user.role)
 }
 
 pub fn routes() -> Router<AppState> {
