@@ -35,6 +35,7 @@ impl ConsoleKeys {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(crate::api::openapi::console_document))
         .route("/setup", get(auth::setup_status).post(auth::setup))
         .route("/login", post(auth::login))
         .route("/logout", get(auth::logout).post(auth::logout))
