@@ -1,6 +1,6 @@
 //! Extractors whose rejections speak the error envelope instead of axum's plain text.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -22,6 +22,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             )),
             Err(rejection) => Err(ApiError::invalid(rejection.body_text())),
         }
+    }
+}
+
+/// A multipart form. A request that is not one (no content type, another type, no boundary) is
+/// 400 `no_file_uploaded` in the envelope, as Dify answers a form without its file; axum's own
+/// rejection would be plain text.
+pub struct ApiMultipart(pub Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Multipart::from_request(req, state)
+            .await
+            .map(ApiMultipart)
+            .map_err(|_| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))
     }
 }
 

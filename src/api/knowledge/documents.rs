@@ -1,7 +1,7 @@
 //! Documents: create and update by text or file, indexing status, list, get, delete (API.md A.1 #6-#13).
 
 use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pipelines::chunk::{Chunker, ProcessMode, ProcessRule};
@@ -14,7 +14,7 @@ use super::uploads::read_file_form;
 use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::caller::{self, Access, Caller};
-use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
+use crate::api::extract::{ApiJson, ApiMultipart, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{ECONOMY, HIGH_QUALITY};
 use crate::store::{
@@ -323,7 +323,7 @@ pub async fn create_by_file(
     State(state): State<AppState>,
     key: DatasetKey,
     Path(dataset_id): Path<String>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &key, &dataset_id).await?;
     let form = read_file_form(multipart, &state.engine.config().upload.rules()).await?;
@@ -387,7 +387,7 @@ pub async fn update_by_file(
     State(state): State<AppState>,
     key: DatasetKey,
     Path((dataset_id, document_id)): Path<(String, String)>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &key, &dataset_id).await?;
     let document = find_document(&state, &dataset, &document_id).await?;
