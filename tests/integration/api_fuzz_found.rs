@@ -83,3 +83,64 @@ async fn upload_routes_answer_a_body_that_is_no_form_in_the_envelope() {
         }
     }
 }
+
+/// update-by-text without a process rule stored the `retrieval_model` it was sent unchecked
+/// (a float `top_k`, an object `score_threshold`), which every later dataset answer then carried.
+/// It is checked as on every other route: 400, and the dataset keeps its settings.
+#[tokio::test]
+async fn a_document_update_cannot_store_an_invalid_retrieval_model() {
+    let console = Console::new().await;
+    let owner = console.owner().await;
+    let (key, _) = keys(&console, &owner).await;
+    let auth = format!("Bearer {key}");
+    let call = |method: &'static str, uri: String, body: Option<Value>| {
+        let auth = auth.clone();
+        let console = &console;
+        async move {
+            let answer = console
+                .send(method, &uri, &[("authorization", auth.as_str())], body)
+                .await;
+            (answer.status, answer.body)
+        }
+    };
+    let (status, dataset) = call("POST", "/v1/datasets".into(), Some(json!({"name": "fuzzed"}))).await;
+    assert_eq!(status, StatusCode::OK, "{dataset}");
+    let id = dataset["id"].as_str().unwrap();
+    let (status, created) = call(
+        "POST",
+        format!("/v1/datasets/{id}/document/create-by-text"),
+        Some(
+            json!({"name": "a.txt", "text": "Green tea is steamed.", "indexing_technique": "economy",
+                    "process_rule": {"mode": "automatic"}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let doc = created["document"]["id"].as_str().unwrap();
+    let (_, before) = call("GET", format!("/v1/datasets/{id}"), None).await;
+    for retrieval in [
+        json!({"top_k": 2.4e34}),
+        json!({"score_threshold_enabled": true, "score_threshold": {"x": 1}}),
+        json!({"search_method": "psychic_search"}),
+    ] {
+        for route in ["update-by-text", "update_by_text"] {
+            let (status, body) = call(
+                "POST",
+                format!("/v1/datasets/{id}/documents/{doc}/{route}"),
+                Some(json!({"name": "b.txt", "retrieval_model": retrieval})),
+            )
+            .await;
+            assert_envelope(
+                status,
+                &body,
+                StatusCode::BAD_REQUEST,
+                "invalid_param",
+                &retrieval.to_string(),
+            );
+        }
+    }
+    let (_, after) = call("GET", format!("/v1/datasets/{id}"), None).await;
+    assert_eq!(after["retrieval_model_dict"], before["retrieval_model_dict"]);
+    let (_, document) = call("GET", format!("/v1/datasets/{id}/documents/{doc}"), None).await;
+    assert_eq!(document["name"], "a.txt", "a refused update changes nothing");
+}

@@ -419,6 +419,11 @@ async fn update_document(
             "The archived document is not editable.",
         ));
     }
+    // Checked here too: without a process rule, resolve_options (which checks it) is not run,
+    // and apply_dataset_options below stores it.
+    if let Some(retrieval) = &options.retrieval_model {
+        super::retrieve::parse_retrieval_model(retrieval)?;
+    }
     let reindex = file.is_some() || options.process_rule.is_some();
     if reindex && !matches!(document.indexing_status.as_str(), "completed" | "error") {
         return Err(ApiError::new(
