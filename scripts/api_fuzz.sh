@@ -6,6 +6,7 @@
 # of workspace B changed. Expects the ragd binary to be built. Non-zero exit on any failure.
 #   RAGD_FUZZ_EXAMPLES  examples per operation and phase (default 15)
 #   RAGD_FUZZ_SEED      the run's seed (default 19: the same cases every run)
+#   RAGD_FUZZ_DATABASE_URL  a PostgreSQL database (empty) to serve from instead of SQLite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ragd="${CARGO_TARGET_DIR:-$HOME/.cache/ragd-target}/debug/ragd"
@@ -28,7 +29,7 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
-"$ragd" --data-dir "$data" serve --listen "127.0.0.1:$port" 2>"$data/serve.log" &
+DATABASE_URL="${RAGD_FUZZ_DATABASE_URL:-}" "$ragd" --data-dir "$data" serve --listen "127.0.0.1:$port" 2>"$data/serve.log" &
 server=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

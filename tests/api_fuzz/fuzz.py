@@ -170,7 +170,7 @@ def write_config(path, ids, probability):
         f.write("\n".join(lines) + "\n")
 
 
-def fuzz(label, schema, token, config, include=None, exclude=(), extra_checks=()):
+def fuzz(label, schema, token, config, include=None, exclude=(), extra_checks=(), methods=None):
     """One schemathesis run (in the config's directory, where it keeps its cache); (label, exit code, seconds)."""
     checks = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
               "response_schema_conformance", *extra_checks]
@@ -183,6 +183,10 @@ def fuzz(label, schema, token, config, include=None, exclude=(), extra_checks=()
         command += ["--include-path-regex", include]
     for pattern in exclude:
         command += ["--exclude-path-regex", pattern]
+    if methods == "delete":
+        command += ["--include-method", "DELETE"]
+    elif methods == "keep":
+        command += ["--exclude-method", "DELETE"]
     print(f"\n=== {label}", flush=True)
     started = time.monotonic()
     code = subprocess.run(command, cwd=os.path.dirname(config)).returncode
@@ -202,13 +206,19 @@ def main():
         os.environ["RAGD_FOREIGN_IDS"] = ",".join(
             v for k, vs in s["b_ids"].items() if not k.startswith("_") for v in vs)
         app_key = s["a_ids"]["_app_key"]
-        for label, config, checks in (("own ids", own, ()), ("B's ids", cross, ("foreign_id_answered",))):
-            results.append(fuzz(f"knowledge API, A's dataset key, {label}", "/v1/openapi.json", s["a_key"],
-                                config, exclude=[APP_ROUTES], extra_checks=checks))
-            results.append(fuzz(f"app API, A's app key, {label}", "/v1/openapi.json", app_key, config,
-                                include=APP_ROUTES, extra_checks=checks))
-            results.append(fuzz(f"console API, A's token, {label}", "/console/api/openapi.json", s["a"],
-                                config, exclude=SESSION_ROUTES, extra_checks=checks))
+        apis = [
+            ("knowledge API, A's dataset key", "/v1/openapi.json", s["a_key"], None, [APP_ROUTES]),
+            ("app API, A's app key", "/v1/openapi.json", app_key, APP_ROUTES, []),
+            ("console API, A's token", "/console/api/openapi.json", s["a"], None, SESSION_ROUTES),
+        ]
+        # A's own ids, then B's, then A's deletions last, so everything before finds A's data,
+        # keys and app in place.
+        passes = [("keep", own, "own ids", ()), (None, cross, "B's ids", ("foreign_id_answered",)),
+                  ("delete", own, "own ids, deletions", ())]
+        for methods, config, label, checks in passes:
+            for name, schema, token, include, exclude in apis:
+                results.append(fuzz(f"{name}, {label}", schema, token, config, include=include,
+                                    exclude=exclude, extra_checks=checks, methods=methods))
     after = snapshot(s["b_key"], s["b"], s["b_ids"])
     isolated = before == after
     print("\n=== summary")
