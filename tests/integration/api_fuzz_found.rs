@@ -144,3 +144,101 @@ async fn a_document_update_cannot_store_an_invalid_retrieval_model() {
     let (_, document) = call("GET", format!("/v1/datasets/{id}/documents/{doc}"), None).await;
     assert_eq!(document["name"], "a.txt", "a refused update changes nothing");
 }
+
+/// A NUL character in a query value, a path or a JSON string was a 500 on PostgreSQL ("invalid
+/// byte sequence for encoding UTF8: 0x00"). It is refused before it reaches the store, on every
+/// database: 400 in a query or a body, 404 in a path; nothing is stored.
+#[tokio::test]
+async fn nul_characters_are_refused_before_the_store() {
+    let console = Console::new().await;
+    let owner = console.owner().await;
+    let (dataset_key, app_key) = keys(&console, &owner).await;
+    let bearer = |token: &str| format!("Bearer {token}");
+    let (console_auth, dataset_auth, app_auth) = (
+        bearer(&owner.access_token),
+        bearer(&dataset_key),
+        bearer(&app_key),
+    );
+    let cases = [
+        (
+            "GET",
+            "/v1/messages?user=fuzz%00er",
+            &app_auth,
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+        (
+            "GET",
+            "/v1/conversations?user=a%00",
+            &app_auth,
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+        (
+            "GET",
+            "/console/api/datasets?keyword=%00",
+            &console_auth,
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+        (
+            "GET",
+            "/v1/datasets?keyword=tea%00",
+            &dataset_auth,
+            None,
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+        (
+            "GET",
+            "/v1/datasets/x%00y",
+            &dataset_auth,
+            None,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/v1/datasets",
+            &dataset_auth,
+            Some(json!({"name": "tea\u{0}"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+        (
+            "POST",
+            "/console/api/datasets",
+            &console_auth,
+            Some(json!({"name": "tea", "description": "\u{0}"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+        (
+            "POST",
+            "/v1/chat-messages",
+            &app_auth,
+            Some(json!({"query": "hi", "inputs": {}, "user": "u\u{0}", "response_mode": "blocking"})),
+            StatusCode::BAD_REQUEST,
+            "invalid_param",
+        ),
+    ];
+    for (method, uri, auth, body, status, code) in cases {
+        let answer = console
+            .send(method, uri, &[("authorization", auth.as_str())], body)
+            .await;
+        assert_envelope(
+            answer.status,
+            &answer.body,
+            status,
+            code,
+            &format!("{method} {uri}"),
+        );
+    }
+    let (_, datasets) = owner
+        .call(&console, "GET", "/console/api/datasets?include_all=true", None)
+        .await;
+    assert_eq!(datasets["total"], 0, "nothing was stored: {datasets}");
+}
