@@ -12,4 +12,5 @@ cargo run --quiet --bin ragd -- models fetch
 INSTA_UPDATE=no cargo test --workspace
 cargo build --quiet --bin ragd
 ./scripts/dify_client_test.sh
+./scripts/api_fuzz.sh
 ./scripts/web_test.sh

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
         .layer(middleware::from_fn_with_state(timeout, time_limit))
+        .layer(middleware::from_fn(refuse_nul))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -146,6 +147,21 @@ async fn time_limit(State(limit): State<Duration>, request: Request, next: Next)
         )
         .into_response(),
     }
+}
+
+/// NUL characters mean nothing in a path or a query and PostgreSQL cannot store them in text, so
+/// a URI carrying one (`%00`) is refused before routing: in the path as a URL that names nothing
+/// (404), in the query as a bad parameter (400).
+async fn refuse_nul(request: Request, next: Next) -> Response {
+    let has_nul = |text: &str| text.as_bytes().windows(3).any(|w| w == b"%00");
+    let uri = request.uri();
+    if has_nul(uri.path()) {
+        return ApiError::new(ErrorCode::NotFound, NOT_FOUND_MESSAGE).into_response();
+    }
+    if uri.query().is_some_and(has_nul) {
+        return ApiError::invalid("Query parameters must not contain NUL characters (%00).").into_response();
+    }
+    next.run(request).await
 }
 
 async fn root() -> Json<serde_json::Value> {

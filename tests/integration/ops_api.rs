@@ -1012,9 +1012,9 @@ fn routes_in_source(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
         let body = &call[..end];
         let path = body.split('"').nth(1).expect("a path literal");
         for method in ["get", "post", "put", "patch", "delete"] {
-            let called = body
-                .match_indices(&format!("{method}("))
-                .any(|(i, _)| i == 0 || matches!(body.as_bytes()[i - 1], b'.' | b' ' | b'\n' | b'(' | b','));
+            let called = body.match_indices(&format!("{method}(")).any(|(i, _)| {
+                i == 0 || matches!(body.as_bytes()[i - 1], b'.' | b' ' | b'\n' | b'(' | b',' | b':')
+            });
             if called {
                 routes.insert((method.to_uppercase(), format!("{prefix}{path}")));
             }
@@ -1024,46 +1024,65 @@ fn routes_in_source(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
     routes
 }
 
-#[tokio::test]
-async fn openapi_lists_exactly_the_routes_the_router_serves() {
-    let api = Api::new().await;
-    let answer = api.get_anonymous("/v1/openapi.json").await;
-    assert_eq!(answer.status, StatusCode::OK);
+/// The `(METHOD, /path)` operations a served OpenAPI document describes, after checking that
+/// it is OpenAPI 3, that every operation documents its answers and has a unique operation id,
+/// and that every `$ref` names a schema the document holds.
+async fn documented_operations(api: &Api, uri: &str) -> BTreeSet<(String, String)> {
+    let answer = api.get_anonymous(uri).await;
+    assert_eq!(answer.status, StatusCode::OK, "{uri}");
     assert_eq!(answer.header("content-type"), "application/json");
     let document = answer.json();
     assert!(document["openapi"].as_str().unwrap().starts_with("3."));
     let mut documented = BTreeSet::new();
+    let mut operation_ids = BTreeSet::new();
     for (path, operations) in document["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
             assert!(
                 operation["responses"].as_object().is_some_and(|r| !r.is_empty()),
                 "{method} {path} documents its answers"
             );
+            if let Some(id) = operation["operationId"].as_str() {
+                assert!(
+                    operation_ids.insert(id.to_string()),
+                    "operationId {id} is used twice"
+                );
+            }
             documented.insert((method.to_uppercase(), path.clone()));
         }
     }
+    let text = document.to_string();
+    for reference in text.split("\"$ref\":\"").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        let name = name
+            .strip_prefix("#/components/schemas/")
+            .expect("a local schema $ref");
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "{uri}: $ref to a missing schema {name}"
+        );
+    }
+    documented
+}
 
-    let top = std::fs::read_to_string(support::repo_path("src/api/mod.rs")).unwrap();
-    let knowledge = std::fs::read_to_string(support::repo_path("src/api/knowledge/mod.rs")).unwrap();
-    let app = std::fs::read_to_string(support::repo_path("src/api/app/mod.rs")).unwrap();
-    assert!(
-        top.contains(".nest(\"/v1\", knowledge::routes().merge(app::routes()))"),
-        "the knowledge and app routes are nested under /v1 as this test assumes"
-    );
-    let mut registered = routes_in_source(&top, "");
-    registered.extend(routes_in_source(&knowledge, "/v1"));
-    registered.extend(routes_in_source(&app, "/v1"));
-    assert!(registered.len() > 40, "{registered:?}");
-    let undocumented: Vec<_> = registered.difference(&documented).collect();
-    let unrouted: Vec<_> = documented.difference(&registered).collect();
+/// Both ways: every registered route is documented and every documented operation registered;
+/// then the router answers each documented operation (no fallback 404, no 405).
+async fn assert_documents_router(
+    api: &Api,
+    file: &str,
+    documented: &BTreeSet<(String, String)>,
+    registered: &BTreeSet<(String, String)>,
+) {
+    let undocumented: Vec<_> = registered.difference(documented).collect();
+    let unrouted: Vec<_> = documented.difference(registered).collect();
     assert!(
         undocumented.is_empty(),
-        "routes missing from src/api/openapi.json: {undocumented:?}"
+        "routes missing from {file}: {undocumented:?}"
     );
-    assert!(unrouted.is_empty(), "documented but not registered: {unrouted:?}");
-
-    // And the router itself answers every documented operation (no fallback 404, no 405).
-    for (method, path) in &documented {
+    assert!(
+        unrouted.is_empty(),
+        "documented in {file} but not registered: {unrouted:?}"
+    );
+    for (method, path) in documented {
         let uri = path
             .split('/')
             .map(|segment| match segment {
@@ -1088,4 +1107,44 @@ async fn openapi_lists_exactly_the_routes_the_router_serves() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn openapi_lists_exactly_the_routes_the_router_serves() {
+    let api = Api::new().await;
+    let documented = documented_operations(&api, "/v1/openapi.json").await;
+    let top = std::fs::read_to_string(support::repo_path("src/api/mod.rs")).unwrap();
+    let knowledge = std::fs::read_to_string(support::repo_path("src/api/knowledge/mod.rs")).unwrap();
+    let app = std::fs::read_to_string(support::repo_path("src/api/app/mod.rs")).unwrap();
+    assert!(
+        top.contains(".nest(\"/v1\", knowledge::routes().merge(app::routes()))"),
+        "the knowledge and app routes are nested under /v1 as this test assumes"
+    );
+    let mut registered = routes_in_source(&top, "");
+    registered.extend(routes_in_source(&knowledge, "/v1"));
+    registered.extend(routes_in_source(&app, "/v1"));
+    assert!(registered.len() > 40, "{registered:?}");
+    assert_documents_router(&api, "src/api/openapi.json", &documented, &registered).await;
+}
+
+#[tokio::test]
+async fn console_openapi_lists_exactly_the_routes_the_console_router_serves() {
+    let api = Api::new().await;
+    let documented = documented_operations(&api, "/console/api/openapi.json").await;
+    let top = std::fs::read_to_string(support::repo_path("src/api/mod.rs")).unwrap();
+    let console = std::fs::read_to_string(support::repo_path("src/api/console/mod.rs")).unwrap();
+    let datasets = std::fs::read_to_string(support::repo_path("src/api/console/datasets/mod.rs")).unwrap();
+    let apps = std::fs::read_to_string(support::repo_path("src/api/console/apps/mod.rs")).unwrap();
+    assert!(
+        top.contains(".nest(\"/console/api\", console::routes())")
+            && console.contains(".merge(datasets::routes())")
+            && console.contains(".merge(apps::routes())"),
+        "the console routes are nested and merged as this test assumes"
+    );
+    let mut registered = BTreeSet::new();
+    for source in [&console, &datasets, &apps] {
+        registered.extend(routes_in_source(source, "/console/api"));
+    }
+    assert!(registered.len() > 90, "{registered:?}");
+    assert_documents_router(&api, "src/api/console/openapi.json", &documented, &registered).await;
 }

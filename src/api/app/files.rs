@@ -2,7 +2,7 @@
 //! are read as extra context). Multipart `file` and optional `user`; answers 201 with the file.
 
 use axum::Json;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use pipelines::UploadPurpose;
 use pipelines::upload::FileClass;
@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{AppKey, optional_user};
+use crate::api::extract::ApiMultipart;
 use crate::api::knowledge::uploads::upload_error;
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::store::UploadFile;
@@ -28,7 +29,7 @@ fn body_error(error: axum::extract::multipart::MultipartError) -> ApiError {
 pub async fn upload(
     State(state): State<AppState>,
     key: AppKey,
-    mut multipart: Multipart,
+    ApiMultipart(mut multipart): ApiMultipart,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let rules = state.engine.config().upload.rules();
     let mut file: Option<(String, Vec<u8>)> = None;

@@ -45,6 +45,7 @@ impl ConsoleKeys {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/openapi.json", get(crate::api::openapi::console_document))
         .route("/setup", get(auth::setup_status).post(auth::setup))
         .route("/init", get(auth::init_status).post(auth::init_validate))
         .route("/login", post(auth::login))

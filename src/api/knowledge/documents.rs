@@ -1,7 +1,7 @@
 //! Documents: create and update by text or file, indexing status, list, get, delete (API.md A.1 #6-#13).
 
 use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pipelines::chunk::{Chunker, ProcessMode, ProcessRule};
@@ -14,7 +14,7 @@ use super::uploads::read_file_form;
 use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::caller::{self, Access, Caller};
-use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
+use crate::api::extract::{ApiJson, ApiMultipart, ApiQuery, uuid_path};
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{ECONOMY, HIGH_QUALITY};
 use crate::store::{
@@ -353,7 +353,7 @@ pub async fn create_by_file(
     State(state): State<AppState>,
     key: DatasetKey,
     Path(dataset_id): Path<String>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &key, &dataset_id).await?;
     let form = read_file_form(multipart, &state.engine.config().upload.rules()).await?;
@@ -423,7 +423,7 @@ pub async fn update_by_file(
     State(state): State<AppState>,
     key: DatasetKey,
     Path((dataset_id, document_id)): Path<(String, String)>,
-    multipart: Multipart,
+    ApiMultipart(multipart): ApiMultipart,
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &key, &dataset_id).await?;
     let document = find_document(&state, &dataset, &document_id).await?;
@@ -454,6 +454,11 @@ async fn update_document(
             ErrorCode::ArchivedDocumentImmutable,
             "The archived document is not editable.",
         ));
+    }
+    // Checked here too: without a process rule, resolve_options (which checks it) is not run,
+    // and apply_dataset_options below stores it.
+    if let Some(retrieval) = &options.retrieval_model {
+        super::retrieve::parse_retrieval_model(retrieval)?;
     }
     let reindex = file.is_some() || options.process_rule.is_some();
     if reindex && !matches!(document.indexing_status.as_str(), "completed" | "error") {

@@ -3,7 +3,7 @@
 //! later, through its id (`file_info_list.file_ids`).
 
 use axum::Json;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pipelines::ParseError;
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ConsoleUser;
-use crate::api::extract::{ApiQuery, uuid_path};
+use crate::api::extract::{ApiMultipart, ApiQuery, uuid_path};
 use crate::api::knowledge::documents::{discard_file, store_file};
 use crate::api::knowledge::uploads::{body_error, read_file, upload_error};
 use crate::api::{ApiError, AppState, ErrorCode};
@@ -83,7 +83,7 @@ pub async fn upload(
     State(state): State<AppState>,
     user: ConsoleUser,
     ApiQuery(query): ApiQuery<UploadQuery>,
-    mut multipart: Multipart,
+    ApiMultipart(mut multipart): ApiMultipart,
 ) -> Result<Response, ApiError> {
     let rules = state.engine.config().upload.rules();
     let mut source = query.source;
