@@ -56,8 +56,8 @@ pub enum ErrorCode {
     AuthenticationFailed,
     /// Too many failed sign-ins for one address (Dify's `EmailPasswordLoginLimitError`).
     LoginLimit,
-    /// Too many requests from one client, or the server's password hashing is busy (Dify's
-    /// rate limit answer).
+    /// Too many requests from one client, or a bounded resource is full: password hashing, the
+    /// parse slots (parses the API triggers do not queue) (Dify's rate limit answer).
     TooManyRequests,
     /// `POST /setup` after setup was done.
     AlreadySetup,
@@ -72,8 +72,6 @@ pub enum ErrorCode {
     /// A member route aimed at the caller's own membership.
     CannotOperateSelf,
     AccountBanned,
-    /// The server's parse slots are all taken (parses the API triggers do not queue).
-    TooManyRequests,
     /// Werkzeug's plain `BadRequest`, which Dify raises for some refusals (e.g. suggested
     /// questions of an app that has them switched off).
     BadRequest,
@@ -121,7 +119,6 @@ impl ErrorCode {
             ErrorCode::RepeatPasswordNotMatch => "repeat_password_not_match",
             ErrorCode::CannotOperateSelf => "cannot_operate_self",
             ErrorCode::AccountBanned => "account_banned",
-            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::InternalServerError => "internal_server_error",
         }
