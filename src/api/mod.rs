@@ -7,6 +7,7 @@ pub mod caller;
 pub mod client;
 pub mod console;
 pub mod error;
+pub mod external;
 mod extract;
 mod files;
 pub mod keys;
@@ -92,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi::document))
         .nest("/v1", knowledge::routes().merge(app::routes()))
         .nest("/console/api", console::routes())
+        .nest("/external", external::routes())
         .merge(web::routes())
         // Before the route layer, so 405 answers are counted under their route too.
         .method_not_allowed_fallback(method_not_allowed)

@@ -13,6 +13,8 @@ pub enum QuerySource {
     App,
     /// The dataset's own retrieve/hit-testing endpoints (Dify records both service-API routes so).
     HitTesting,
+    /// Dify (or another client) asking through the External Knowledge API, `/external/retrieval`.
+    External,
 }
 
 impl QuerySource {
@@ -20,6 +22,7 @@ impl QuerySource {
         match self {
             QuerySource::App => "app",
             QuerySource::HitTesting => "hit_testing",
+            QuerySource::External => "external",
         }
     }
 
@@ -27,6 +30,7 @@ impl QuerySource {
         match text {
             "app" => Ok(QuerySource::App),
             "hit_testing" => Ok(QuerySource::HitTesting),
+            "external" => Ok(QuerySource::External),
             other => Err(StoreError::Corrupt(format!("unknown query source {other:?}"))),
         }
     }

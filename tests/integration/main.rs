@@ -11,6 +11,7 @@ mod console_isolation;
 mod console_support;
 mod engine_demo;
 mod eval_mini;
+mod external_knowledge;
 mod fidelity_api;
 mod ingest_recovery;
 mod knowledge_api;

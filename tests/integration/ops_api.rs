@@ -1116,6 +1116,11 @@ async fn openapi_lists_exactly_the_routes_the_router_serves() {
     let top = std::fs::read_to_string(support::repo_path("src/api/mod.rs")).unwrap();
     let knowledge = std::fs::read_to_string(support::repo_path("src/api/knowledge/mod.rs")).unwrap();
     let app = std::fs::read_to_string(support::repo_path("src/api/app/mod.rs")).unwrap();
+    let external = std::fs::read_to_string(support::repo_path("src/api/external/mod.rs")).unwrap();
+    assert!(
+        top.contains(".nest(\"/external\", external::routes())"),
+        "the External Knowledge API is nested under /external as this test assumes"
+    );
     assert!(
         top.contains(".nest(\"/v1\", knowledge::routes().merge(app::routes()))"),
         "the knowledge and app routes are nested under /v1 as this test assumes"
@@ -1123,6 +1128,7 @@ async fn openapi_lists_exactly_the_routes_the_router_serves() {
     let mut registered = routes_in_source(&top, "");
     registered.extend(routes_in_source(&knowledge, "/v1"));
     registered.extend(routes_in_source(&app, "/v1"));
+    registered.extend(routes_in_source(&external, "/external"));
     assert!(registered.len() > 40, "{registered:?}");
     assert_documents_router(&api, "src/api/openapi.json", &documented, &registered).await;
 }

@@ -12,9 +12,9 @@ use super::views;
 use crate::api::caller::{Access, Caller, find_dataset};
 use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState};
-use crate::engine::{MetadataFilter, SearchOptions};
+use crate::engine::{MetadataFilter, SearchOptions, SearchResult};
 use crate::rerank::RerankModel;
-use crate::store::{DEFAULT_OWNER, DocumentSelection, NewDatasetQuery, QuerySource};
+use crate::store::{DEFAULT_OWNER, Dataset, DocumentSelection, NewDatasetQuery, QuerySource};
 
 #[derive(Debug, Deserialize)]
 pub struct RetrieveBody {
@@ -150,6 +150,70 @@ pub fn parse_retrieval_model(value: &Value) -> Result<RetrievalSettings, ApiErro
     })
 }
 
+/// What one retrieval found: the hits, best first, and the metadata values of the documents hit.
+pub struct Retrieved {
+    pub results: Vec<SearchResult>,
+    pub metadata: HashMap<String, Map<String, Value>>,
+}
+
+/// One retrieval against a dataset as every retrieve route runs it (the knowledge API's
+/// retrieve/hit-testing and the External Knowledge API): search, log the query under `source`,
+/// count the hits, and load the metadata of the documents hit.
+pub async fn run_retrieval(
+    state: &AppState,
+    dataset: &Dataset,
+    query: &str,
+    settings: RetrievalSettings,
+    source: QuerySource,
+    created_by: &str,
+) -> Result<Retrieved, ApiError> {
+    let results = state
+        .engine
+        .search_dataset(
+            dataset,
+            &SearchOptions {
+                tenant_id: dataset.tenant_id.clone(),
+                dataset: dataset.name.clone(),
+                query: query.to_string(),
+                method: settings.method,
+                top_k: settings.top_k,
+                score_threshold: settings.score_threshold,
+                fusion: settings.fusion,
+                document_ids: None,
+                metadata_filter: settings.metadata_filter,
+                rerank: settings.rerank,
+            },
+        )
+        .await?;
+    let ids: Vec<String> = results.iter().map(|r| r.segment.id.clone()).collect();
+    let store = state.engine.store();
+    store
+        .record_dataset_query(NewDatasetQuery {
+            tenant_id: &dataset.tenant_id,
+            dataset_id: &dataset.id,
+            content: query,
+            source,
+            source_app_id: None,
+            created_by_role: "account",
+            created_by,
+        })
+        .await?;
+    store.increment_hit_counts(&dataset.id, &ids).await?;
+    let mut document_ids: Vec<String> = results.iter().map(|r| r.segment.document_id.clone()).collect();
+    document_ids.sort();
+    document_ids.dedup();
+    let metadata: HashMap<String, Map<String, Value>> = store
+        .documents_metadata(
+            &dataset.tenant_id,
+            &dataset.id,
+            DocumentSelection::Ids(&document_ids),
+        )
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Retrieved { results, metadata })
+}
+
 pub async fn retrieve<C: Caller>(
     State(state): State<AppState>,
     caller: C,
@@ -175,50 +239,16 @@ pub async fn retrieve<C: Caller>(
         // shows it); semantic or hybrid search asked for explicitly is refused by the engine.
         settings.method = SearchMethod::FullText;
     }
-    let results = state
-        .engine
-        .search_dataset(
-            &dataset,
-            &SearchOptions {
-                tenant_id: caller.tenant_id().to_string(),
-                dataset: dataset.name.clone(),
-                query: query.clone(),
-                method: settings.method,
-                top_k: settings.top_k,
-                score_threshold: settings.score_threshold,
-                fusion: settings.fusion,
-                document_ids: None,
-                metadata_filter: settings.metadata_filter,
-                rerank: settings.rerank,
-            },
-        )
-        .await?;
-    let ids: Vec<String> = results.iter().map(|r| r.segment.id.clone()).collect();
-    let store = state.engine.store();
-    store
-        .record_dataset_query(NewDatasetQuery {
-            tenant_id: &dataset.tenant_id,
-            dataset_id: &dataset.id,
-            content: &query,
-            source: QuerySource::HitTesting,
-            source_app_id: None,
-            created_by_role: "account",
-            created_by: caller.account_id().unwrap_or(DEFAULT_OWNER),
-        })
-        .await?;
-    store.increment_hit_counts(&dataset.id, &ids).await?;
-    let mut document_ids: Vec<String> = results.iter().map(|r| r.segment.document_id.clone()).collect();
-    document_ids.sort();
-    document_ids.dedup();
-    let metadata: HashMap<String, Map<String, Value>> = store
-        .documents_metadata(
-            &dataset.tenant_id,
-            &dataset.id,
-            DocumentSelection::Ids(&document_ids),
-        )
-        .await?
-        .into_iter()
-        .collect();
+    let retrieved = run_retrieval(
+        &state,
+        &dataset,
+        &query,
+        settings,
+        QuerySource::HitTesting,
+        caller.account_id().unwrap_or(DEFAULT_OWNER),
+    )
+    .await?;
+    let (results, metadata) = (retrieved.results, retrieved.metadata);
     Ok(Json(json!({
         "query": {"content": query},
         "records": results
