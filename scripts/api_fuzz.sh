@@ -4,7 +4,7 @@
 # `ragd serve` with a fresh data dir. tests/api_fuzz/fuzz.py sets up two workspaces, fuzzes the
 # knowledge, app and console APIs as workspace A (its own ids, then B's), and checks that nothing
 # of workspace B changed. Expects the ragd binary to be built. Non-zero exit on any failure.
-#   RAGD_FUZZ_EXAMPLES  examples per operation and phase (default 15)
+#   RAGD_FUZZ_EXAMPLES  examples per operation and phase (default 10)
 #   RAGD_FUZZ_SEED      the run's seed (default 19: the same cases every run)
 #   RAGD_FUZZ_DATABASE_URL  a PostgreSQL database (empty) to serve from instead of SQLite
 set -euo pipefail
