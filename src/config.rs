@@ -191,6 +191,11 @@ pub struct ServerConfig {
     pub files_access_timeout_secs: u64,
     /// Seconds a request may take before it is answered 408.
     pub request_timeout_secs: u64,
+    /// Threads that run query embeddings and reranks (each on its own model session, apart from
+    /// indexing's).
+    pub query_threads: usize,
+    /// Query computations that may wait for a thread; beyond that a query is answered 429.
+    pub query_queue: usize,
 }
 
 impl ServerConfig {
@@ -211,6 +216,8 @@ impl Default for ServerConfig {
             files_url: None,
             files_access_timeout_secs: 300,
             request_timeout_secs: 120,
+            query_threads: 1,
+            query_queue: 32,
         }
     }
 }

@@ -22,6 +22,7 @@ mod parse_bombs;
 mod reference_vectors;
 mod reindex;
 mod rerank_api;
+mod robustness;
 mod segments_api;
 mod storage_suite;
 mod support;
