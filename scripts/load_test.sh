@@ -2,7 +2,7 @@
 # Load test of /retrieve against a live `ragd serve`: CLIENTS concurrent clients (default 64)
 # send hybrid /retrieve calls for SECONDS (default 30) to a server over a fresh data dir holding
 # one dataset (default datasets/demo). Reports answers by status, p50/p99 of the answered calls,
-# and the server's thread count (read from /proc/PID/status while the load runs). Fails when a
+# and the server's thread count and memory (read from /proc/PID/status while the load runs). Fails when a
 # call fails other than by a clean 429 `too_many_requests`.
 #
 #   scripts/load_test.sh [CORPUS]     env: CLIENTS, SECONDS_LOAD, RAGD_BIN (default: the debug build)
@@ -51,11 +51,14 @@ queries = ["how is tea made", "honey bees pollen", "volcano eruption lava", "sou
 status, body = call(conn, "POST", f"/v1/datasets/{dataset}/retrieve", {"query": "warm up"})
 assert status == 200, (status, body)
 
-def threads():
+def status_field(name):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("Threads:"):
+            if line.startswith(name + ":"):
                 return int(line.split()[1])
+
+def threads():
+    return status_field("Threads")
 
 lock = threading.Lock()
 latencies, statuses, failures = [], {}, []
@@ -100,7 +103,8 @@ def pct(q):
 print(f"clients {clients}, {seconds:.0f} s: answers by status {dict(sorted(statuses.items()))}, "
       f"{len(latencies) / seconds:.1f} answered/s")
 print(f"answered latency p50 {pct(0.50):.0f} ms, p99 {pct(0.99):.0f} ms")
-print(f"server threads: {before} before the load, at most {peak} during it")
+print(f"server threads: {before} before the load, at most {peak} during it; "
+      f"resident memory {status_field('VmRSS') // 1024} MiB, peak {status_field('VmHWM') // 1024} MiB")
 if failures:
     print(f"{len(failures)} failures other than a clean 429, e.g. {failures[:3]}")
     raise SystemExit(1)
