@@ -250,6 +250,11 @@ pub struct ServerConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// When set, `/metrics` needs `Authorization: Bearer <token>`. Env: `RAGD_METRICS_TOKEN`.
     pub metrics_token: Option<Secret>,
+    /// Threads that run query embeddings and reranks (each on its own model session, apart from
+    /// indexing's).
+    pub query_threads: usize,
+    /// Query computations that may wait for a thread; beyond that a query is answered 429.
+    pub query_queue: usize,
 }
 
 impl ServerConfig {
@@ -281,6 +286,8 @@ impl Default for ServerConfig {
             public_url: None,
             metrics_listen: None,
             metrics_token: None,
+            query_threads: 1,
+            query_queue: 32,
         }
     }
 }

@@ -72,6 +72,12 @@ const MULTIPART_OVERHEAD_BYTES: u64 = 1024 * 1024;
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with `extra` routes served under the same layers (error envelope, panic guard,
+/// limits, metrics, tracing): for tests that need a route the product does not have.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let config = state.engine.config();
     let body_limit = config
         .upload
@@ -95,11 +101,14 @@ pub fn router(state: AppState) -> Router {
         .nest("/console/api", console::routes())
         .nest("/external", external::routes())
         .merge(web::routes())
+        .merge(extra)
         // Before the route layer, so 405 answers are counted under their route too.
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn(metrics::mark_route))
         // Browsers asking for a console page get the web app; everything else the JSON 404.
         .fallback(web::fallback)
+        // Innermost, so the timeout, metrics and trace layers see the 500 like any other answer.
+        .layer(middleware::from_fn(catch_panic))
         .layer(DefaultBodyLimit::max(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
@@ -137,6 +146,28 @@ fn request_span(request: &Request) -> tracing::Span {
         method = %request.method(),
         path = %request.uri().path(),
     )
+}
+
+/// Answers a request whose handler panicked with the 500 envelope, without the panic's text
+/// (it may hold anything), which goes to the log under the request's span. The panic ends
+/// that request only; the server goes on.
+async fn catch_panic(request: Request, next: Next) -> Response {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(panic) => {
+            let message = crate::engine::compute::panic_message(panic.as_ref());
+            tracing::error!(panic = %message, "a request handler panicked");
+            ApiError::new(
+                ErrorCode::InternalServerError,
+                "The server encountered an internal error.",
+            )
+            .into_response()
+        }
+    }
 }
 
 /// Answers 408 in the error envelope when a request takes longer than `limit`.

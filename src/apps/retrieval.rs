@@ -155,13 +155,7 @@ pub async fn retrieve(
     if let Some(model) = &settings.rerank {
         let reranker = engine.reranker(model).await?;
         let texts: Vec<String> = merged.iter().map(|(_, r)| r.segment.content.clone()).collect();
-        let asked = query.clone();
-        let scores = tokio::task::spawn_blocking(move || {
-            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-            reranker.rerank(&asked, &texts)
-        })
-        .await
-        .map_err(|e| EngineError::Task(e.to_string()))??;
+        let scores = engine.query_compute().rerank(reranker, &query, texts).await?;
         for ((_, result), score) in merged.iter_mut().zip(scores) {
             result.score = score;
         }

@@ -513,7 +513,7 @@ pub(super) async fn embed_rows(
             Ok::<_, pipelines::EmbedError>(embedded)
         })
         .await
-        .map_err(|e| EngineError::Task(e.to_string()))??;
+        .map_err(super::compute::resume_panic)??;
         for (&i, vector) in call.iter().zip(embedded.vectors) {
             rows[i].vector = Some(vector);
         }

@@ -1,6 +1,7 @@
 //! The core that the CLI and the HTTP APIs share: datasets, ingestion and retrieval over the SQL
 //! store, the pipelines and the hybrid index.
 
+pub mod compute;
 mod embed_document;
 mod estimate;
 mod index_document;
@@ -22,6 +23,7 @@ use indexes::{Analyzer, DatasetIndex, IndexOptions};
 use pipelines::Embedder;
 use pipelines::parse::{ParseLimits, ParsePool};
 
+pub use self::compute::QueryCompute;
 pub use self::estimate::{ChunkEstimate, EstimateFile};
 pub use self::index_document::IndexJobError;
 pub use self::ingest::{IngestOptions, IngestReport};
@@ -136,6 +138,12 @@ pub struct Engine {
     /// The slots every parse of this process takes: indexing waits for one, API requests get 429
     /// when none is free.
     parse_pool: ParsePool,
+    /// The embedding model's instance for queries: its own sessions, so a query never waits for
+    /// an ingest batch to let go of a session.
+    query_embedder: OnceLock<Arc<dyn Embedder>>,
+    load_query_embedder: EmbedderLoader,
+    /// The bounded pool that query embeddings and reranks run on.
+    query_compute: QueryCompute,
 }
 
 /// An open index: dataset id, index generation and vector dimension (None: keyword-only). The
@@ -148,12 +156,24 @@ impl Engine {
     pub fn new(config: Config, store: Store, progress: bool) -> Self {
         let models = config.models.clone();
         let embedding = config.embedding.clone();
+        let query_models = models.clone();
+        let query_embedding = crate::config::EmbeddingConfig {
+            sessions: Some(config.server.query_threads.max(1)),
+            ..embedding.clone()
+        };
         let load_embedder: EmbedderLoader = Arc::new(move || {
             let embedder = crate::models::load_embedder(&models, &embedding, progress)?;
             Ok(Arc::new(embedder) as Arc<dyn Embedder>)
         });
+        let load_query_embedder: EmbedderLoader = Arc::new(move || {
+            let embedder = crate::models::load_embedder(&query_models, &query_embedding, false)?;
+            Ok(Arc::new(embedder) as Arc<dyn Embedder>)
+        });
         let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
         Self {
+            query_compute: QueryCompute::new(config.server.query_threads, config.server.query_queue),
+            query_embedder: OnceLock::new(),
+            load_query_embedder,
             parse_pool: ParsePool::new(config_parse_slots(&config)),
             rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
             outbound,
@@ -165,10 +185,13 @@ impl Engine {
         }
     }
 
-    /// An engine with a given embedder (tests, benchmarks).
+    /// An engine with a given embedder (tests, benchmarks); queries use it too.
     pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
         let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
         let engine = Self {
+            query_compute: QueryCompute::new(config.server.query_threads, config.server.query_queue),
+            query_embedder: OnceLock::new(),
+            load_query_embedder: Arc::new(|| Err(EngineError::Task("embedder already set".into()))),
             parse_pool: ParsePool::new(config_parse_slots(&config)),
             rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
             outbound,
@@ -178,6 +201,7 @@ impl Engine {
             load_embedder: Arc::new(|| Err(EngineError::Task("embedder already set".into()))),
             indexes: Mutex::new(HashMap::new()),
         };
+        let _ = engine.query_embedder.set(embedder.clone());
         let _ = engine.embedder.set(embedder);
         engine
     }
@@ -225,6 +249,23 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Task(e.to_string()))??;
         Ok(self.embedder.get_or_init(|| loaded).clone())
+    }
+
+    /// The embedding model's instance for queries (its own sessions), loaded on first call.
+    pub async fn query_embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
+        if let Some(embedder) = self.query_embedder.get() {
+            return Ok(embedder.clone());
+        }
+        let loader = self.load_query_embedder.clone();
+        let loaded = tokio::task::spawn_blocking(move || loader())
+            .await
+            .map_err(|e| EngineError::Task(e.to_string()))??;
+        Ok(self.query_embedder.get_or_init(|| loaded).clone())
+    }
+
+    /// The bounded pool queries compute on.
+    pub fn query_compute(&self) -> &QueryCompute {
+        &self.query_compute
     }
 
     /// Id and dimension of the configured embedding model, without loading it.

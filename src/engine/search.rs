@@ -132,13 +132,9 @@ impl Engine {
         let query_vector = match options.method {
             SearchMethod::FullText => None,
             SearchMethod::Semantic | SearchMethod::Hybrid => {
-                let embedder = self.embedder().await?;
+                let embedder = self.query_embedder().await?;
                 self.check_model(dataset, embedder.as_ref())?;
-                let text = query.to_string();
-                let vector = tokio::task::spawn_blocking(move || embedder.embed_query(&text))
-                    .await
-                    .map_err(|e| EngineError::Task(e.to_string()))??;
-                Some(vector)
+                Some(self.query_compute.embed_query(embedder, query).await?)
             }
         };
         let Some(index) = self.existing_index(dataset).await? else {
@@ -204,7 +200,7 @@ impl Engine {
             .collect();
         match reranker {
             Some(reranker) => {
-                let scores = rerank_scores(reranker, query, &results).await?;
+                let scores = self.rerank_scores(reranker, query, &results).await?;
                 Ok(reranked(results, scores, options.score_threshold, options.top_k))
             }
             None => Ok(results),
@@ -243,32 +239,29 @@ impl Engine {
     }
 }
 
-/// The reranker's score of each result's segment text, in result order (off the async runtime:
-/// a local model computes, a provider is waited for).
-async fn rerank_scores(
-    reranker: Arc<dyn Reranker>,
-    query: &str,
-    results: &[SearchResult],
-) -> Result<Vec<f32>, EngineError> {
-    if results.is_empty() {
-        return Ok(Vec::new());
+impl Engine {
+    /// The reranker's score of each result's segment text, in result order (on the query compute
+    /// pool: a local model computes, a provider is waited for).
+    async fn rerank_scores(
+        &self,
+        reranker: Arc<dyn Reranker>,
+        query: &str,
+        results: &[SearchResult],
+    ) -> Result<Vec<f32>, EngineError> {
+        if results.is_empty() {
+            return Ok(Vec::new());
+        }
+        let texts: Vec<String> = results.iter().map(|r| r.segment.content.clone()).collect();
+        let scores = self.query_compute.rerank(reranker, query, texts).await?;
+        if scores.len() != results.len() {
+            return Err(EngineError::Task(format!(
+                "the reranker scored {} of {} candidates",
+                scores.len(),
+                results.len()
+            )));
+        }
+        Ok(scores)
     }
-    let query = query.to_string();
-    let texts: Vec<String> = results.iter().map(|r| r.segment.content.clone()).collect();
-    let scores = tokio::task::spawn_blocking(move || {
-        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-        reranker.rerank(&query, &texts)
-    })
-    .await
-    .map_err(|e| EngineError::Task(e.to_string()))??;
-    if scores.len() != results.len() {
-        return Err(EngineError::Task(format!(
-            "the reranker scored {} of {} candidates",
-            scores.len(),
-            results.len()
-        )));
-    }
-    Ok(scores)
 }
 
 /// Results rescored by the reranker: the threshold applies to the new scores, then the best

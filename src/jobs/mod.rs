@@ -5,7 +5,7 @@
 //! redoes the job; indexing a document is idempotent. A job whose document is paused is set aside
 //! until the document is resumed.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -22,14 +22,23 @@ const IDLE_POLL: Duration = Duration::from_millis(300);
 /// embedding batches (the model's batches are 32 texts; a few large documents fill them anyway).
 const DOCUMENTS_PER_BATCH: usize = 16;
 
+/// How long a supervisor waits before restarting a worker that died, so a worker that panics at
+/// once cannot spin.
+const RESTART_DELAY: Duration = Duration::from_secs(1);
+/// What a job whose worker died while running it ends with (its document shows it).
+pub const PANIC_MESSAGE: &str =
+    "Indexing stopped on an internal error; see the server log. Retry the document.";
+
 /// Starts `count` workers; they stop when `shutdown` is cancelled (after their current job).
+/// Each runs under a supervisor that fails the jobs of a worker that died (a panic) and starts
+/// it again; the handles are the supervisors'.
 pub fn spawn_workers(engine: Arc<Engine>, count: usize, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     (0..count)
         .map(|n| {
             let engine = engine.clone();
             let shutdown = shutdown.clone();
             let name = format!("{}-{}-{n}", hostname(), std::process::id());
-            tokio::spawn(async move { run_worker(engine, name, shutdown).await })
+            tokio::spawn(async move { supervise(engine, name, shutdown).await })
         })
         .collect()
 }
@@ -38,7 +47,55 @@ fn hostname() -> String {
     std::env::var("HOSTNAME").unwrap_or_else(|_| "ragd".into())
 }
 
-async fn run_worker(engine: Arc<Engine>, name: String, shutdown: CancellationToken) {
+/// The jobs a worker holds, shared with its supervisor: after a panic nobody else knows them.
+type Held = Arc<Mutex<Vec<Job>>>;
+
+fn set_held(held: &Held, jobs: &[Job]) {
+    // A worker that panicked while holding the lock cannot have left a half-written list: it
+    // only assigns whole lists.
+    let mut guard = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    *guard = jobs.to_vec();
+}
+
+/// Runs one worker, and again whenever it dies, until `shutdown`.
+async fn supervise(engine: Arc<Engine>, name: String, shutdown: CancellationToken) {
+    loop {
+        let held: Held = Arc::default();
+        let worker = tokio::spawn(run_worker(
+            engine.clone(),
+            name.clone(),
+            held.clone(),
+            shutdown.clone(),
+        ));
+        let ended = worker.await;
+        let reason = match ended {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => crate::engine::compute::panic_message(e.into_panic().as_ref()),
+            Err(e) => e.to_string(),
+        };
+        let jobs = std::mem::take(&mut *held.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        tracing::error!(worker = %name, reason = %reason, jobs = jobs.len(), "indexing worker died; failing its jobs and restarting it");
+        for job in jobs {
+            record(
+                &engine,
+                &name,
+                job,
+                Err(IndexJobError::Document(PANIC_MESSAGE.into())),
+            )
+            .await;
+        }
+        if shutdown.is_cancelled() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RESTART_DELAY) => {},
+            () = shutdown.cancelled() => return,
+        }
+        tracing::info!(worker = %name, "indexing worker restarted");
+    }
+}
+
+async fn run_worker(engine: Arc<Engine>, name: String, held: Held, shutdown: CancellationToken) {
     let mut compaction = Compaction::default();
     while !shutdown.is_cancelled() {
         let job = match engine.store().claim_job(&name, LEASE_SECS).await {
@@ -53,7 +110,9 @@ async fn run_worker(engine: Arc<Engine>, name: String, shutdown: CancellationTok
                 let dataset = (job.tenant_id.clone(), job.dataset_id.clone());
                 let jobs = with_waiting_jobs(&engine, &name, job).await;
                 let count = jobs.len();
+                set_held(&held, &jobs);
                 process(&engine, &name, jobs).await;
+                set_held(&held, &[]);
                 if compaction.indexed(dataset, count) {
                     compaction.run(&engine).await;
                 }
@@ -140,7 +199,36 @@ async fn with_waiting_jobs(engine: &Engine, worker: &str, job: Job) -> Vec<Job> 
 /// Runs jobs (several only when they index documents of one dataset) with their leases renewed
 /// in the background, and records how each ended.
 async fn process(engine: &Arc<Engine>, worker: &str, jobs: Vec<Job>) {
-    let renewer = {
+    // Aborted when this future ends or unwinds: a dead worker's leases must run out.
+    let renewer = AbortOnDrop(renew_leases(engine, worker, &jobs));
+    let results = match jobs[0].kind {
+        JobKind::IndexDocument => engine.index_documents(&jobs).await,
+        JobKind::EmbedSegments => {
+            let mut results = Vec::with_capacity(jobs.len());
+            for job in &jobs {
+                results.push(engine.embed_document(job).await);
+            }
+            results
+        }
+    };
+    drop(renewer);
+    for (job, result) in jobs.into_iter().zip(results) {
+        record(engine, worker, job, result).await;
+    }
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews the leases of `jobs` in the background until each is no longer this worker's.
+fn renew_leases(engine: &Arc<Engine>, worker: &str, jobs: &[Job]) -> JoinHandle<()> {
+    {
         let engine = engine.clone();
         let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
         let worker = worker.to_string();
@@ -162,20 +250,6 @@ async fn process(engine: &Arc<Engine>, worker: &str, jobs: Vec<Job>) {
                 held = still;
             }
         })
-    };
-    let results = match jobs[0].kind {
-        JobKind::IndexDocument => engine.index_documents(&jobs).await,
-        JobKind::EmbedSegments => {
-            let mut results = Vec::with_capacity(jobs.len());
-            for job in &jobs {
-                results.push(engine.embed_document(job).await);
-            }
-            results
-        }
-    };
-    renewer.abort();
-    for (job, result) in jobs.into_iter().zip(results) {
-        record(engine, worker, job, result).await;
     }
 }
 

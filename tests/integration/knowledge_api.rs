@@ -35,6 +35,14 @@ impl Api {
         Self::build(embedder, |_| {}).await
     }
 
+    /// [`Self::with_embedder`] with the config changed by `edit` first.
+    pub(crate) async fn with_embedder_and_config(
+        embedder: Arc<dyn pipelines::Embedder>,
+        edit: impl FnOnce(&mut ragd::config::Config),
+    ) -> Self {
+        Self::build(embedder, edit).await
+    }
+
     async fn build(
         embedder: Arc<dyn pipelines::Embedder>,
         edit: impl FnOnce(&mut ragd::config::Config),

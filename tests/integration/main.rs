@@ -25,6 +25,7 @@ mod parse_bombs;
 mod reference_vectors;
 mod reindex;
 mod rerank_api;
+mod robustness;
 mod security_accounts;
 mod security_files;
 mod security_outbound;
