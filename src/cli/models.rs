@@ -16,7 +16,11 @@ impl ModelsCommand {
         match self {
             ModelsCommand::Fetch => {
                 let all = tokio::task::spawn_blocking(move || {
-                    let mut all = vec![crate::models::model_files(&config.models, &config.embedding, true)?];
+                    let mut all = vec![crate::models::model_files(
+                        &config.models,
+                        &config.embedding,
+                        true,
+                    )?];
                     // Datasets may choose any pinned model, so all of them are fetched.
                     for model in PredefinedModel::ALL {
                         let files =

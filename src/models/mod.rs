@@ -261,7 +261,9 @@ pub fn load_predefined(
     model: PredefinedModel,
     progress: bool,
 ) -> Result<OnnxEmbedder, ModelError> {
-    Ok(OnnxEmbedder::load(predefined_files(models, embedding, model, progress)?)?)
+    Ok(OnnxEmbedder::load(predefined_files(
+        models, embedding, model, progress,
+    )?)?)
 }
 
 /// Fetches (if needed) and loads the configured embedding model.

