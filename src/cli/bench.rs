@@ -118,6 +118,7 @@ impl IngestBenchArgs {
                 paths,
                 template: self.template.clone(),
                 economy: self.economy,
+                doc_language: None,
                 progress,
             })
             .await?;

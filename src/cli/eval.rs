@@ -28,6 +28,10 @@ pub struct EvalArgs {
     /// Pipeline template for a new dataset.
     #[arg(long)]
     template: Option<String>,
+    /// Language of the documents of a new dataset (Dify's `doc_language`, e.g. Korean): picks the
+    /// full-text analyzer.
+    #[arg(long)]
+    doc_language: Option<String>,
     /// Do not ingest: score the dataset as it is.
     #[arg(long)]
     no_ingest: bool,
@@ -93,6 +97,7 @@ impl EvalArgs {
                     paths: vec![set.corpus.clone()],
                     template: self.template.clone(),
                     economy: false,
+                    doc_language: self.doc_language.clone(),
                     progress,
                 })
                 .await?;

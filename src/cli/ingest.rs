@@ -39,6 +39,7 @@ impl IngestArgs {
                 paths: self.paths,
                 template: self.template,
                 economy: self.economy,
+                doc_language: None,
                 progress,
             })
             .await?;

@@ -29,6 +29,10 @@ pub struct ReindexArgs {
     /// Stop after this many pages; the next run resumes where this one stopped.
     #[arg(long)]
     max_pages: Option<usize>,
+    /// Embed with this installed model (its id, e.g. intfloat/multilingual-e5-small-q4) instead of
+    /// the dataset's own (or, if that is not installed, the default).
+    #[arg(long)]
+    embedding_model: Option<String>,
 }
 
 impl ReindexArgs {
@@ -40,6 +44,7 @@ impl ReindexArgs {
         };
         let options = ReindexOptions {
             rechunk: self.rechunk,
+            embedding_model: self.embedding_model.clone(),
             page_segments: self.page_segments,
             page_documents: self.page_documents,
             max_pages: self.max_pages,

@@ -28,7 +28,7 @@ impl Engine {
             .set_embedding_started(&document.id)
             .await
             .map_err(EngineError::from)?;
-        let embedder = self.embedder().await?;
+        let embedder = self.embedder_for(&dataset).await?;
         self.check_model(&dataset, embedder.as_ref())?;
         let index = self.index(&dataset).await?;
         let started = now();

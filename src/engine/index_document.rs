@@ -134,15 +134,19 @@ impl Engine {
             spans.push(document.rows.len());
             rows.append(&mut document.rows);
         }
-        let embedded = if rows.is_empty() {
-            Ok(())
-        } else {
-            match self.embedder().await {
+        // The jobs are of one dataset, so of one model.
+        let model_of = ready
+            .iter()
+            .find(|(_, d)| d.vectors)
+            .map(|(_, d)| d.dataset.clone());
+        let embedded = match model_of.filter(|_| !rows.is_empty()) {
+            None => Ok(()),
+            Some(dataset) => match self.embedder_for(&dataset).await {
                 Ok(embedder) => embed_rows(&embedder, &mut rows, &ProgressBar::hidden())
                     .await
                     .map(|_| ()),
                 Err(e) => Err(e),
-            }
+            },
         };
         let failure = embedded.err().map(|e| e.to_string());
         let mut rows = rows.into_iter();
@@ -182,7 +186,7 @@ impl Engine {
             None => dataset.process_rule.clone(),
         };
         let rule = ProcessRule::from_json(&rule_json).map_err(|e| IndexJobError::Document(e.to_string()))?;
-        let embedder = self.embedder().await?;
+        let embedder = self.embedder_for(&dataset).await?;
         let vectors = dataset.embedding_dimension.is_some();
         if vectors {
             self.check_model(&dataset, embedder.as_ref())?;

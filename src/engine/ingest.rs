@@ -35,6 +35,8 @@ pub struct IngestOptions {
     pub template: Option<String>,
     /// Create a new dataset in economy mode: BM25 only, nothing embedded.
     pub economy: bool,
+    /// Language of a new dataset's documents (Dify's `doc_language`: picks its full-text analyzer).
+    pub doc_language: Option<String>,
     pub progress: bool,
 }
 
@@ -133,12 +135,17 @@ impl Engine {
         })?;
         let rule_json = serde_json::to_value(&template.process_rule)
             .map_err(|e| EngineError::Input(format!("template {template_name}: {e}")))?;
-        let dataset = self
+        let mut dataset = self
             .dataset_or_create(&options.tenant_id, &options.dataset, rule_json, options.economy)
             .await?;
+        if let Some(language) = &options.doc_language {
+            // Recorded only while the dataset has no document (the index analyzes with it).
+            self.store.set_dataset_language(&dataset.id, language).await?;
+            dataset = self.dataset_by_name(&options.tenant_id, &options.dataset).await?;
+        }
         // Economy (keyword-only) datasets still chunk by the model's tokens, but nothing is embedded.
         let economy = dataset.indexing_technique.as_deref() == Some(super::ECONOMY);
-        let embedder = self.embedder().await?;
+        let embedder = self.embedder_for(&dataset).await?;
         if !economy {
             self.check_model(&dataset, embedder.as_ref())?;
         }

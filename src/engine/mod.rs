@@ -15,9 +15,9 @@ mod search;
 mod segments;
 pub mod source;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use indexes::{Analyzer, DatasetIndex, IndexOptions};
 use pipelines::Embedder;
@@ -34,7 +34,7 @@ pub use self::search::{
     MAX_DEEP_TOP_K, MAX_QUERY_CHARS, MAX_TOP_K, MatchedChildChunk, SearchOptions, SearchResult,
 };
 pub use self::segments::{SegmentInput, SegmentUpdate};
-use crate::config::Config;
+use crate::config::{Config, PredefinedModel};
 use crate::rerank::RerankModels;
 use crate::store::{Dataset, NewDataset, Store, StoreError};
 
@@ -52,6 +52,8 @@ pub enum EngineError {
         dataset_model: String,
         configured: String,
     },
+    #[error("embedding model {0:?} is not installed on this server")]
+    UnknownModel(String),
     #[error("invalid input: {0}")]
     Input(String),
     /// Something the request names does not exist, or is not in a state that allows the request
@@ -110,7 +112,7 @@ pub(crate) fn index_options(dataset: &Dataset) -> IndexOptions {
     }
 }
 
-/// The configured embedding model as the model-types API describes it.
+/// An installed embedding model as the model-types API describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbeddingModelInfo {
     pub id: String,
@@ -119,18 +121,21 @@ pub struct EmbeddingModelInfo {
     pub context_size: usize,
     /// Texts embedded per model call.
     pub max_chunks: usize,
-    /// The pinned default model (true) or a model configured from local files.
+    /// A pinned model (true) or a model configured from local files.
     pub predefined: bool,
 }
 
-type EmbedderLoader = Arc<dyn Fn() -> Result<Arc<dyn Embedder>, EngineError> + Send + Sync>;
+/// Loads the model with the given id (one the engine lists as installed).
+type EmbedderLoader = Arc<dyn Fn(&str) -> Result<Arc<dyn Embedder>, EngineError> + Send + Sync>;
 
-/// Shared state of one ragd process: the store, the embedding model (loaded on first use) and
-/// the open dataset indexes.
+/// Shared state of one ragd process: the store, the embedding models (each loaded on first use
+/// and kept), and the open dataset indexes.
 pub struct Engine {
     config: Config,
     store: Store,
-    embedder: OnceLock<Arc<dyn Embedder>>,
+    /// Id and dimension of the model datasets get when they name none.
+    default_model: (String, usize),
+    embedders: tokio::sync::Mutex<HashMap<String, Arc<dyn Embedder>>>,
     load_embedder: EmbedderLoader,
     indexes: Mutex<HashMap<IndexKey, Arc<DatasetIndex>>>,
     rerankers: Arc<RerankModels>,
@@ -138,12 +143,10 @@ pub struct Engine {
     /// The slots every parse of this process takes: indexing waits for one, API requests get 429
     /// when none is free.
     parse_pool: ParsePool,
-    /// The embedding model's instance for queries: its own sessions, so a query never waits for
-    /// an ingest batch to let go of a session.
-    query_embedder: OnceLock<Arc<dyn Embedder>>,
-    load_query_embedder: EmbedderLoader,
     /// The bounded pool that query embeddings and reranks run on.
     query_compute: QueryCompute,
+    /// Datasets whose embedding model is being changed by a background rebuild.
+    model_changes: Mutex<HashSet<String>>,
 }
 
 /// An open index: dataset id, index generation and vector dimension (None: keyword-only). The
@@ -151,59 +154,77 @@ pub struct Engine {
 /// indexing keeps its generation but adds or removes the vector table.
 type IndexKey = (String, i64, Option<usize>);
 
-impl Engine {
-    /// An engine that loads the configured embedding model (fetching it if needed) on first use.
-    pub fn new(config: Config, store: Store, progress: bool) -> Self {
-        let models = config.models.clone();
-        let embedding = config.embedding.clone();
-        let query_models = models.clone();
-        let query_embedding = crate::config::EmbeddingConfig {
-            sessions: Some(config.server.query_threads.max(1)),
-            ..embedding.clone()
+/// The model a config gives datasets that name none: its id and dimension.
+fn configured_default(config: &Config) -> (String, usize) {
+    match &config.embedding.onnx {
+        None => {
+            let info = crate::models::predefined_info(config.embedding.model, config.embedding.variant);
+            (info.id.to_string(), info.dimension)
+        }
+        Some(_) => (
+            config.embedding.model_id.clone().unwrap_or_default(),
+            config.embedding.dimension.unwrap_or_default(),
+        ),
+    }
+}
+
+/// A loader of the configured model (custom or pinned) and of every other pinned model.
+fn loader(config: &Config, progress: bool) -> EmbedderLoader {
+    let models = config.models.clone();
+    let embedding = config.embedding.clone();
+    let default_id = configured_default(config).0;
+    Arc::new(move |id: &str| {
+        let embedder = if id == default_id {
+            crate::models::load_embedder(&models, &embedding, progress)?
+        } else {
+            let model = PredefinedModel::ALL
+                .into_iter()
+                .find(|m| crate::models::predefined_info(*m, embedding.variant).id == id)
+                .ok_or_else(|| EngineError::UnknownModel(id.to_string()))?;
+            crate::models::load_predefined(&models, &embedding, model, progress)?
         };
-        let load_embedder: EmbedderLoader = Arc::new(move || {
-            let embedder = crate::models::load_embedder(&models, &embedding, progress)?;
-            Ok(Arc::new(embedder) as Arc<dyn Embedder>)
-        });
-        let load_query_embedder: EmbedderLoader = Arc::new(move || {
-            let embedder = crate::models::load_embedder(&query_models, &query_embedding, false)?;
-            Ok(Arc::new(embedder) as Arc<dyn Embedder>)
-        });
+        Ok(Arc::new(embedder) as Arc<dyn Embedder>)
+    })
+}
+
+impl Engine {
+    /// An engine that loads each embedding model (fetching it if needed) on first use.
+    pub fn new(config: Config, store: Store, progress: bool) -> Self {
         let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
         Self {
             query_compute: QueryCompute::new(config.server.query_threads, config.server.query_queue),
-            query_embedder: OnceLock::new(),
-            load_query_embedder,
             parse_pool: ParsePool::new(config_parse_slots(&config)),
             rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
             outbound,
+            default_model: configured_default(&config),
+            load_embedder: loader(&config, progress),
             config,
             store,
-            embedder: OnceLock::new(),
-            load_embedder,
+            embedders: tokio::sync::Mutex::new(HashMap::new()),
             indexes: Mutex::new(HashMap::new()),
+            model_changes: Mutex::new(HashSet::new()),
         }
     }
 
-    /// An engine with a given embedder (tests, benchmarks); queries use it too.
+    /// An engine whose default model is `embedder` (tests, benchmarks); other pinned models
+    /// still load on first use.
     pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
+        let id = embedder.model_id().to_string();
+        let default_model = (id.clone(), embedder.dimension());
         let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
-        let engine = Self {
+        Self {
             query_compute: QueryCompute::new(config.server.query_threads, config.server.query_queue),
-            query_embedder: OnceLock::new(),
-            load_query_embedder: Arc::new(|| Err(EngineError::Task("embedder already set".into()))),
             parse_pool: ParsePool::new(config_parse_slots(&config)),
             rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
             outbound,
+            load_embedder: loader(&config, false),
             config,
             store,
-            embedder: OnceLock::new(),
-            load_embedder: Arc::new(|| Err(EngineError::Task("embedder already set".into()))),
+            default_model,
+            embedders: tokio::sync::Mutex::new(HashMap::from([(id, embedder)])),
             indexes: Mutex::new(HashMap::new()),
-        };
-        let _ = engine.query_embedder.set(embedder.clone());
-        let _ = engine.embedder.set(embedder);
-        engine
+            model_changes: Mutex::new(HashSet::new()),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -239,28 +260,44 @@ impl Engine {
         &self.rerankers
     }
 
-    /// The embedding model, loaded on first call (off the async runtime's worker threads).
+    /// The default embedding model, loaded on first call.
     pub async fn embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
-        if let Some(embedder) = self.embedder.get() {
-            return Ok(embedder.clone());
-        }
-        let loader = self.load_embedder.clone();
-        let loaded = tokio::task::spawn_blocking(move || loader())
-            .await
-            .map_err(|e| EngineError::Task(e.to_string()))??;
-        Ok(self.embedder.get_or_init(|| loaded).clone())
+        self.embedder_of(&self.default_model.0.clone()).await
     }
 
-    /// The embedding model's instance for queries (its own sessions), loaded on first call.
-    pub async fn query_embedder(&self) -> Result<Arc<dyn Embedder>, EngineError> {
-        if let Some(embedder) = self.query_embedder.get() {
+    /// The model that embeds `dataset`: the one it records, or the default for one that records
+    /// none (keyword-only datasets still chunk by a model's tokens).
+    pub async fn embedder_for(&self, dataset: &Dataset) -> Result<Arc<dyn Embedder>, EngineError> {
+        match &dataset.embedding_model {
+            Some(id) => self.embedder_of(id).await.map_err(|e| match e {
+                EngineError::UnknownModel(_) => EngineError::ModelMismatch {
+                    dataset: dataset.name.clone(),
+                    dataset_model: id.clone(),
+                    configured: self.default_model.0.clone(),
+                },
+                other => other,
+            }),
+            None => self.embedder().await,
+        }
+    }
+
+    /// The installed model `id`, loaded on first call (off the async runtime's worker threads)
+    /// and kept; concurrent first calls load it once.
+    pub async fn embedder_of(&self, id: &str) -> Result<Arc<dyn Embedder>, EngineError> {
+        let mut loaded = self.embedders.lock().await;
+        if let Some(embedder) = loaded.get(id) {
             return Ok(embedder.clone());
         }
-        let loader = self.load_query_embedder.clone();
-        let loaded = tokio::task::spawn_blocking(move || loader())
+        if self.installed_model(id).is_none() {
+            return Err(EngineError::UnknownModel(id.to_string()));
+        }
+        let loader = self.load_embedder.clone();
+        let name = id.to_string();
+        let embedder = tokio::task::spawn_blocking(move || loader(&name))
             .await
             .map_err(|e| EngineError::Task(e.to_string()))??;
-        Ok(self.query_embedder.get_or_init(|| loaded).clone())
+        loaded.insert(id.to_string(), embedder.clone());
+        Ok(embedder)
     }
 
     /// The bounded pool queries compute on.
@@ -268,29 +305,29 @@ impl Engine {
         &self.query_compute
     }
 
-    /// Id and dimension of the configured embedding model, without loading it.
-    pub fn configured_model(&self) -> (String, usize) {
-        if let Some(embedder) = self.embedder.get() {
-            return (embedder.model_id().to_string(), embedder.dimension());
+    /// Makes an already loaded model available under its id (tests and benchmarks share one
+    /// copy between engines); it must be one the engine lists as installed.
+    pub async fn register_embedder(&self, embedder: Arc<dyn Embedder>) -> Result<(), EngineError> {
+        let id = embedder.model_id().to_string();
+        if self.installed_model(&id).is_none() {
+            return Err(EngineError::UnknownModel(id));
         }
-        match &self.config.embedding.onnx {
-            None => (
-                crate::models::default_model_id(self.config.embedding.variant).to_string(),
-                crate::models::registry::DEFAULT_MODEL_DIMENSION,
-            ),
-            Some(_) => (
-                self.config.embedding.model_id.clone().unwrap_or_default(),
-                self.config.embedding.dimension.unwrap_or_default(),
-            ),
-        }
+        self.embedders.lock().await.insert(id, embedder);
+        Ok(())
     }
 
-    /// What the model-types API reports about the configured embedding model, without loading it.
+    /// Id and dimension of the default embedding model, without loading it.
+    pub fn configured_model(&self) -> (String, usize) {
+        self.default_model.clone()
+    }
+
+    /// What the model-types API reports about the default embedding model, without loading it.
     pub fn embedding_model_info(&self) -> EmbeddingModelInfo {
         let (id, dimension) = self.configured_model();
         let predefined = self.config.embedding.onnx.is_none();
         let context_size = if predefined {
-            crate::models::registry::DEFAULT_MODEL_MAX_LENGTH
+            crate::models::predefined_info(self.config.embedding.model, self.config.embedding.variant)
+                .max_length
         } else {
             self.config.embedding.max_length.unwrap_or(512)
         };
@@ -301,6 +338,43 @@ impl Engine {
             max_chunks: self.config.embedding.batch_size,
             predefined,
         }
+    }
+
+    /// Every model a dataset may choose: the default first, then the other pinned models.
+    pub fn installed_models(&self) -> Vec<EmbeddingModelInfo> {
+        let mut all = vec![self.embedding_model_info()];
+        for model in PredefinedModel::ALL {
+            let info = crate::models::predefined_info(model, self.config.embedding.variant);
+            if all.iter().all(|m| m.id != info.id) {
+                all.push(EmbeddingModelInfo {
+                    id: info.id.to_string(),
+                    dimension: info.dimension,
+                    context_size: info.max_length,
+                    max_chunks: self.config.embedding.batch_size,
+                    predefined: true,
+                });
+            }
+        }
+        all
+    }
+
+    /// The installed model `id`, if there is one.
+    pub fn installed_model(&self, id: &str) -> Option<EmbeddingModelInfo> {
+        self.installed_models().into_iter().find(|m| m.id == id)
+    }
+
+    /// The model a new dataset gets when it names none: the multilingual default for documents
+    /// not in English (`embedding.multilingual_model`), else the default.
+    pub fn default_model_for_language(&self, doc_language: Option<&str>) -> (String, usize) {
+        let english = doc_language.is_none_or(|l| l.is_empty() || l.eq_ignore_ascii_case("english"));
+        if english || self.config.embedding.onnx.is_some() {
+            return self.configured_model();
+        }
+        let info = crate::models::predefined_info(
+            self.config.embedding.multilingual_model,
+            self.config.embedding.variant,
+        );
+        (info.id.to_string(), info.dimension)
     }
 
     /// Deletes a dataset: its SQL rows first (the source of truth), then its index files.

@@ -78,21 +78,30 @@ impl Engine {
             .await?)
     }
 
-    /// Switches a dataset to `technique`. To `high_quality`: the configured embedding model is
-    /// recorded and every completed document goes back through indexing, which embeds its
+    /// Switches a dataset to `technique`. To `high_quality`: the requested embedding model (else
+    /// the default for the dataset's language) is recorded and every completed document goes back through indexing, which embeds its
     /// existing segments (edits kept). To `economy`: the vector table is dropped and search is
     /// BM25 only. Returns the dataset as it is now.
     pub async fn set_indexing_technique(
         &self,
         dataset: &Dataset,
         technique: &str,
+        requested_model: Option<&str>,
     ) -> Result<Dataset, EngineError> {
         let model = match technique {
-            // A dataset that already records a model keeps it (a different configured model is
-            // refused when it is used, with a message saying so).
+            // A dataset that already records a model keeps it (a change of model is a rebuild,
+            // see `change_embedding_model`); one that records none gets the requested model.
             HIGH_QUALITY => Some(match (&dataset.embedding_model, dataset.embedding_dimension) {
                 (Some(model), Some(dimension)) => (model.clone(), dimension),
-                _ => self.configured_model(),
+                _ => match requested_model.filter(|m| !m.is_empty()) {
+                    Some(id) => {
+                        let info = self
+                            .installed_model(id)
+                            .ok_or_else(|| EngineError::UnknownModel(id.to_string()))?;
+                        (info.id, info.dimension)
+                    }
+                    None => self.default_model_for_language(Some(&dataset.doc_language)),
+                },
             }),
             ECONOMY => None,
             other => {

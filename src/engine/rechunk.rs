@@ -54,7 +54,10 @@ impl Engine {
     ) -> Result<ReindexReport, EngineError> {
         let started = Instant::now();
         // Chunks are sized by the model's tokens even in keyword-only datasets.
-        let tokens = self.embedder().await?;
+        let tokens = match &embedder {
+            Some(embedder) => embedder.clone(),
+            None => self.embedder_for(dataset).await?,
+        };
         let limits = self.parse_limits();
         let mut chunkers: HashMap<String, Arc<Chunker>> = HashMap::new();
         let counts = self.store.count_documents(&dataset.id).await?;

@@ -24,6 +24,9 @@ pub struct ReindexOptions {
     /// Re-parse and re-chunk the documents from their original content with the current
     /// process rule, instead of re-embedding the stored segments.
     pub rechunk: bool,
+    /// Model to embed into (an installed model's id); None: the dataset's own model if it is
+    /// installed, else the default model.
+    pub embedding_model: Option<String>,
     /// Segments re-embedded per page; progress is recorded after each page.
     pub page_segments: usize,
     /// Documents re-chunked per page (`rechunk`); progress is recorded after each page.
@@ -37,6 +40,7 @@ impl Default for ReindexOptions {
     fn default() -> Self {
         Self {
             rechunk: false,
+            embedding_model: None,
             page_segments: 256,
             page_documents: 64,
             max_pages: None,
@@ -72,8 +76,9 @@ impl ReindexReport {
 }
 
 impl Engine {
-    /// Rebuilds `dataset`'s indexes with the configured model (keyword-only datasets get a fresh
-    /// full-text index) and switches to them.
+    /// Rebuilds `dataset`'s indexes with `options.embedding_model` (default: its own model if
+    /// installed, else the default model; keyword-only datasets get a fresh full-text index) and
+    /// switches to them.
     pub async fn reindex(
         &self,
         dataset: &Dataset,
@@ -81,10 +86,13 @@ impl Engine {
     ) -> Result<ReindexReport, EngineError> {
         let started = Instant::now();
         let economy = dataset.indexing_technique.as_deref() == Some("economy");
-        let embedder = if economy {
-            None
-        } else {
-            Some(self.embedder().await?)
+        let embedder = match (economy, &options.embedding_model, &dataset.embedding_model) {
+            (true, _, _) => None,
+            (false, Some(id), _) => Some(self.embedder_of(id).await?),
+            (false, None, Some(id)) if self.installed_model(id).is_some() => {
+                Some(self.embedder_of(id).await?)
+            }
+            (false, None, _) => Some(self.embedder().await?),
         };
         let model = embedder
             .as_ref()
@@ -285,4 +293,60 @@ pub async fn find_dataset(
         return Ok(dataset);
     }
     engine.dataset_by_name(tenant_id, id_or_name).await
+}
+
+impl Engine {
+    /// Moves a dataset to the installed embedding model `id`: the dataset keeps serving with its
+    /// current model while a rebuild (as `ragd reindex --embedding-model`) embeds every segment
+    /// into the next generation, which then becomes live with the new model recorded. Returns at
+    /// once; the rebuild runs in the background. Keyword-only datasets and datasets that already
+    /// use `id` are left as they are.
+    pub fn change_embedding_model(
+        self: &Arc<Self>,
+        dataset: &Dataset,
+        id: &str,
+    ) -> Result<bool, EngineError> {
+        if self.installed_model(id).is_none() {
+            return Err(EngineError::UnknownModel(id.to_string()));
+        }
+        if dataset.embedding_model.is_none() || dataset.embedding_model.as_deref() == Some(id) {
+            return Ok(false);
+        }
+        let running = self
+            .model_changes
+            .lock()
+            .map_err(|_| EngineError::Task("model change registry poisoned".into()))?
+            .insert(dataset.id.clone());
+        if !running {
+            return Err(EngineError::Input(
+                "The embedding model of this dataset is already being changed; try again when it is done."
+                    .into(),
+            ));
+        }
+        let engine = self.clone();
+        let dataset = dataset.clone();
+        let options = ReindexOptions {
+            embedding_model: Some(id.to_string()),
+            ..ReindexOptions::default()
+        };
+        tokio::spawn(async move {
+            match engine.reindex(&dataset, &options).await {
+                Ok(report) => tracing::info!(
+                    dataset_id = %dataset.id,
+                    model = %options.embedding_model.unwrap_or_default(),
+                    segments = report.segments,
+                    "embedding model changed"
+                ),
+                Err(error) => tracing::error!(
+                    dataset_id = %dataset.id,
+                    error = %error,
+                    "changing the embedding model failed; the dataset keeps its model"
+                ),
+            }
+            if let Ok(mut running) = engine.model_changes.lock() {
+                running.remove(&dataset.id);
+            }
+        });
+        Ok(true)
+    }
 }

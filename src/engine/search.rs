@@ -61,7 +61,7 @@ pub const MAX_TOP_K: usize = 100;
 pub const MAX_DEEP_TOP_K: usize = 400;
 
 impl Engine {
-    /// Runs a query; the dataset's own embedding model must be the configured one.
+    /// Runs a query, embedded with the dataset's own model.
     pub async fn search(&self, options: SearchOptions) -> Result<Vec<SearchResult>, EngineError> {
         let dataset = self.dataset_by_name(&options.tenant_id, &options.dataset).await?;
         self.search_dataset(&dataset, &options).await
@@ -132,7 +132,7 @@ impl Engine {
         let query_vector = match options.method {
             SearchMethod::FullText => None,
             SearchMethod::Semantic | SearchMethod::Hybrid => {
-                let embedder = self.query_embedder().await?;
+                let embedder = self.embedder_for(dataset).await?;
                 self.check_model(dataset, embedder.as_ref())?;
                 Some(self.query_compute.embed_query(embedder, query).await?)
             }

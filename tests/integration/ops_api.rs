@@ -757,6 +757,7 @@ async fn signed_links_download_files_and_zips() {
             paths: vec![support::repo_path("datasets/demo/tea.txt")],
             template: None,
             economy: false,
+            doc_language: None,
             progress: false,
         })
         .await

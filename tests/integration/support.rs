@@ -21,6 +21,24 @@ pub fn embedder() -> Arc<dyn Embedder> {
         .clone()
 }
 
+/// The pinned multilingual model (fetched and built on first use), shared by all tests.
+pub fn multilingual_embedder() -> Arc<dyn Embedder> {
+    static EMBEDDER: OnceLock<Arc<dyn Embedder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| {
+            let config = Config::load(None).expect("config");
+            let embedder = ragd::models::load_predefined(
+                &config.models,
+                &config.embedding,
+                ragd::config::PredefinedModel::MultilingualE5Small,
+                false,
+            )
+            .expect("the multilingual model must load (run `ragd models fetch`)");
+            Arc::new(embedder)
+        })
+        .clone()
+}
+
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
@@ -62,6 +80,7 @@ pub async fn ingest(engine: &Engine, dataset: &str, paths: &[PathBuf]) -> Ingest
             paths: paths.to_vec(),
             template: None,
             economy: false,
+            doc_language: None,
             progress: false,
         })
         .await

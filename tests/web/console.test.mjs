@@ -119,6 +119,12 @@ describe('web console', { concurrency: false }, () => {
     assert.match(await fieldError(dialog.getByLabel('Name')), /Enter a name/);
     await dialog.getByLabel('Name').fill(DATASET);
     await dialog.getByLabel('Description').fill('Notes from the marsh and the greenhouse');
+    // The installed embedding models are offered, the server's default first and chosen.
+    const model = dialog.getByLabel('Embedding model');
+    await model.locator('option', { hasText: 'multilingual-e5-small' }).waitFor({ state: 'attached' });
+    assert.deepEqual(await model.locator('option').allTextContents(),
+      ['sentence-transformers/all-MiniLM-L6-v2-int8-dynamic', 'intfloat/multilingual-e5-small-q4']);
+    assert.equal(await model.inputValue(), 'sentence-transformers/all-MiniLM-L6-v2-int8-dynamic');
     await dialog.getByRole('button', { name: 'Create', exact: true }).click();
     await page.waitForURL(/\/datasets\/[0-9a-f-]+\/documents\/create$/);
     state.datasetId = page.url().split('/datasets/')[1].split('/')[0];

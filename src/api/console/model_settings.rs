@@ -96,7 +96,7 @@ async fn view(state: &AppState, tenant_id: &str) -> Result<Value, ApiError> {
     Ok(json!({
         "embedding": {
             "model": stored.embedding_model.clone().unwrap_or_else(|| embedding.id.clone()),
-            "available": [embedding.id],
+            "available": state.engine.installed_models().into_iter().map(|m| m.id).collect::<Vec<_>>(),
         },
         "rerank": {
             "provider": stored.rerank_provider,
@@ -243,10 +243,16 @@ pub async fn update(
         Change::Keep => {}
         Change::Clear => settings.embedding_model = None,
         Change::Set(model) => {
-            let available = state.engine.embedding_model_info().id;
-            if model != available {
+            if state.engine.installed_model(&model).is_none() {
+                let available: Vec<String> = state
+                    .engine
+                    .installed_models()
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect();
                 return Err(ApiError::invalid(format!(
-                    "Embedding model {model:?} is not available; this server has {available:?}."
+                    "Embedding model {model:?} is not available; this server has {}.",
+                    available.join(", ")
                 )));
             }
             settings.embedding_model = Some(model);

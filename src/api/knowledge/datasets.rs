@@ -87,34 +87,65 @@ pub(crate) fn check_permission(permission: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Checks an update's `embedding_model`: a dataset keeps the model that embedded it, and naming
-/// the model a dataset gets (or has) is accepted; it is recorded when the dataset switches to
-/// high_quality.
+/// Checks an update's `embedding_model`: it must be installed. A dataset that has a model and
+/// names another is moved to it by a background rebuild ([`apply_embedding_model_change`]); a
+/// keyword-only dataset records it when it switches to high_quality.
 pub(crate) fn check_embedding_model_change(
     state: &AppState,
-    dataset: &Dataset,
+    _dataset: &Dataset,
     requested: &str,
 ) -> Result<(), ApiError> {
-    match &dataset.embedding_model {
-        Some(current) if requested != current => Err(ApiError::invalid(
-            "Changing the embedding model of a dataset needs a re-index; this server has one model.",
-        )),
-        Some(_) | None => embedding_model(state, Some(requested)).map(|_| ()),
+    embedding_model(state, Some(requested)).map(|_| ())
+}
+
+/// Starts moving `dataset` to `requested` (already checked) if it names another model than the
+/// dataset's; the answer shows the dataset as it is until the rebuild switches it.
+pub(crate) fn apply_embedding_model_change(
+    state: &AppState,
+    dataset: &Dataset,
+    requested: Option<&str>,
+) -> Result<(), ApiError> {
+    match requested {
+        Some(id) if !id.is_empty() => {
+            state.engine.change_embedding_model(dataset, id)?;
+            Ok(())
+        }
+        Some(_) | None => Ok(()),
     }
 }
 
-/// The embedding model a high-quality dataset gets: the requested one if ragd has it.
+/// The embedding model a high-quality dataset gets: the requested one if ragd has it installed,
+/// else the default for its document language.
 pub(crate) fn embedding_model(
     state: &AppState,
     requested: Option<&str>,
 ) -> Result<(String, usize), ApiError> {
-    let (model, dimension) = state.engine.configured_model();
+    embedding_model_for(state, requested, None)
+}
+
+/// [`embedding_model`] for a dataset whose documents are in `doc_language`.
+pub(crate) fn embedding_model_for(
+    state: &AppState,
+    requested: Option<&str>,
+    doc_language: Option<&str>,
+) -> Result<(String, usize), ApiError> {
     match requested {
-        None | Some("") => Ok((model, dimension)),
-        Some(name) if name == model => Ok((model, dimension)),
-        Some(name) => Err(ApiError::invalid(format!(
-            "No Embedding Model available. Model {name:?} is not configured; this server embeds with {model:?}."
-        ))),
+        None | Some("") => Ok(state.engine.default_model_for_language(doc_language)),
+        Some(name) => match state.engine.installed_model(name) {
+            Some(model) => Ok((model.id, model.dimension)),
+            None => {
+                let installed: Vec<String> = state
+                    .engine
+                    .installed_models()
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect();
+                Err(ApiError::invalid(format!(
+                    "No Embedding Model available. Model {name:?} is not installed; installed models: {}.",
+                    installed.join(", ")
+                )))
+            }
+        },
     }
 }
 
@@ -269,9 +300,15 @@ pub async fn update(
         .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
     // economy <-> high_quality: documents are re-embedded, or the vectors dropped.
     let updated = match &body.indexing_technique {
-        Some(technique) => state.engine.set_indexing_technique(&updated, technique).await?,
+        Some(technique) => {
+            state
+                .engine
+                .set_indexing_technique(&updated, technique, body.embedding_model.as_deref())
+                .await?
+        }
         None => updated,
     };
+    apply_embedding_model_change(&state, &updated, body.embedding_model.as_deref())?;
     Ok(Json(dataset_json(&state, &updated).await?))
 }
 

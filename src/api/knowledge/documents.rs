@@ -43,6 +43,9 @@ pub struct DocumentOptions {
     /// On create: the document this request replaces (Dify's upsert; same id, new content).
     #[serde(default)]
     pub(crate) original_document_id: Option<String>,
+    /// The model a dataset without one gets with its first document (an installed model's id).
+    #[serde(default)]
+    pub(crate) embedding_model: Option<String>,
 }
 
 impl DocumentOptions {
@@ -218,7 +221,15 @@ pub(crate) async fn apply_dataset_options(
 ) -> Result<(), ApiError> {
     if dataset.indexing_technique.is_none() {
         let technique = options.indexing_technique.as_deref().unwrap_or(HIGH_QUALITY);
-        state.engine.set_indexing_technique(dataset, technique).await?;
+        // The first document's language is recorded after this, so it is passed on here.
+        let (default_model, _) = state
+            .engine
+            .default_model_for_language(options.doc_language.as_deref());
+        let model = options.embedding_model.as_deref().unwrap_or(&default_model);
+        state
+            .engine
+            .set_indexing_technique(dataset, technique, Some(model))
+            .await?;
     }
     if options.retrieval_model.is_some() {
         let changes = DatasetChanges {

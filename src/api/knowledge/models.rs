@@ -80,17 +80,22 @@ fn rerank_providers(tenant_id: &str, configured: &[&RerankModelConfig]) -> Vec<V
         .collect()
 }
 
-/// The provider entry holding the configured embedding model.
-fn embedding_provider(tenant_id: &str, model: &EmbeddingModelInfo) -> Value {
+/// The provider entry holding every installed embedding model, the default first.
+fn embedding_provider(tenant_id: &str, models: &[EmbeddingModelInfo]) -> Value {
     provider_entry(
         tenant_id,
         MODEL_PROVIDER,
-        vec![model_entry(
-            &model.id,
-            "text-embedding",
-            model.predefined,
-            json!({"context_size": model.context_size, "max_chunks": model.max_chunks}),
-        )],
+        models
+            .iter()
+            .map(|model| {
+                model_entry(
+                    &model.id,
+                    "text-embedding",
+                    model.predefined,
+                    json!({"context_size": model.context_size, "max_chunks": model.max_chunks}),
+                )
+            })
+            .collect(),
     )
 }
 
@@ -119,10 +124,7 @@ pub(crate) fn models_of_type(
     // Chat models are per workspace (the console's model settings); the other types (tts, ...)
     // cannot be configured on this server.
     Ok(match model_type {
-        "text-embedding" => vec![embedding_provider(
-            tenant_id,
-            &state.engine.embedding_model_info(),
-        )],
+        "text-embedding" => vec![embedding_provider(tenant_id, &state.engine.installed_models())],
         "rerank" => {
             let configured: Vec<&RerankModelConfig> = state.engine.rerank_models().configured().collect();
             rerank_providers(tenant_id, &configured)

@@ -49,7 +49,7 @@ export async function datasetsPage({ main }) {
       dataset.description ? h('p', { class: 'card-text' }, dataset.description) : h('p', { class: 'card-text muted' }, 'No description'),
       h('p', { class: 'card-meta' },
         `${formatNumber(dataset.document_count)} documents · ${formatNumber(dataset.word_count)} words · ${formatNumber(dataset.app_count)} apps`),
-      h('p', { class: 'card-meta' }, dataset.indexing_technique === 'economy' ? 'Economy (keywords)' : dataset.indexing_technique === 'high_quality' ? 'High quality (embeddings)' : 'Not indexed yet'),
+      h('p', { class: 'card-meta' }, dataset.indexing_technique === 'economy' ? 'Economy (keywords)' : dataset.indexing_technique === 'high_quality' ? `High quality (embeddings${dataset.embedding_model ? `: ${dataset.embedding_model}` : ''})` : 'Not indexed yet'),
       can('edit-datasets') ? h('div', { class: 'card-actions' }, remove) : null);
     return item;
   }
@@ -67,11 +67,19 @@ function createDialog() {
   const technique = field('Index mode', h('select', { name: 'indexing_technique' },
     h('option', { value: 'high_quality' }, 'High quality: embeddings with full text'),
     h('option', { value: 'economy' }, 'Economy: keywords only')));
+  // The installed embedding models; the first is the server's default.
+  const modelSelect = h('select', { name: 'embedding_model' });
+  const model = field('Embedding model', modelSelect, { hint: 'Multilingual models suit documents that are not in English. Changing it later re-embeds every document.' });
+  get('/workspaces/current/models/model-types/text-embedding').then((answer) => {
+    const models = (answer.data || []).flatMap((provider) => (provider.models || []).map((m) => ({ provider: provider.provider, model: m.model })));
+    modelSelect.replaceChildren(...models.map((m, i) => h('option', { value: m.model, 'data-provider': m.provider, selected: i === 0 }, m.model)));
+  }).catch(() => { model.row.hidden = true; });
+  technique.control.addEventListener('change', () => { model.row.hidden = technique.control.value === 'economy'; });
   const permission = field('Visible to', h('select', { name: 'permission' },
     h('option', { value: 'only_me' }, 'Only me'),
     h('option', { value: 'all_team_members' }, 'All team members')));
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
-  const form = h('form', { id: 'create-dataset', novalidate: true }, name.row, description.row, technique.row, permission.row, error);
+  const form = h('form', { id: 'create-dataset', novalidate: true }, name.row, description.row, technique.row, model.row, permission.row, error);
   const cancel = h('button', { class: 'button', type: 'button' }, 'Cancel');
   const submit = h('button', { class: 'button primary', type: 'submit', form: 'create-dataset' }, 'Create');
   const { close } = modal('Create knowledge base', form, [cancel, submit]);
@@ -89,6 +97,10 @@ function createDialog() {
           description: description.control.value.trim(),
           indexing_technique: technique.control.value,
           permission: permission.control.value,
+          ...(technique.control.value === 'high_quality' && modelSelect.value ? {
+            embedding_model: modelSelect.value,
+            embedding_model_provider: modelSelect.selectedOptions[0]?.dataset.provider,
+          } : {}),
         });
         close();
         announce(`${dataset.name} created.`);

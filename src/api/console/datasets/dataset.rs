@@ -13,8 +13,8 @@ use super::ConsoleUser;
 use crate::api::caller::{Access, find_dataset};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::knowledge::datasets::{
-    check_description, check_embedding_model_change, check_name, check_permission, check_technique,
-    dataset_json, embedding_model,
+    apply_embedding_model_change, check_description, check_embedding_model_change, check_name,
+    check_permission, check_technique, dataset_json, embedding_model,
 };
 use crate::api::knowledge::retrieve::parse_retrieval_model;
 use crate::api::knowledge::views;
@@ -150,6 +150,10 @@ pub struct CreateDataset {
     permission: Option<String>,
     #[serde(default)]
     provider: Option<String>,
+    /// An installed model's id (Dify's field); a dataset whose technique the first document
+    /// decides records it then.
+    #[serde(default)]
+    embedding_model: Option<String>,
 }
 
 pub async fn create(
@@ -169,13 +173,19 @@ pub async fn create(
     if body.provider.as_deref().is_some_and(|p| p != "vendor") {
         return Err(ApiError::invalid("External datasets are not supported."));
     }
+    let requested = body.embedding_model.as_deref();
     let (model, dimension) = match body.indexing_technique.as_deref() {
         Some("high_quality") => {
-            let (model, dimension) = embedding_model(&state, None)?;
+            let (model, dimension) = embedding_model(&state, requested)?;
             (Some(model), Some(dimension))
         }
-        // Economy, or decided by the first document.
-        Some(_) | None => (None, None),
+        // Economy, or decided by the first document; a named model must still be installed.
+        Some(_) | None => {
+            if requested.is_some() {
+                embedding_model(&state, requested)?;
+            }
+            (None, None)
+        }
     };
     let dataset = state
         .engine
@@ -265,9 +275,15 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
     let updated = match &body.indexing_technique {
-        Some(technique) => state.engine.set_indexing_technique(&updated, technique).await?,
+        Some(technique) => {
+            state
+                .engine
+                .set_indexing_technique(&updated, technique, body.embedding_model.as_deref())
+                .await?
+        }
         None => updated,
     };
+    apply_embedding_model_change(&state, &updated, body.embedding_model.as_deref())?;
     Ok(Json(console_dataset(&state, &updated).await?))
 }
 

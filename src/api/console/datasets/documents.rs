@@ -16,7 +16,7 @@ use super::ConsoleUser;
 use super::dataset::{default_process_rule, page_and_limit};
 use crate::api::caller::{Access, Caller, find_dataset};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
-use crate::api::knowledge::datasets::{check_technique, dataset_json, embedding_model};
+use crate::api::knowledge::datasets::{check_technique, dataset_json, embedding_model, embedding_model_for};
 use crate::api::knowledge::documents::{DocumentOptions, apply_dataset_options, new_batch, resolve_options};
 use crate::api::knowledge::views;
 use crate::api::{ApiError, AppState, ErrorCode};
@@ -138,6 +138,7 @@ impl KnowledgeConfig {
             process_rule: self.process_rule.clone(),
             retrieval_model: self.retrieval_model.clone(),
             original_document_id: None,
+            embedding_model: self.embedding_model.clone(),
         }
     }
 }
@@ -215,7 +216,11 @@ pub async fn init(
     let files = indexable_files(&state, &user.tenant_id, ids).await?;
     let first = files[0].0.name.clone();
     let (model, dimension) = if technique == HIGH_QUALITY {
-        let (model, dimension) = embedding_model(&state, config.embedding_model.as_deref())?;
+        let (model, dimension) = embedding_model_for(
+            &state,
+            config.embedding_model.as_deref(),
+            config.doc_language.as_deref(),
+        )?;
         (Some(model), Some(dimension))
     } else {
         (None, None)
