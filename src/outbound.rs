@@ -370,6 +370,19 @@ impl Outbound {
     }
 }
 
+/// An error with its causes, for the log: reqwest's own message says only "error sending
+/// request".
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// The policy's refusal somewhere in an error's causes (the resolver's error reaches the caller
 /// wrapped in reqwest's and hyper's).
 pub fn refusal<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a OutboundError> {

@@ -76,7 +76,11 @@ impl QueryCompute {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, EngineError> {
         let (done, result) = oneshot::channel();
+        // The caller's runtime, entered on the compute thread: a reranker that calls an HTTP
+        // provider bridges into it (as it does from spawn_blocking).
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let job: Work = Box::new(move || {
+            let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
             let outcome = catch_unwind(AssertUnwindSafe(work));
             // The caller may have gone (its request was cancelled): nothing to hand back then.
             let _ = done.send(outcome);

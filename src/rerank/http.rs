@@ -56,7 +56,7 @@ impl HttpReranker {
         let message = match refusal(error) {
             Some(refused) => refused.to_string(),
             None => {
-                tracing::warn!(url = %self.url, error = %error_chain(error), "rerank provider unreachable");
+                tracing::warn!(url = %self.url, error = %crate::outbound::error_chain(error), "rerank provider unreachable");
                 "the rerank provider cannot be reached".to_string()
             }
         };
@@ -106,7 +106,7 @@ impl Reranker for HttpReranker {
             "top_n": documents.len(),
             "return_documents": false,
         });
-        // Rerankers are called off the async workers (spawn_blocking), inside the runtime.
+        // Rerankers are called off the async workers (the query compute threads), inside the runtime.
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RerankError::Provider {
             status: None,
             message: "an HTTP rerank provider is called from within the server's runtime".into(),
@@ -122,18 +122,6 @@ impl Reranker for HttpReranker {
         }
         scores(&text, documents.len())
     }
-}
-
-/// An error with its causes, for the log.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The provider's error text for the log: the `message`/`detail`/`error` field of a JSON body,

@@ -207,6 +207,27 @@ pub struct InitBody {
     password: String,
 }
 
+/// Counts an attempt from the client's address before a password is checked (atomically, so
+/// concurrent guesses cannot pass the limit); 429 once the address has used up its failures
+/// within the lockout window.
+async fn reserve_client_attempt(state: &AppState, client_ip: Option<&str>) -> Result<(), ApiError> {
+    let console = &state.engine.config().console;
+    let window = i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
+    if let Some(ip) = client_ip
+        && !state
+            .engine
+            .store()
+            .reserve_client_attempt(ip, console.login_ip_max_failures, window)
+            .await?
+    {
+        return Err(ApiError::new(
+            ErrorCode::TooManyRequests,
+            "Too many failed attempts from this address. Please try again later.",
+        ));
+    }
+    Ok(())
+}
+
 /// Dify's `POST /init`: checks the setup password (`RAGD_INIT_PASSWORD`) and, when it matches,
 /// sets a short-lived cookie that lets this browser run the setup. Wrong guesses count against
 /// the client address like failed sign-ins.
@@ -225,17 +246,7 @@ pub async fn init_validate(
     let console = &state.engine.config().console;
     let client_ip = client.ip.map(|ip| ip.to_string());
     if let Some(expected) = &console.init_password {
-        let window = i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
-        if let Some(ip) = &client_ip
-            && !store
-                .reserve_client_attempt(ip, console.login_ip_max_failures, window)
-                .await?
-        {
-            return Err(ApiError::new(
-                ErrorCode::TooManyRequests,
-                "Too many failed attempts from this address. Please try again later.",
-            ));
-        }
+        reserve_client_attempt(&state, client_ip.as_deref()).await?;
         if body.password.len() > MAX_INIT_PASSWORD_BYTES
             || !crate::api::keys::same_secret(&body.password, &expected.0)
         {
@@ -291,16 +302,7 @@ pub async fn login(
     let console = &state.engine.config().console;
     let window = i64::try_from(console.login_lockout_secs).unwrap_or(i64::MAX);
     let client_ip = client.ip.map(|ip| ip.to_string());
-    if let Some(ip) = &client_ip
-        && !store
-            .reserve_client_attempt(ip, console.login_ip_max_failures, window)
-            .await?
-    {
-        return Err(ApiError::new(
-            ErrorCode::TooManyRequests,
-            "Too many failed sign-in attempts from this address. Please try again later.",
-        ));
-    }
+    reserve_client_attempt(&state, client_ip.as_deref()).await?;
     let account = store.account_by_email(&body.email).await?;
     let reserved = match &account {
         Some(account) => {

@@ -96,7 +96,7 @@ pub async fn stream_chat(
                 }
                 // How the connection failed stays in the log: passed on, it would let a
                 // caller map what the server can reach.
-                tracing::warn!(url = %url, error = %error_chain(&e), "model provider unreachable");
+                tracing::warn!(url = %url, error = %crate::outbound::error_chain(&e), "model provider unreachable");
                 (
                     LlmError::Unavailable("cannot reach the model provider".into()),
                     None,
@@ -177,7 +177,7 @@ async fn read_stream(
             Ok(Some(Err(e))) => {
                 return Err(LlmError::Unavailable(format!(
                     "the answer was cut off: {}",
-                    error_chain(&e)
+                    crate::outbound::error_chain(&e)
                 )));
             }
             Ok(Some(Ok(chunk))) => chunk,
@@ -313,18 +313,6 @@ fn provider_message(url: &str, status: u16, body: &[u8]) -> String {
         .unwrap_or_else(|| text.chars().take(300).collect());
     tracing::warn!(url = %url, status, body = %message.trim(), "model provider answered an error");
     format!("HTTP {status}")
-}
-
-/// An error with its causes: reqwest's own message says only "error sending request".
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
