@@ -250,8 +250,7 @@ pub struct ServerConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// When set, `/metrics` needs `Authorization: Bearer <token>`. Env: `RAGD_METRICS_TOKEN`.
     pub metrics_token: Option<Secret>,
-    /// Threads that run query embeddings and reranks (each on its own model session, apart from
-    /// indexing's).
+    /// Threads that run query embeddings and reranks (with the dataset's model).
     pub query_threads: usize,
     /// Query computations that may wait for a thread; beyond that a query is answered 429.
     pub query_queue: usize,

@@ -4,8 +4,8 @@
 //! A burst of `/retrieve` calls used to park up to 512 blocking threads on the model's session
 //! lock. Here at most `threads` model calls run at once, at most `queue` more wait, and a request
 //! that finds the queue full is refused at once ([`EngineError::Busy`], 429) so the client can
-//! back off. The pool wraps whatever embedder or reranker the engine hands it; the engine gives
-//! queries their own model sessions, so a query never waits behind an ingest batch.
+//! back off. The pool wraps whatever embedder or reranker the engine hands it: the dataset's
+//! model, whose session indexing hands on per batch, so a query waits for one batch at most.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;

@@ -184,3 +184,26 @@ async fn create_with_original_document_id_replaces_that_document() {
         .await;
     assert_eq!(listed["total"], 2, "nothing was created: {listed}");
 }
+
+/// A retrieval model stored with fields left null reads back with Dify's defaults for them (its
+/// wire always has a search method, a top_k and the two switches); found by the API fuzzer.
+#[tokio::test]
+async fn a_stored_retrieval_model_reads_back_with_defaults_for_null_fields() {
+    let apps = AppsApi::new(None).await;
+    let (api, id) = (&apps.api, &apps.dataset_id);
+    let (status, body) = api
+        .call(
+            "PATCH",
+            &format!("/v1/datasets/{id}"),
+            Some(json!({"retrieval_model": {"search_method": "hybrid_search", "top_k": null,
+                                            "reranking_enable": null}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, dataset) = api.call("GET", &format!("/v1/datasets/{id}"), None).await;
+    let model = &dataset["retrieval_model_dict"];
+    assert_eq!(model["search_method"], "hybrid_search", "{dataset}");
+    assert_eq!(model["top_k"], 4, "{dataset}");
+    assert_eq!(model["reranking_enable"], false, "{dataset}");
+    assert_eq!(model["score_threshold_enabled"], false, "{dataset}");
+}

@@ -58,6 +58,19 @@ pub fn dataset(dataset: &Dataset, counts: DatasetCounts, tags: &[Tag], schema: &
         .retrieval_model
         .clone()
         .unwrap_or_else(default_retrieval_model);
+    // A stored model may leave out (or null) fields that always have a value on Dify's wire:
+    // they read as Dify's defaults, as the search does.
+    let defaults = default_retrieval_model();
+    for field in [
+        "search_method",
+        "reranking_enable",
+        "top_k",
+        "score_threshold_enabled",
+    ] {
+        if retrieval.is_object() && retrieval[field].is_null() {
+            retrieval[field] = defaults[field].clone();
+        }
+    }
     if dataset.indexing_technique.as_deref() == Some("economy") {
         retrieval["search_method"] = json!("keyword_search");
     }
