@@ -15,6 +15,17 @@ pub struct AppKey {
     pub app: App,
 }
 
+/// The token of an `Authorization: Bearer <token>` header (any case of the scheme), if the
+/// request has one; for routes that answer a missing or malformed header in their own way.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(char::is_whitespace))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
 /// The bearer token of a request, with Dify's messages for each way it can be wrong.
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts

@@ -203,12 +203,7 @@ pub async fn scrape(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(expected) = &state.engine.config().server.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(char::is_whitespace))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
+        let given = super::auth::bearer_token(&headers);
         if !given.is_some_and(|given| super::keys::same_secret(given, &expected.0)) {
             return Err(ApiError::unauthorized("A valid metrics token is required."));
         }

@@ -210,21 +210,10 @@ impl Engine {
     /// still load on first use.
     pub fn with_embedder(config: Config, store: Store, embedder: Arc<dyn Embedder>) -> Self {
         let id = embedder.model_id().to_string();
-        let default_model = (id.clone(), embedder.dimension());
-        let outbound = crate::outbound::Outbound::new(&config.security.outbound_allow);
-        Self {
-            query_compute: QueryCompute::new(config.server.query_threads, config.server.query_queue),
-            parse_pool: ParsePool::new(config_parse_slots(&config)),
-            rerankers: Arc::new(RerankModels::new(&config.rerank, &config.models, &outbound)),
-            outbound,
-            load_embedder: loader(&config, false),
-            config,
-            store,
-            default_model,
-            embedders: tokio::sync::Mutex::new(HashMap::from([(id, embedder)])),
-            indexes: Mutex::new(HashMap::new()),
-            model_changes: Mutex::new(HashSet::new()),
-        }
+        let mut engine = Self::new(config, store, false);
+        engine.default_model = (id.clone(), embedder.dimension());
+        engine.embedders = tokio::sync::Mutex::new(HashMap::from([(id, embedder)]));
+        engine
     }
 
     pub fn config(&self) -> &Config {

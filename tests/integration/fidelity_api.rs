@@ -195,8 +195,10 @@ async fn a_stored_retrieval_model_reads_back_with_defaults_for_null_fields() {
         .call(
             "PATCH",
             &format!("/v1/datasets/{id}"),
-            Some(json!({"retrieval_model": {"search_method": "hybrid_search", "top_k": null,
-                                            "reranking_enable": null}})),
+            Some(
+                json!({"retrieval_model": {"search_method": "hybrid_search", "top_k": null,
+                                            "reranking_enable": null}}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -422,14 +422,8 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     let from_body = optional_body::<RefreshBody>(&body)?.and_then(|b| b.refresh_token);
     let store = state.engine.store();
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(char::is_whitespace))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let access =
-        bearer.or_else(|| session::cookie(&headers, &session::cookie_name(ACCESS_COOKIE, client.https)));
+    let access = crate::api::auth::bearer_token(&headers)
+        .or_else(|| session::cookie(&headers, &session::cookie_name(ACCESS_COOKIE, client.https)));
     if let Some(session_id) = access.and_then(|token| state.console.passport.session_of(token)) {
         store.end_session(&session_id).await?;
     }

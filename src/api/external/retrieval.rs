@@ -5,7 +5,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
 use indexes::SearchMethod;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -118,16 +117,9 @@ pub async fn retrieve(
 
 /// The key of `Authorization: Bearer <key>`; anything else is the spec's 1001.
 fn bearer(headers: &HeaderMap) -> Result<&str, ExternalError> {
-    let header = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(ExternalError::malformed_authorization)?;
-    match header.trim().split_once(char::is_whitespace) {
-        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty() => {
-            Ok(key.trim())
-        }
-        Some(_) | None => Err(ExternalError::malformed_authorization()),
-    }
+    crate::api::auth::bearer_token(headers)
+        .filter(|key| !key.is_empty())
+        .ok_or_else(ExternalError::malformed_authorization)
 }
 
 /// Dify's `metadata_condition` as ragd's `metadata_filtering_conditions`. The External Knowledge
@@ -210,7 +202,7 @@ mod tests {
     fn only_bearer_headers_carry_a_key() {
         let with = |value: &str| {
             let mut headers = HeaderMap::new();
-            headers.insert(AUTHORIZATION, value.parse().unwrap());
+            headers.insert(axum::http::header::AUTHORIZATION, value.parse().unwrap());
             bearer(&headers).map(str::to_string).map_err(|e| e.code)
         };
         assert_eq!(with("Bearer dataset-abc"), Ok("dataset-abc".into()));
