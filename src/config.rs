@@ -425,6 +425,14 @@ pub struct IngestConfig {
     /// for a free one, an API request gets 429 `too_many_requests` when none is free. A parse
     /// that timed out keeps its slot until its thread has stopped.
     pub parse_concurrency: Option<usize>,
+    /// Korean and Japanese full text also indexes every character on its own besides the
+    /// character bigrams (new index generations only; an index keeps the analyzer it was built
+    /// with). Off: measured on the Korean set, see the README.
+    pub cjk_unigrams: bool,
+    /// Dify's automatic rule (500-token chunks) is capped at the embedding model's window, so
+    /// every chunk is embedded in one window; off, automatic chunks are Dify's 500 tokens and
+    /// longer ones are embedded in several windows whose vectors are averaged.
+    pub automatic_chunks_within_window: bool,
 }
 
 impl Default for Config {
@@ -495,6 +503,8 @@ impl Default for IngestConfig {
             documents_per_batch: 256,
             prepare_threads: None,
             parse_concurrency: None,
+            cjk_unigrams: false,
+            automatic_chunks_within_window: true,
         }
     }
 }

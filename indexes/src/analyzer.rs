@@ -33,6 +33,10 @@ pub enum Analyzer {
     Chinese,
     /// Character bigrams over Han, Hiragana, Katakana and Hangul runs; other words whole.
     CjkBigram,
+    /// [`Analyzer::CjkBigram`] plus every CJK character on its own (a one-character word, or a
+    /// query character whose neighbours differ, still matches). Measured against bigrams alone
+    /// on the Korean set: see the README.
+    CjkUnigramBigram,
     /// Words, lowercased.
     Simple,
 }
@@ -67,6 +71,7 @@ const STEMMED: [(&str, &str, Language); 18] = [
 
 const CHINESE: &str = "zh_jieba";
 const CJK_BIGRAM: &str = "cjk_bigram";
+const CJK_UNIGRAM_BIGRAM: &str = "cjk_uni_bigram";
 const SIMPLE: &str = "simple_lower";
 
 impl Analyzer {
@@ -104,6 +109,7 @@ impl Analyzer {
             }
             Analyzer::Chinese => CHINESE.into(),
             Analyzer::CjkBigram => CJK_BIGRAM.into(),
+            Analyzer::CjkUnigramBigram => CJK_UNIGRAM_BIGRAM.into(),
             Analyzer::Simple => SIMPLE.into(),
         }
     }
@@ -113,6 +119,7 @@ impl Analyzer {
         match name {
             CHINESE => Some(Analyzer::Chinese),
             CJK_BIGRAM => Some(Analyzer::CjkBigram),
+            CJK_UNIGRAM_BIGRAM => Some(Analyzer::CjkUnigramBigram),
             SIMPLE => Some(Analyzer::Simple),
             _ => STEMMED
                 .iter()
@@ -145,7 +152,11 @@ impl Analyzer {
                 .filter(LowerCaser)
                 .filter(Stemmer::new(Language::English))
                 .build(),
-            Analyzer::CjkBigram => TextAnalyzer::builder(CjkBigramTokenizer)
+            Analyzer::CjkBigram => TextAnalyzer::builder(CjkBigramTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                .filter(LowerCaser)
+                .build(),
+            Analyzer::CjkUnigramBigram => TextAnalyzer::builder(CjkBigramTokenizer { unigrams: true })
                 .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
                 .filter(LowerCaser)
                 .build(),
@@ -254,7 +265,10 @@ fn is_cjk(c: char) -> bool {
 /// runs of other letters and digits as whole words. "東京大学で" gives 東京, 京大, 大学, 学で:
 /// a query shares bigrams with the text that contains its words, whatever the segmentation.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CjkBigramTokenizer;
+pub struct CjkBigramTokenizer {
+    /// Also every CJK character on its own.
+    pub unigrams: bool,
+}
 
 impl Tokenizer for CjkBigramTokenizer {
     type TokenStream<'a> = VecTokenStream;
@@ -280,8 +294,10 @@ impl Tokenizer for CjkBigramTokenizer {
                 while j + 1 < chars.len() && is_cjk(chars[j + 1].1) {
                     j += 1;
                 }
-                if i == j {
-                    push(start, end_of(i));
+                if i == j || self.unigrams {
+                    for (k, (at, _)) in chars.iter().enumerate().take(j + 1).skip(i) {
+                        push(*at, end_of(k));
+                    }
                 }
                 for (k, (at, _)) in chars.iter().enumerate().take(j).skip(i) {
                     push(*at, end_of(k + 1));
@@ -331,7 +347,12 @@ mod tests {
     #[test]
     fn names_round_trip_and_english_keeps_its_old_name() {
         assert_eq!(Analyzer::default().name(), "en_stem_stop");
-        let mut all = vec![Analyzer::Chinese, Analyzer::CjkBigram, Analyzer::Simple];
+        let mut all = vec![
+            Analyzer::Chinese,
+            Analyzer::CjkBigram,
+            Analyzer::CjkUnigramBigram,
+            Analyzer::Simple,
+        ];
         all.extend(STEMMED.iter().map(|(_, _, l)| Analyzer::Stemmed(*l)));
         for analyzer in all {
             assert_eq!(
@@ -394,11 +415,21 @@ mod tests {
             Analyzer::CjkBigram.terms("猫 iPhone 15を買う"),
             ["猫", "iphone", "15", "を買", "買う"]
         );
-        let mut tokenizer = CjkBigramTokenizer;
-        let text = "ｶﾀｶﾅ ok";
-        let mut stream = tokenizer.token_stream(text);
-        while let Some(token) = stream.next() {
-            assert_eq!(&text[token.offset_from..token.offset_to], token.text);
+        for unigrams in [false, true] {
+            let mut tokenizer = CjkBigramTokenizer { unigrams };
+            let text = "ｶﾀｶﾅ ok 서울";
+            let mut stream = tokenizer.token_stream(text);
+            while let Some(token) = stream.next() {
+                assert_eq!(&text[token.offset_from..token.offset_to], token.text);
+            }
         }
+    }
+
+    #[test]
+    fn unigram_bigram_adds_every_character() {
+        assert_eq!(
+            Analyzer::CjkUnigramBigram.terms("서울은 수도 猫"),
+            ["서", "울", "은", "서울", "울은", "수", "도", "수도", "猫"]
+        );
     }
 }

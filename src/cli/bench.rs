@@ -119,6 +119,7 @@ impl IngestBenchArgs {
                 template: self.template.clone(),
                 economy: self.economy,
                 doc_language: None,
+                embedding_model: None,
                 progress,
             })
             .await?;

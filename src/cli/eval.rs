@@ -1,5 +1,6 @@
 //! `ragd eval`: ingest (or reuse) a BEIR-layout set and score each search method and fusion
-//! setting with nDCG@10, recall@100 and MRR@10.
+//! setting (see `crate::eval` for the metrics), optionally choosing the hybrid setting by
+//! cross-validation.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use indexes::{Fusion, SearchMethod};
 
 use crate::config::Config;
 use crate::engine::IngestOptions;
-use crate::eval::{BeirSet, EvalRun};
+use crate::eval::{BeirSet, EvalRun, Selection};
 use crate::rerank::RerankModel;
 use crate::store::DEFAULT_TENANT;
 
@@ -32,6 +33,23 @@ pub struct EvalArgs {
     /// full-text analyzer.
     #[arg(long)]
     doc_language: Option<String>,
+    /// Embedding model of a new dataset (an installed model id; default: by language).
+    #[arg(long)]
+    embedding_model: Option<String>,
+    /// Search methods to score (semantic, full_text, hybrid).
+    #[arg(long, value_delimiter = ',', default_value = "semantic,full_text,hybrid")]
+    methods: Vec<String>,
+    /// Score only the first N queries of the split.
+    #[arg(long)]
+    max_queries: Option<usize>,
+    /// Also choose the hybrid setting by cross-validation over this many folds of the queries
+    /// (needs two or more hybrid settings), so a weight tuned on the queries it is scored on shows.
+    #[arg(long)]
+    folds: Option<usize>,
+    /// Metric that chooses the setting in cross-validation: ndcg@5, ndcg@10 or page@10 (nDCG@10
+    /// of the documents on the first page of 10 segments).
+    #[arg(long, default_value = "page@10")]
+    select_by: String,
     /// Do not ingest: score the dataset as it is.
     #[arg(long)]
     no_ingest: bool,
@@ -77,7 +95,24 @@ impl EvalArgs {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let set = BeirSet::open(&self.dir, self.split.as_deref())?;
+        let selection = Selection::parse(&self.select_by)
+            .ok_or_else(|| anyhow::anyhow!("--select-by wants ndcg@5, ndcg@10 or page@10"))?;
+        let methods = self
+            .methods
+            .iter()
+            .map(|m| match m.as_str() {
+                "semantic" | "semantic_search" => Ok(SearchMethod::Semantic),
+                "full_text" | "full_text_search" => Ok(SearchMethod::FullText),
+                "hybrid" | "hybrid_search" => Ok(SearchMethod::Hybrid),
+                other => Err(anyhow::anyhow!(
+                    "--methods: unknown method {other:?} (semantic, full_text, hybrid)"
+                )),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut set = BeirSet::open(&self.dir, self.split.as_deref())?;
+        if let Some(n) = self.max_queries {
+            set.queries.truncate(n);
+        }
         let name = match &self.dataset {
             Some(name) => name.clone(),
             None => self
@@ -98,6 +133,7 @@ impl EvalArgs {
                     template: self.template.clone(),
                     economy: false,
                     doc_language: self.doc_language.clone(),
+                    embedding_model: self.embedding_model.clone(),
                     progress,
                 })
                 .await?;
@@ -109,7 +145,11 @@ impl EvalArgs {
             );
         }
         let dataset = engine.dataset_by_name(DEFAULT_TENANT, &name).await?;
-        let runs = self.runs(&reranks);
+        let runs: Vec<EvalRun> = self
+            .runs(&reranks)
+            .into_iter()
+            .filter(|run| methods.contains(&run.method))
+            .collect();
         eprintln!(
             "scoring {} queries of split {} with {} settings",
             set.queries.len(),
@@ -117,12 +157,18 @@ impl EvalArgs {
             runs.len()
         );
         let results = crate::eval::evaluate(&engine, &dataset, &set, &runs).await?;
+        let cv = self
+            .folds
+            .and_then(|folds| crate::eval::cross_validate(&results, folds, selection));
         let report = serde_json::json!({
             "dataset": name,
+            "embedding_model": dataset.embedding_model,
+            "doc_language": dataset.doc_language,
             "corpus": set.corpus.display().to_string(),
             "split": set.split,
             "queries": set.queries.len(),
             "runs": crate::eval::runs_json(&results),
+            "cross_validation": cv.as_ref().map(|cv| crate::eval::cross_validation_json(&results, cv)),
         });
         if let Some(path) = &self.output {
             std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")?;
@@ -131,6 +177,9 @@ impl EvalArgs {
             println!("{report}");
         } else {
             print!("{}", crate::eval::table(&results));
+            if let Some(cv) = &cv {
+                print!("{}", crate::eval::cross_validation_text(&results, cv));
+            }
         }
         Ok(())
     }

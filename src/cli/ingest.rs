@@ -23,6 +23,13 @@ pub struct IngestArgs {
     /// Create a new dataset in economy mode (BM25 only, no embeddings).
     #[arg(long)]
     economy: bool,
+    /// Language of a new dataset's documents (Dify's `doc_language`, e.g. Korean): picks its
+    /// full-text analyzer and, when not English, the multilingual model.
+    #[arg(long)]
+    doc_language: Option<String>,
+    /// Embedding model of a new dataset (an installed model id; default: by language).
+    #[arg(long)]
+    embedding_model: Option<String>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -39,7 +46,8 @@ impl IngestArgs {
                 paths: self.paths,
                 template: self.template,
                 economy: self.economy,
-                doc_language: None,
+                doc_language: self.doc_language,
+                embedding_model: self.embedding_model,
                 progress,
             })
             .await?;

@@ -36,7 +36,11 @@ impl Engine {
         preview: usize,
     ) -> Result<ChunkEstimate, EngineError> {
         let embedder = self.embedder().await?;
-        let chunker = Chunker::new(rule, embedder.token_counter(), embedder.max_tokens())?;
+        let chunker = Chunker::new(
+            rule,
+            embedder.token_counter(),
+            self.automatic_chunk_cap(embedder.max_tokens()),
+        )?;
         let limits = self.parse_limits();
         let work = move || {
             let mut estimate = ChunkEstimate {

@@ -191,7 +191,11 @@ impl Engine {
         if vectors {
             self.check_model(&dataset, embedder.as_ref())?;
         }
-        let chunker = Chunker::new(&rule, embedder.token_counter(), embedder.max_tokens())
+        let chunker = Chunker::new(
+            &rule,
+            embedder.token_counter(),
+            self.automatic_chunk_cap(embedder.max_tokens()),
+        )
             .map_err(|e| IndexJobError::Document(e.to_string()))?;
         let format = pipelines::Format::from_extension(&file.extension)
             .ok_or_else(|| IndexJobError::Document(format!("unsupported file type .{}", file.extension)))?;

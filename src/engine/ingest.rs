@@ -37,6 +37,9 @@ pub struct IngestOptions {
     pub economy: bool,
     /// Language of a new dataset's documents (Dify's `doc_language`: picks its full-text analyzer).
     pub doc_language: Option<String>,
+    /// Embedding model of a new dataset (default: the default model for `doc_language`); an
+    /// existing dataset keeps its own (`ragd reindex --embedding-model` changes it).
+    pub embedding_model: Option<String>,
     pub progress: bool,
 }
 
@@ -135,9 +138,28 @@ impl Engine {
         })?;
         let rule_json = serde_json::to_value(&template.process_rule)
             .map_err(|e| EngineError::Input(format!("template {template_name}: {e}")))?;
+        let model = match (&options.embedding_model, options.economy) {
+            (_, true) => None,
+            (Some(id), false) => {
+                let info = self
+                    .installed_model(id)
+                    .ok_or_else(|| EngineError::UnknownModel(id.clone()))?;
+                Some((info.id, info.dimension))
+            }
+            (None, false) => Some(self.default_model_for_language(options.doc_language.as_deref())),
+        };
         let mut dataset = self
-            .dataset_or_create(&options.tenant_id, &options.dataset, rule_json, options.economy)
+            .dataset_or_create(&options.tenant_id, &options.dataset, rule_json, model)
             .await?;
+        if let (Some(named), Some(recorded)) = (&options.embedding_model, &dataset.embedding_model)
+            && named != recorded
+        {
+            return Err(EngineError::Input(format!(
+                "dataset {} is embedded with {recorded}; change its model with \
+                 `ragd reindex --dataset {} --embedding-model {named}`",
+                dataset.name, dataset.name
+            )));
+        }
         if let Some(language) = &options.doc_language {
             // Recorded only while the dataset has no document (the index analyzes with it).
             self.store.set_dataset_language(&dataset.id, language).await?;
@@ -159,7 +181,11 @@ impl Engine {
         };
         let rule: ProcessRule = serde_json::from_value(dataset.process_rule.clone())
             .map_err(|e| EngineError::Input(format!("stored process rule of {}: {e}", dataset.name)))?;
-        let chunker = Chunker::new(&rule, embedder.token_counter(), embedder.max_tokens())?;
+        let chunker = Chunker::new(
+            &rule,
+            embedder.token_counter(),
+            self.automatic_chunk_cap(embedder.max_tokens()),
+        )?;
         let index = self.index(&dataset).await?;
 
         // Resume: documents of these inputs that never completed are removed and redone; completed

@@ -6,6 +6,7 @@ mod embed_document;
 mod estimate;
 mod index_document;
 mod ingest;
+pub mod language;
 pub mod metadata_filter;
 mod prepare;
 mod processing;
@@ -105,11 +106,23 @@ fn config_parse_slots(config: &Config) -> usize {
 
 /// How a dataset's index generation is opened: its full-text analyzer follows the dataset's
 /// document language.
-pub(crate) fn index_options(dataset: &Dataset) -> IndexOptions {
+pub(crate) fn index_options(dataset: &Dataset, config: &Config) -> IndexOptions {
+    let analyzer = match Analyzer::for_language(&dataset.doc_language) {
+        Analyzer::CjkBigram if config.ingest.cjk_unigrams => Analyzer::CjkUnigramBigram,
+        analyzer => analyzer,
+    };
     IndexOptions {
-        analyzer: Analyzer::for_language(&dataset.doc_language),
+        analyzer,
         ..IndexOptions::default()
     }
+}
+
+/// The language of a new document, as Dify names languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLanguage {
+    pub name: String,
+    /// Told from the document's text, not named by the client.
+    pub detected: bool,
 }
 
 /// An installed embedding model as the model-types API describes it.
@@ -352,6 +365,115 @@ impl Engine {
         self.installed_models().into_iter().find(|m| m.id == id)
     }
 
+    /// Whether `dataset`'s model can embed `query` meaningfully: a model that only learned
+    /// English cannot read a query written in another script (see `language`). Models ragd does
+    /// not know (a configured ONNX file) are trusted.
+    pub fn dataset_model_reads(&self, dataset: &Dataset, query: &str) -> bool {
+        let Some(model) = &dataset.embedding_model else {
+            return true;
+        };
+        let custom = self.config.embedding.onnx.is_some() && model == &self.default_model.0;
+        let pinned = PredefinedModel::ALL
+            .into_iter()
+            .map(|m| crate::models::predefined_info(m, self.config.embedding.variant))
+            .find(|info| info.id == model.as_str());
+        match pinned {
+            Some(info) if !custom && !info.multilingual => language::latin_model_reads(query),
+            _ => true,
+        }
+    }
+
+    /// The language of a dataset's next document: the one the client named, else, for the first
+    /// document of a dataset, the one its text (`sample`, when there is one) is written in, else
+    /// English (Dify's default).
+    pub fn document_language(
+        &self,
+        named: Option<&str>,
+        first: bool,
+        sample: Option<&str>,
+    ) -> DocumentLanguage {
+        if let Some(language) = named.filter(|l| !l.trim().is_empty()) {
+            return DocumentLanguage {
+                name: language.to_string(),
+                detected: false,
+            };
+        }
+        match first
+            .then(|| sample.and_then(language::detect_language))
+            .flatten()
+        {
+            Some(language) => DocumentLanguage {
+                name: language.to_string(),
+                detected: true,
+            },
+            None => DocumentLanguage {
+                name: "English".into(),
+                detected: false,
+            },
+        }
+    }
+
+    /// The text at the start of a stored upload, for [`Self::document_language`]; None for a
+    /// binary format or a file that cannot be read.
+    pub async fn stored_text_sample(&self, storage_key: &str, extension: &str) -> Option<String> {
+        use tokio::io::AsyncReadExt;
+        language::text_sample(extension, b"")?;
+        let file = tokio::fs::File::open(self.file_store().join(storage_key))
+            .await
+            .ok()?;
+        let mut head = Vec::with_capacity(language::SAMPLE_BYTES);
+        file.take(language::SAMPLE_BYTES as u64)
+            .read_to_end(&mut head)
+            .await
+            .ok()?;
+        language::text_sample(extension, &head)
+    }
+
+    /// Lets a dataset that has no document yet follow the language detected in its first one: a
+    /// dataset on a pinned English-only model moves to the multilingual model
+    /// (`embedding.multilingual_model`) when that document is not in English. A language or a
+    /// model the client named is its choice and changes nothing here; nor does anything once
+    /// the dataset has a document.
+    pub async fn follow_document_language(
+        &self,
+        dataset: &Dataset,
+        language: &DocumentLanguage,
+        named_model: Option<&str>,
+    ) -> Result<(), EngineError> {
+        if !language.detected || named_model.is_some_and(|m| !m.is_empty()) {
+            return Ok(());
+        }
+        let language = language.name.as_str();
+        let (Some(current), Some(dimension)) = (&dataset.embedding_model, dataset.embedding_dimension) else {
+            return Ok(());
+        };
+        let (wanted, wanted_dimension) = self.default_model_for_language(Some(language));
+        if current == &wanted || wanted_dimension != dimension {
+            return Ok(());
+        }
+        let pinned_english = PredefinedModel::ALL
+            .into_iter()
+            .map(|m| crate::models::predefined_info(m, self.config.embedding.variant))
+            .any(|info| info.id == current.as_str() && !info.multilingual);
+        let custom = self.config.embedding.onnx.is_some() && current == &self.default_model.0;
+        if pinned_english && !custom {
+            self.store
+                .adopt_dataset_model(&dataset.id, current, &wanted, dimension)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The window Dify's automatic chunk size is capped at for a model of `model_max_tokens`
+    /// (see `ingest.automatic_chunks_within_window`).
+    pub(crate) fn automatic_chunk_cap(&self, model_max_tokens: usize) -> usize {
+        if self.config.ingest.automatic_chunks_within_window {
+            model_max_tokens
+        } else {
+            usize::MAX
+        }
+    }
+
     /// The model a new dataset gets when it names none: the multilingual default for documents
     /// not in English (`embedding.multilingual_model`), else the default.
     pub fn default_model_for_language(&self, doc_language: Option<&str>) -> (String, usize) {
@@ -435,7 +557,7 @@ impl Engine {
             DatasetIndex::open_with_options(
                 &self.index_dir(dataset),
                 dataset.embedding_dimension,
-                index_options(dataset),
+                index_options(dataset, &self.config),
             )
             .await?,
         );
@@ -480,26 +602,21 @@ impl Engine {
             .ok_or_else(|| EngineError::DatasetNotFound(name.to_string()))
     }
 
-    /// The dataset with this name, created with the embedder's model and `process_rule` if new.
+    /// The dataset with this name, created with `model` (None: keyword-only) and `process_rule`
+    /// if new.
     pub async fn dataset_or_create(
         &self,
         tenant_id: &str,
         name: &str,
         process_rule: serde_json::Value,
-        economy: bool,
+        model: Option<(String, usize)>,
     ) -> Result<Dataset, EngineError> {
         if let Some(dataset) = self.store.dataset_by_name(tenant_id, name).await? {
             return Ok(dataset);
         }
-        let (embedding_model, embedding_dimension, technique) = if economy {
-            (None, None, "economy")
-        } else {
-            let embedder = self.embedder().await?;
-            (
-                Some(embedder.model_id().to_string()),
-                Some(embedder.dimension()),
-                "high_quality",
-            )
+        let (embedding_model, embedding_dimension, technique) = match model {
+            None => (None, None, "economy"),
+            Some((id, dimension)) => (Some(id), Some(dimension), "high_quality"),
         };
         let new = NewDataset {
             tenant_id: tenant_id.to_string(),

@@ -103,7 +103,7 @@ impl Engine {
                         let chunker = Arc::new(Chunker::new(
                             &parsed,
                             tokens.token_counter(),
-                            tokens.max_tokens(),
+                            self.automatic_chunk_cap(tokens.max_tokens()),
                         )?);
                         chunkers.insert(rule, chunker.clone());
                         chunker

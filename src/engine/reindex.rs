@@ -130,7 +130,7 @@ impl Engine {
         let index = DatasetIndex::open_with_options(
             &self.generation_dir(dataset, target),
             run.embedding_dimension,
-            super::index_options(dataset),
+            super::index_options(dataset, &self.config),
         )
         .await?;
         if options.rechunk {

@@ -1,5 +1,5 @@
 //! Ranking metrics as BEIR reports them (pytrec_eval / trec_eval definitions): nDCG@k with the
-//! graded relevance as gain, recall@k and MRR@k.
+//! graded relevance as gain, recall@k, MRR@k and hit rate@1 (MRR@1).
 //!
 //! Every function takes one query's ranking (document ids, best first, no repeats) and its
 //! judgements (document id -> relevance). Documents missing from the judgements, or judged 0 or
@@ -75,12 +75,43 @@ pub fn has_relevant(judgements: &Judgements) -> bool {
     judgements.values().any(|r| *r > 0)
 }
 
-/// The mean of the three reported metrics over a set of queries.
+/// One query's scores. `page_ndcg_at_10` scores what a client of the retrieve API sees: the
+/// documents of the first page of segments (`top_k` 10), each once, in the order its first
+/// segment appears, so several segments of one document leave fewer documents on the page.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Scores {
+pub struct QueryScores {
+    pub ndcg_at_5: f64,
     pub ndcg_at_10: f64,
     pub recall_at_100: f64,
     pub mrr_at_10: f64,
+    pub hit_at_1: f64,
+    pub page_ndcg_at_10: f64,
+}
+
+impl QueryScores {
+    /// Scores of one query: `ranking` is the deep document ranking, `page` the documents of the
+    /// first page of segments.
+    pub fn of(ranking: &[String], page: &[String], judgements: &Judgements) -> Self {
+        QueryScores {
+            ndcg_at_5: ndcg_at(ranking, judgements, 5),
+            ndcg_at_10: ndcg_at(ranking, judgements, 10),
+            recall_at_100: recall_at(ranking, judgements, 100),
+            mrr_at_10: mrr_at(ranking, judgements, 10),
+            hit_at_1: mrr_at(ranking, judgements, 1),
+            page_ndcg_at_10: ndcg_at(page, judgements, 10),
+        }
+    }
+}
+
+/// The mean of the reported metrics over a set of queries.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Scores {
+    pub ndcg_at_5: f64,
+    pub ndcg_at_10: f64,
+    pub recall_at_100: f64,
+    pub mrr_at_10: f64,
+    pub hit_at_1: f64,
+    pub page_ndcg_at_10: f64,
     /// Queries averaged.
     pub queries: usize,
 }
@@ -88,30 +119,40 @@ pub struct Scores {
 /// Accumulates per-query metrics into [`Scores`].
 #[derive(Debug, Default)]
 pub struct ScoreSum {
-    ndcg: f64,
-    recall: f64,
-    mrr: f64,
+    sum: QueryScores,
     queries: usize,
 }
 
 impl ScoreSum {
-    /// Adds one query's ranking; queries without a relevant document are ignored.
-    pub fn add(&mut self, ranking: &[String], judgements: &Judgements) {
+    /// Adds one query's ranking (deep, and its first page); queries without a relevant document
+    /// are ignored.
+    pub fn add(&mut self, ranking: &[String], page: &[String], judgements: &Judgements) {
         if !has_relevant(judgements) {
             return;
         }
-        self.ndcg += ndcg_at(ranking, judgements, 10);
-        self.recall += recall_at(ranking, judgements, 100);
-        self.mrr += mrr_at(ranking, judgements, 10);
+        self.add_scores(&QueryScores::of(ranking, page, judgements));
+    }
+
+    /// Adds one query's scores.
+    pub fn add_scores(&mut self, q: &QueryScores) {
+        self.sum.ndcg_at_5 += q.ndcg_at_5;
+        self.sum.ndcg_at_10 += q.ndcg_at_10;
+        self.sum.recall_at_100 += q.recall_at_100;
+        self.sum.mrr_at_10 += q.mrr_at_10;
+        self.sum.hit_at_1 += q.hit_at_1;
+        self.sum.page_ndcg_at_10 += q.page_ndcg_at_10;
         self.queries += 1;
     }
 
     pub fn mean(&self) -> Scores {
         let n = self.queries.max(1) as f64;
         Scores {
-            ndcg_at_10: self.ndcg / n,
-            recall_at_100: self.recall / n,
-            mrr_at_10: self.mrr / n,
+            ndcg_at_5: self.sum.ndcg_at_5 / n,
+            ndcg_at_10: self.sum.ndcg_at_10 / n,
+            recall_at_100: self.sum.recall_at_100 / n,
+            mrr_at_10: self.sum.mrr_at_10 / n,
+            hit_at_1: self.sum.hit_at_1 / n,
+            page_ndcg_at_10: self.sum.page_ndcg_at_10 / n,
             queries: self.queries,
         }
     }
@@ -198,13 +239,21 @@ mod tests {
     #[test]
     fn score_sum_averages_and_skips_unjudged_queries() {
         let mut sum = ScoreSum::default();
-        sum.add(&ranking(&["a"]), &judged(&[("a", 1)])); // 1, 1, 1
-        sum.add(&ranking(&["x", "b"]), &judged(&[("b", 1), ("c", 1)])); // recall 0.5, mrr 0.5
-        sum.add(&ranking(&["a"]), &judged(&[("a", 0)])); // no relevant document: skipped
+        sum.add(&ranking(&["a"]), &ranking(&["a"]), &judged(&[("a", 1)])); // 1, 1, 1
+        // recall 0.5, mrr 0.5, no hit at 1; the first page found nothing
+        sum.add(
+            &ranking(&["x", "b"]),
+            &ranking(&["x"]),
+            &judged(&[("b", 1), ("c", 1)]),
+        );
+        // no relevant document: skipped
+        sum.add(&ranking(&["a"]), &ranking(&["a"]), &judged(&[("a", 0)]));
         let scores = sum.mean();
         assert_eq!(scores.queries, 2);
         assert!(close(scores.recall_at_100, 0.75));
         assert!(close(scores.mrr_at_10, 0.75));
+        assert!(close(scores.hit_at_1, 0.5));
+        assert!(close(scores.page_ndcg_at_10, 0.5));
         // second query: DCG = 1/log2(3), IDCG = 1 + 1/log2(3)
         let second = (1.0 / 3f64.log2()) / (1.0 + 1.0 / 3f64.log2());
         assert!(close(scores.ndcg_at_10, (1.0 + second) / 2.0));

@@ -1,6 +1,9 @@
 //! Retrieval evaluation on BEIR-layout sets (`ragd eval`): every query goes through the engine's
 //! own search (the path the retrieve API takes), its segments are mapped back to corpus
-//! documents, and the rankings are scored with nDCG@10, recall@100 and MRR@10.
+//! documents, and the rankings are scored with nDCG@5, nDCG@10, recall@100, MRR@10, hit
+//! rate@1, and nDCG@10 of the documents on the first page of segments (what a client asking
+//! for `top_k` 10 sees). Fusion weights can be chosen by cross-validation over folds of the
+//! queries ([`cross_validate`]), so a weight tuned on the queries it is scored on shows.
 //!
 //! A corpus document may be split into several segments; a document ranks where its best
 //! segment ranks (BEIR's max-passage convention), so each query asks for a deeper segment list
@@ -17,13 +20,16 @@ use indexes::{Fusion, SearchMethod};
 use serde_json::{Value, json};
 
 pub use self::beir::{BeirError, BeirSet, Query};
-pub use self::metrics::{ScoreSum, Scores};
+pub use self::metrics::{QueryScores, ScoreSum, Scores};
 use crate::engine::{Engine, EngineError, MAX_DEEP_TOP_K, SearchOptions};
 use crate::rerank::RerankModel;
 use crate::store::Dataset;
 
 /// Documents scored per query (recall@100 needs 100).
 pub const RANKING_DEPTH: usize = 100;
+/// Segments on the first page a client asks for (Dify's default `top_k` is 4 in apps; clients of
+/// the retrieve API and the held-out checks ask for 10).
+pub const PAGE_SEGMENTS: usize = 10;
 /// Queries in flight at once: the query embedding and both index searches overlap a little,
 /// without one run starving the others on a small machine.
 const CONCURRENT_QUERIES: usize = 4;
@@ -93,6 +99,8 @@ impl EvalRun {
 pub struct RunScores {
     pub run: EvalRun,
     pub scores: Scores,
+    /// Each judged query's scores, in query order (None for a query without judgements).
+    pub per_query: Vec<Option<QueryScores>>,
     /// Wall time of the run, all queries.
     pub seconds: f64,
 }
@@ -121,21 +129,34 @@ pub async fn evaluate(
     let mut out = Vec::with_capacity(runs.len());
     for run in runs {
         let started = Instant::now();
-        let rankings: Vec<Result<Vec<String>, EvalError>> = futures::stream::iter(&set.queries)
-            .map(|query| rank_documents(engine, dataset, query, run, &corpus_ids))
-            .buffered(CONCURRENT_QUERIES)
-            .collect()
-            .await;
+        let rankings: Vec<Result<(Vec<String>, Vec<String>), EvalError>> =
+            futures::stream::iter(&set.queries)
+                .map(|query| async {
+                    let deep = rank_documents(engine, dataset, query, run, &corpus_ids, MAX_DEEP_TOP_K);
+                    let page = rank_documents(engine, dataset, query, run, &corpus_ids, PAGE_SEGMENTS);
+                    Ok((deep.await?, page.await?))
+                })
+                .buffered(CONCURRENT_QUERIES)
+                .collect()
+                .await;
         let mut sum = ScoreSum::default();
+        let mut per_query = Vec::with_capacity(set.queries.len());
         for (query, ranking) in set.queries.iter().zip(rankings) {
-            let ranking = ranking?;
-            if let Some(judgements) = set.qrels.get(&query.id) {
-                sum.add(&ranking, judgements);
+            let (ranking, page) = ranking?;
+            let scores = set
+                .qrels
+                .get(&query.id)
+                .filter(|judgements| metrics::has_relevant(judgements))
+                .map(|judgements| QueryScores::of(&ranking, &page, judgements));
+            if let Some(scores) = &scores {
+                sum.add_scores(scores);
             }
+            per_query.push(scores);
         }
         out.push(RunScores {
             run: run.clone(),
             scores: sum.mean(),
+            per_query,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
@@ -171,21 +192,22 @@ async fn corpus_ids_by_document(
     Ok(ids)
 }
 
-/// The corpus documents retrieved for one query, best first, each once, at most
-/// [`RANKING_DEPTH`].
+/// The corpus documents of the first `top_k` segments retrieved for one query, best first,
+/// each once (where its first segment ranks), at most [`RANKING_DEPTH`].
 async fn rank_documents(
     engine: &Engine,
     dataset: &Dataset,
     query: &Query,
     run: &EvalRun,
     corpus_ids: &HashMap<String, String>,
+    top_k: usize,
 ) -> Result<Vec<String>, EvalError> {
     let options = SearchOptions {
         tenant_id: dataset.tenant_id.clone(),
         dataset: dataset.name.clone(),
         query: truncate_query(&query.text),
         method: run.method,
-        top_k: MAX_DEEP_TOP_K,
+        top_k,
         score_threshold: None,
         fusion: run.fusion,
         document_ids: None,
@@ -217,16 +239,29 @@ fn truncate_query(text: &str) -> String {
 /// The scores as a fixed-width text table.
 pub fn table(results: &[RunScores]) -> String {
     let mut out = format!(
-        "{:<18} {:<20} {:<16} {:>8} {:>11} {:>7} {:>8} {:>8}\n",
-        "method", "fusion", "rerank", "nDCG@10", "recall@100", "MRR@10", "queries", "seconds"
+        "{:<18} {:<20} {:<16} {:>7} {:>8} {:>8} {:>6} {:>11} {:>7} {:>8} {:>8}\n",
+        "method",
+        "fusion",
+        "rerank",
+        "nDCG@5",
+        "nDCG@10",
+        "page@10",
+        "hit@1",
+        "recall@100",
+        "MRR@10",
+        "queries",
+        "seconds"
     );
     for r in results {
         out.push_str(&format!(
-            "{:<18} {:<20} {:<16} {:>8.4} {:>11.4} {:>7.4} {:>8} {:>8.1}\n",
+            "{:<18} {:<20} {:<16} {:>7.4} {:>8.4} {:>8.4} {:>6.4} {:>11.4} {:>7.4} {:>8} {:>8.1}\n",
             r.run.method_name(),
             r.run.fusion_label(),
             r.run.rerank_label(),
+            r.scores.ndcg_at_5,
             r.scores.ndcg_at_10,
+            r.scores.page_ndcg_at_10,
+            r.scores.hit_at_1,
             r.scores.recall_at_100,
             r.scores.mrr_at_10,
             r.scores.queries,
@@ -236,25 +271,143 @@ pub fn table(results: &[RunScores]) -> String {
     out
 }
 
+fn scores_json(scores: &Scores) -> Value {
+    json!({
+        "ndcg_at_5": scores.ndcg_at_5,
+        "ndcg_at_10": scores.ndcg_at_10,
+        "page_ndcg_at_10": scores.page_ndcg_at_10,
+        "hit_at_1": scores.hit_at_1,
+        "recall_at_100": scores.recall_at_100,
+        "mrr_at_10": scores.mrr_at_10,
+        "queries": scores.queries,
+    })
+}
+
 /// The scores as JSON: one object per run.
 pub fn runs_json(results: &[RunScores]) -> Value {
     Value::Array(
         results
             .iter()
             .map(|r| {
-                json!({
+                let mut run = json!({
                     "method": r.run.method_name(),
                     "fusion": r.run.fusion_json(),
                     "rerank": r.run.rerank.as_ref().map(|m| json!({"provider": m.provider, "model": m.model})),
-                    "ndcg_at_10": r.scores.ndcg_at_10,
-                    "recall_at_100": r.scores.recall_at_100,
-                    "mrr_at_10": r.scores.mrr_at_10,
-                    "queries": r.scores.queries,
                     "seconds": r.seconds,
-                })
+                });
+                if let (Value::Object(run), Value::Object(scores)) = (&mut run, scores_json(&r.scores)) {
+                    run.extend(scores);
+                }
+                run
             })
             .collect(),
     )
+}
+
+/// The metric that picks a setting in [`cross_validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    NdcgAt5,
+    NdcgAt10,
+    PageNdcgAt10,
+}
+
+impl Selection {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "ndcg@5" => Some(Selection::NdcgAt5),
+            "ndcg@10" => Some(Selection::NdcgAt10),
+            "page@10" => Some(Selection::PageNdcgAt10),
+            _ => None,
+        }
+    }
+
+    fn of(self, q: &QueryScores) -> f64 {
+        match self {
+            Selection::NdcgAt5 => q.ndcg_at_5,
+            Selection::NdcgAt10 => q.ndcg_at_10,
+            Selection::PageNdcgAt10 => q.page_ndcg_at_10,
+        }
+    }
+}
+
+/// Hybrid settings chosen by cross-validation: for each of `folds` folds of the queries (query
+/// `i` is in fold `i % folds`), the candidate run with the best mean `selection` on the other
+/// folds is scored on this fold; the held-out scores of all folds are averaged. Candidates are
+/// the hybrid runs without rerank. None with fewer than two candidates or folds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossValidation {
+    pub folds: usize,
+    /// The run chosen for each fold (index into the results).
+    pub chosen: Vec<usize>,
+    /// Mean held-out scores.
+    pub held_out: Scores,
+}
+
+pub fn cross_validate(results: &[RunScores], folds: usize, selection: Selection) -> Option<CrossValidation> {
+    let candidates: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].run.method == SearchMethod::Hybrid && results[i].run.rerank.is_none())
+        .collect();
+    if candidates.len() < 2 || folds < 2 {
+        return None;
+    }
+    let mean_on = |run: usize, keep: &dyn Fn(usize) -> bool| {
+        let (sum, n) = results[run]
+            .per_query
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .filter_map(|(_, q)| q.as_ref())
+            .fold((0.0, 0usize), |(s, n), q| (s + selection.of(q), n + 1));
+        if n == 0 { 0.0 } else { sum / n as f64 }
+    };
+    let mut chosen = Vec::with_capacity(folds);
+    let mut held_out = ScoreSum::default();
+    for fold in 0..folds {
+        let train = |i: usize| i % folds != fold;
+        let best = *candidates
+            .iter()
+            .max_by(|&&a, &&b| mean_on(a, &train).total_cmp(&mean_on(b, &train)))?;
+        chosen.push(best);
+        for (i, q) in results[best].per_query.iter().enumerate() {
+            if let Some(q) = q.filter(|_| i % folds == fold) {
+                held_out.add_scores(&q);
+            }
+        }
+    }
+    Some(CrossValidation {
+        folds,
+        chosen,
+        held_out: held_out.mean(),
+    })
+}
+
+/// The cross-validation as text: the chosen setting of each fold and the held-out scores.
+pub fn cross_validation_text(results: &[RunScores], cv: &CrossValidation) -> String {
+    let chosen: Vec<String> = cv.chosen.iter().map(|&i| results[i].run.fusion_label()).collect();
+    let s = &cv.held_out;
+    format!(
+        "cross-validated hybrid ({} folds; chosen per fold: {}): nDCG@5 {:.4}, nDCG@10 {:.4}, \
+         page@10 {:.4}, hit@1 {:.4}, recall@100 {:.4}, MRR@10 {:.4} over {} queries\n",
+        cv.folds,
+        chosen.join(", "),
+        s.ndcg_at_5,
+        s.ndcg_at_10,
+        s.page_ndcg_at_10,
+        s.hit_at_1,
+        s.recall_at_100,
+        s.mrr_at_10,
+        s.queries
+    )
+}
+
+/// The cross-validation as JSON.
+pub fn cross_validation_json(results: &[RunScores], cv: &CrossValidation) -> Value {
+    json!({
+        "folds": cv.folds,
+        "chosen": cv.chosen.iter().map(|&i| results[i].run.fusion_json()).collect::<Vec<_>>(),
+        "held_out": scores_json(&cv.held_out),
+    })
 }
 
 #[cfg(test)]
@@ -275,7 +428,9 @@ mod tests {
                     recall_at_100: 1.0,
                     mrr_at_10: 0.25,
                     queries: 3,
+                    ..Scores::default()
                 },
+                per_query: Vec::new(),
                 seconds: 1.0,
             },
             RunScores {
@@ -288,6 +443,7 @@ mod tests {
                     }),
                 },
                 scores: Scores::default(),
+                per_query: Vec::new(),
                 seconds: 2.0,
             },
         ];
@@ -302,6 +458,58 @@ mod tests {
         assert_eq!(json[0]["mrr_at_10"], 0.25);
         assert_eq!(json[0]["rerank"], Value::Null);
         assert_eq!(json[1]["rerank"]["model"], "ce");
+    }
+
+    fn hybrid(weight: f32, page: &[f64]) -> RunScores {
+        RunScores {
+            run: EvalRun {
+                method: SearchMethod::Hybrid,
+                fusion: Fusion::Weighted {
+                    vector_weight: weight,
+                    keyword_weight: 1.0 - weight,
+                },
+                rerank: None,
+            },
+            scores: Scores::default(),
+            per_query: page
+                .iter()
+                .map(|&p| {
+                    Some(QueryScores {
+                        page_ndcg_at_10: p,
+                        ..QueryScores::default()
+                    })
+                })
+                .collect(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn cross_validation_scores_each_fold_with_the_setting_chosen_on_the_others() {
+        // Two folds: queries 0, 2 (fold 0) and 1, 3 (fold 1). Setting a wins on fold 1's
+        // queries, setting b on fold 0's: each fold is scored with the other's winner.
+        let a = hybrid(0.3, &[0.0, 1.0, 0.0, 1.0]);
+        let b = hybrid(0.7, &[1.0, 0.0, 1.0, 0.0]);
+        let results = vec![a, b];
+        let cv = cross_validate(&results, 2, Selection::PageNdcgAt10).unwrap();
+        assert_eq!(
+            cv.chosen,
+            [0, 1],
+            "fold 0 is chosen on fold 1 (a), fold 1 on fold 0 (b)"
+        );
+        assert_eq!(
+            cv.held_out.page_ndcg_at_10, 0.0,
+            "overfitting shows as a held-out zero"
+        );
+        assert_eq!(cv.held_out.queries, 4);
+        // One setting better everywhere is chosen for every fold.
+        let c = hybrid(0.5, &[1.0, 1.0, 1.0, 0.5]);
+        let results = vec![results[0].clone(), c];
+        let cv = cross_validate(&results, 2, Selection::PageNdcgAt10).unwrap();
+        assert_eq!(cv.chosen, [1, 1]);
+        assert_eq!(cv.held_out.page_ndcg_at_10, 0.875);
+        assert!(cross_validate(&results[..1], 2, Selection::PageNdcgAt10).is_none());
+        assert!(cross_validation_text(&results, &cv).contains("weighted 0.50/0.50"));
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct PredefinedInfo {
     pub dimension: usize,
     /// Window in tokens, special tokens included.
     pub max_length: usize,
+    /// Trained on many languages; false for a model that only learned English (Latin script).
+    pub multilingual: bool,
 }
 
 /// The id, dimension and window of a pinned model (`variant` picks the build of MiniLM).
@@ -150,12 +152,14 @@ pub fn predefined_info(model: PredefinedModel, variant: ModelVariant) -> Predefi
             id: default_model_id(variant),
             dimension: registry::DEFAULT_MODEL_DIMENSION,
             max_length: registry::DEFAULT_MODEL_MAX_LENGTH,
+            multilingual: false,
         },
         PredefinedModel::MultilingualE5Small => PredefinedInfo {
             model,
             id: registry::MULTILINGUAL_MODEL_ID,
             dimension: registry::MULTILINGUAL_MODEL_DIMENSION,
             max_length: registry::MULTILINGUAL_MODEL_MAX_LENGTH,
+            multilingual: true,
         },
     }
 }

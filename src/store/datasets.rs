@@ -213,6 +213,33 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a dataset that has no document yet from model `from` to `to` (both of `dimension`
+    /// dimensions, so its empty vector table fits either); false if it has a document or another
+    /// model by now.
+    pub async fn adopt_dataset_model(
+        &self,
+        dataset_id: &str,
+        from: &str,
+        to: &str,
+        dimension: usize,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE datasets SET embedding_model = $1, updated_at = $2 WHERE id = $3 \
+             AND embedding_model = $4 AND embedding_dimension = $5 \
+             AND NOT EXISTS (SELECT 1 FROM documents WHERE dataset_id = $6)",
+        )
+        .bind(to)
+        .bind(now())
+        .bind(dataset_id)
+        .bind(from)
+        .bind(dimension as i64)
+        .bind(dataset_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
     /// Records the dataset's document language while it has no document: the first document
     /// decides, because the full-text index is built with that language's analyzer.
     pub async fn set_dataset_language(&self, dataset_id: &str, language: &str) -> Result<(), StoreError> {

@@ -262,6 +262,7 @@ async fn retrieve_with_each_method() {
             template: None,
             economy: false,
             doc_language: None,
+            embedding_model: None,
             progress: false,
         })
         .await

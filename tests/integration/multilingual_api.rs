@@ -221,3 +221,147 @@ async fn changing_a_datasets_model_rebuilds_its_index_with_the_new_model() {
     let names = semantic_names(&api, &id, "서울에는 몇 명이 살고 있나요?").await;
     assert_eq!(names[0], "seoul", "ranked {names:?}");
 }
+
+/// Posts `text` as dify-client's `create_document_by_text` does (no `doc_language`), waits until
+/// it is indexed.
+async fn add_as_dify_client(api: &Api, id: &str, name: &str, text: &str) {
+    let (status, answer) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/document/create-by-text"),
+            Some(
+                json!({"name": name, "text": text, "indexing_technique": "high_quality",
+                "process_rule": {"mode": "automatic"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let items = api
+        .wait_until_indexed(id, answer["batch"].as_str().unwrap())
+        .await;
+    assert_eq!(items[0]["indexing_status"], "completed", "{items:?}");
+}
+
+async fn stored(api: &Api, id: &str) -> ragd::store::Dataset {
+    api.engine
+        .store()
+        .dataset(ragd::store::DEFAULT_TENANT, id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Records of a retrieval: (document name, score).
+async fn retrieve(api: &Api, id: &str, query: &str, method: &str) -> Vec<(String, f64)> {
+    let (status, answer) = api
+        .call(
+            "POST",
+            &format!("/v1/datasets/{id}/retrieve"),
+            Some(
+                json!({"query": query, "retrieval_model": {"search_method": method,
+                "reranking_enable": false, "top_k": 4, "score_threshold_enabled": false,
+                "weights": {"vector_setting": {"vector_weight": 0.7},
+                            "keyword_setting": {"keyword_weight": 0.3}}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["segment"]["document"]["name"].as_str().unwrap().to_string(),
+                r["score"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dataset_follows_the_language_of_its_first_document_when_none_is_named() {
+    let api = api().await;
+    // Created as Dify's clients do: no model named, so the default (English) one is recorded.
+    let (status, created) = api
+        .call(
+            "POST",
+            "/v1/datasets",
+            Some(json!({"name": "지식", "indexing_technique": "high_quality"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["embedding_model"], MINILM);
+    let korean = created["id"].as_str().unwrap().to_string();
+    add_as_dify_client(&api, &korean, "seoul", DOCUMENTS[0].1).await;
+    let after = stored(&api, &korean).await;
+    assert_eq!(after.doc_language, "Korean", "told from the text");
+    assert_eq!(
+        after.embedding_model.as_deref(),
+        Some(E5),
+        "a model that reads Korean"
+    );
+    for (name, text) in &DOCUMENTS[1..] {
+        add_as_dify_client(&api, &korean, name, text).await;
+    }
+    assert_eq!(stored(&api, &korean).await.embedding_model.as_deref(), Some(E5));
+    let hits = retrieve(&api, &korean, "서울에는 몇 명이 살고 있나요?", "hybrid_search").await;
+    assert_eq!(hits[0].0, "seoul", "{hits:?}");
+    let hits = retrieve(&api, &korean, "세종대왕이 만든 글자", "semantic_search").await;
+    assert_eq!(hits[0].0, "hangul", "{hits:?}");
+
+    // A dataset created with a name only gets its technique and model with its first document.
+    let bare = api.create_dataset("기본").await;
+    add_as_dify_client(&api, &bare, "hangul", DOCUMENTS[3].1).await;
+    let after = stored(&api, &bare).await;
+    assert_eq!(
+        (after.doc_language.as_str(), after.embedding_model.as_deref()),
+        ("Korean", Some(E5))
+    );
+
+    // English text leaves the default as it is.
+    let english = api.create_dataset("kb").await;
+    add_as_dify_client(&api, &english, "seoul-en", DOCUMENTS[1].1).await;
+    let after = stored(&api, &english).await;
+    assert_eq!(after.doc_language, "English");
+    assert_eq!(after.embedding_model.as_deref(), Some(MINILM));
+    // A later Korean document does not move a dataset that has documents.
+    add_as_dify_client(&api, &english, "kimchi", DOCUMENTS[2].1).await;
+    assert_eq!(
+        stored(&api, &english).await.embedding_model.as_deref(),
+        Some(MINILM)
+    );
+}
+
+#[tokio::test]
+async fn hybrid_search_leaves_out_an_english_models_vectors_for_a_korean_query() {
+    let api = api().await;
+    let (status, created) = api
+        .call(
+            "POST",
+            "/v1/datasets",
+            Some(json!({"name": "kb", "indexing_technique": "high_quality", "embedding_model": MINILM})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    // The language is named, so the dataset keeps the model it was given.
+    add_documents(&api, &id).await;
+    assert_eq!(stored(&api, &id).await.embedding_model.as_deref(), Some(MINILM));
+
+    let query = "한국의 전통 음식 김치";
+    let hybrid = retrieve(&api, &id, query, "hybrid_search").await;
+    let full_text = retrieve(&api, &id, query, "full_text_search").await;
+    let names = |hits: &[(String, f64)]| hits.iter().map(|h| h.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&hybrid), names(&full_text), "ranked by its words alone");
+    assert_eq!(hybrid[0].0, "kimchi");
+    assert!(
+        (hybrid[0].1 - 1.0).abs() < 1e-6,
+        "the best keyword hit scores 1: {hybrid:?}"
+    );
+    assert!(hybrid.iter().all(|h| (0.0..=1.0).contains(&h.1)), "{hybrid:?}");
+    // An English query still fuses both halves: the translation is found by meaning as well.
+    let english = retrieve(&api, &id, "capital city population", "hybrid_search").await;
+    assert_eq!(english[0].0, "seoul-en", "{english:?}");
+    assert!(english[0].1 < 1.0, "a fused score: {english:?}");
+}

@@ -758,6 +758,7 @@ async fn signed_links_download_files_and_zips() {
             template: None,
             economy: false,
             doc_language: None,
+            embedding_model: None,
             progress: false,
         })
         .await

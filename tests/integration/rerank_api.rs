@@ -157,6 +157,7 @@ async fn rerank_models_rescore_the_fused_candidates() {
             template: None,
             economy: false,
             doc_language: None,
+            embedding_model: None,
             progress: false,
         })
         .await

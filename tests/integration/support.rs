@@ -81,6 +81,7 @@ pub async fn ingest(engine: &Engine, dataset: &str, paths: &[PathBuf]) -> Ingest
             template: None,
             economy: false,
             doc_language: None,
+            embedding_model: None,
             progress: false,
         })
         .await

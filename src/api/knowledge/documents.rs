@@ -257,12 +257,26 @@ async fn create_document(
 ) -> Result<Value, ApiError> {
     let counts = state.engine.store().dataset_counts(&dataset.id).await?;
     let resolved = resolve_options(dataset, counts.documents > 0, &options)?;
+    let sample = crate::engine::language::text_sample(extension, &bytes);
+    let language = state.engine.document_language(
+        options.doc_language.as_deref(),
+        counts.documents == 0,
+        sample.as_deref(),
+    );
+    let doc_language = language.name.clone();
+    let options = DocumentOptions {
+        doc_language: Some(doc_language.clone()),
+        ..options
+    };
     let file = store_file(state, &key.0.tenant_id, name, extension, bytes).await?;
     let storage_key = file.storage_key.clone();
-    let doc_language = options.doc_language.clone().unwrap_or_else(|| "English".into());
     let batch = new_batch();
     let created = async {
         apply_dataset_options(state, &key.0.tenant_id, dataset, &options).await?;
+        state
+            .engine
+            .follow_document_language(dataset, &language, options.embedding_model.as_deref())
+            .await?;
         // The first document's language picks the dataset's full-text analyzer; recorded before
         // the document exists, so the worker that indexes it builds the index with that analyzer.
         state

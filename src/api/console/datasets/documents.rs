@@ -159,8 +159,31 @@ async fn create_documents(
     let store = state.engine.store();
     let counts = store.dataset_counts(&dataset.id).await?;
     let resolved = resolve_options(dataset, counts.documents > 0, &options)?;
+    // The first upload's text, when it is text, tells the language of a new dataset.
+    let sample = match files.first() {
+        Some((file, _)) if counts.documents == 0 && options.doc_language.is_none() => {
+            state
+                .engine
+                .stored_text_sample(&file.storage_key, &file.extension)
+                .await
+        }
+        _ => None,
+    };
+    let language = state.engine.document_language(
+        options.doc_language.as_deref(),
+        counts.documents == 0,
+        sample.as_deref(),
+    );
+    let doc_language = language.name.clone();
+    let options = DocumentOptions {
+        doc_language: Some(doc_language.clone()),
+        ..options
+    };
     apply_dataset_options(state, &user.tenant_id, dataset, &options).await?;
-    let doc_language = options.doc_language.clone().unwrap_or_else(|| "English".into());
+    state
+        .engine
+        .follow_document_language(dataset, &language, options.embedding_model.as_deref())
+        .await?;
     store.set_dataset_language(&dataset.id, &doc_language).await?;
     let batch = new_batch();
     let mut documents = Vec::with_capacity(files.len());
