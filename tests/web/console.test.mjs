@@ -135,7 +135,7 @@ describe('web console', { concurrency: false }, () => {
 
   test('upload a Markdown file and a PDF (and a refused file) and watch both reach Available', async () => {
     await page.goto(`${URL_BASE}/datasets/${state.datasetId}/documents/create`);
-    await page.getByRole('heading', { name: 'Add files' }).waitFor();
+    await page.getByRole('heading', { name: 'Add documents' }).waitFor();
     const refused = path.join(mkdtempSync(path.join(os.tmpdir(), 'ragd-web-')), 'tool.exe');
     writeFileSync(refused, 'MZ not a document');
     await page.locator('input[type=file]').setInputFiles([path.join(FIXTURES, MARKDOWN), path.join(FIXTURES, PDF), refused]);
