@@ -74,7 +74,9 @@ pub async fn fetch(client: &Outbound, url: &Url, max_bytes: usize) -> Result<Fet
                 .get(LOCATION)
                 .and_then(|l| l.to_str().ok())
                 .and_then(|l| current.join(l).ok())
-                .ok_or_else(|| Failure::Failed(format!("HTTP {}: redirect without a location", status.as_u16())))?;
+                .ok_or_else(|| {
+                    Failure::Failed(format!("HTTP {}: redirect without a location", status.as_u16()))
+                })?;
             if !same_site(url, &next) {
                 return Err(Failure::Failed(format!("redirects off the site, to {next}")));
             }

@@ -65,7 +65,9 @@ async fn run(
             Event::Discovered(_) => Ok(()),
             Event::Page { url, result } => {
                 position += 1;
-                store.add_crawl_page(&crawl_id, position, &crawl_page(url, result)).await
+                store
+                    .add_crawl_page(&crawl_id, position, &crawl_page(url, result))
+                    .await
             }
         };
         if let Err(e) = written {
@@ -79,7 +81,8 @@ async fn run(
         Ok(summary) => summary,
         Err(e) => {
             tracing::error!(crawl_id = %crawl_id, error = %e, "crawler stopped");
-            failure.get_or_insert_with(|| "The crawl stopped on an internal error; see the server log.".into());
+            failure
+                .get_or_insert_with(|| "The crawl stopped on an internal error; see the server log.".into());
             super::Summary { limit_reached: false }
         }
     };
@@ -87,7 +90,15 @@ async fn run(
     if failure.is_none()
         && let Some(dataset_id) = &dataset_id
     {
-        match super::sync::apply_site(&engine, &tenant_id, dataset_id, &crawl_id, &url, summary.limit_reached).await
+        match super::sync::apply_site(
+            &engine,
+            &tenant_id,
+            dataset_id,
+            &crawl_id,
+            &url,
+            summary.limit_reached,
+        )
+        .await
         {
             Ok(counts) => sync = Some(serde_json::to_string(&counts).unwrap_or_default()),
             Err(e) => failure = Some(e),
@@ -95,7 +106,13 @@ async fn run(
     }
     let status = if failure.is_some() { "failed" } else { "completed" };
     if let Err(e) = store
-        .finish_crawl(&crawl_id, status, summary.limit_reached, failure.as_deref(), sync.as_deref())
+        .finish_crawl(
+            &crawl_id,
+            status,
+            summary.limit_reached,
+            failure.as_deref(),
+            sync.as_deref(),
+        )
         .await
     {
         tracing::error!(crawl_id = %crawl_id, error = %e, "cannot record the end of a crawl");

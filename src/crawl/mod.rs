@@ -36,7 +36,10 @@ pub enum Event {
     /// URLs found so far (capped at the limit).
     Discovered(usize),
     /// A page imported, or why not.
-    Page { url: String, result: Result<Page, Failure> },
+    Page {
+        url: String,
+        result: Result<Page, Failure>,
+    },
 }
 
 /// How a crawl ended.
@@ -61,9 +64,8 @@ pub async fn crawl(
     limits: &Limits,
     events: mpsc::Sender<Event>,
 ) -> Summary {
-    let compile = |list: &[String]| -> Vec<Regex> {
-        list.iter().filter_map(|p| options::compile(p).ok()).collect()
-    };
+    let compile =
+        |list: &[String]| -> Vec<Regex> { list.iter().filter_map(|p| options::compile(p).ok()).collect() };
     let (includes, excludes) = (compile(&options.includes), compile(&options.excludes));
     let wanted = |url: &Url| {
         let path = url.path();
@@ -120,7 +122,13 @@ pub async fn crawl(
             }
         };
         if events.send(report(seen.len())).await.is_err()
-            || events.send(Event::Page { url: page_url, result }).await.is_err()
+            || events
+                .send(Event::Page {
+                    url: page_url,
+                    result,
+                })
+                .await
+                .is_err()
         {
             break;
         }
@@ -151,7 +159,13 @@ async fn visit(
     let parse = limits.parse.clone();
     let only_main = options.only_main_content;
     tokio::task::spawn_blocking(move || {
-        page::read(&fetched.url, &fetched.content_type, &fetched.body, only_main, &parse)
+        page::read(
+            &fetched.url,
+            &fetched.content_type,
+            &fetched.body,
+            only_main,
+            &parse,
+        )
     })
     .await
     .map_err(|e| Failure::Failed(format!("cannot read the page: {e}")))?
@@ -224,7 +238,8 @@ mod tests {
 
     #[test]
     fn sitemap_locations_are_read() {
-        let xml = "<urlset><url><loc> http://a.test/x?a=1&amp;b=2 </loc></url><url><loc>/y</loc></url></urlset>";
+        let xml =
+            "<urlset><url><loc> http://a.test/x?a=1&amp;b=2 </loc></url><url><loc>/y</loc></url></urlset>";
         assert_eq!(locations(xml), ["http://a.test/x?a=1&b=2", "/y"]);
     }
 }

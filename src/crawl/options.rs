@@ -59,7 +59,13 @@ impl CrawlOptions {
     }
 }
 
-fn number(value: Option<&Value>, name: &str, default: usize, min: usize, max: usize) -> Result<usize, String> {
+fn number(
+    value: Option<&Value>,
+    name: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, String> {
     let out_of_range = || format!("options.{name} must be a whole number from {min} to {max}.");
     let n = match value {
         None | Some(Value::Null) => return Ok(default),

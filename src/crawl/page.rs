@@ -107,18 +107,33 @@ mod tests {
     #[test]
     fn a_page_gives_its_title_text_description_and_links() {
         let url = Url::parse("http://site.test/docs/a").unwrap();
-        let body = br#"<html><head><title>Green tea</title><meta name="description" content="All  about tea"></head>
+        let body =
+            br#"<html><head><title>Green tea</title><meta name="description" content="All  about tea"></head>
             <body><nav><a href="/nav">Nav</a></nav><main><h1>Tea</h1><p>Sencha is steamed.</p>
             <a href="b#part">B</a> <a href="mailto:x@y">mail</a> <a href="https://other.test/">out</a></main>
             <aside>Side note</aside></body></html>"#;
-        let (page, links) = read(&url, "text/html; charset=utf-8", body, false, &ParseLimits::default()).unwrap();
+        let (page, links) = read(
+            &url,
+            "text/html; charset=utf-8",
+            body,
+            false,
+            &ParseLimits::default(),
+        )
+        .unwrap();
         assert_eq!(page.title, "Green tea");
         assert_eq!(page.description, "All about tea");
         assert!(page.content.starts_with("# Green tea\n\n"));
         assert!(page.content.contains("Sencha is steamed."));
         assert!(page.content.contains("Side note"));
         let links: Vec<String> = links.iter().map(Url::to_string).collect();
-        assert_eq!(links, ["http://site.test/nav", "http://site.test/docs/b", "https://other.test/"]);
+        assert_eq!(
+            links,
+            [
+                "http://site.test/nav",
+                "http://site.test/docs/b",
+                "https://other.test/"
+            ]
+        );
         let (main, _) = read(&url, "text/html", body, true, &ParseLimits::default()).unwrap();
         assert!(main.content.contains("Sencha") && !main.content.contains("Side note"));
         assert_eq!(page.content_hash, content_hash(&page.content));

@@ -61,7 +61,10 @@ impl Robots {
         let mut any = Vec::new();
         let mut named = false;
         for (agents, rules) in groups {
-            if agents.iter().any(|a| a != "*" && !a.is_empty() && agent.contains(a.as_str())) {
+            if agents
+                .iter()
+                .any(|a| a != "*" && !a.is_empty() && agent.contains(a.as_str()))
+            {
                 named = true;
                 mine.extend(rules);
             } else if agents.iter().any(|a| a == "*") {

@@ -59,7 +59,12 @@ pub fn new_batch() -> String {
 }
 
 /// Stores a page's content as a Markdown file of the workspace.
-async fn write_page_file(engine: &Engine, tenant_id: &str, url: &str, content: &str) -> Result<UploadFile, EngineError> {
+async fn write_page_file(
+    engine: &Engine,
+    tenant_id: &str,
+    url: &str,
+    content: &str,
+) -> Result<UploadFile, EngineError> {
     let file_id = uuid::Uuid::new_v4().to_string();
     let storage_key = format!("{tenant_id}/{file_id}.md");
     let path = engine.file_store().join(&storage_key);
@@ -99,7 +104,13 @@ pub struct NewPage<'a> {
 }
 
 /// Makes a document (and its indexing job) of a crawled page.
-pub async fn add_page(new: &NewPage<'_>, engine: &Engine, url: &str, content: &str, info: Value) -> Result<DocumentRow, EngineError> {
+pub async fn add_page(
+    new: &NewPage<'_>,
+    engine: &Engine,
+    url: &str,
+    content: &str,
+    info: Value,
+) -> Result<DocumentRow, EngineError> {
     let file = write_page_file(engine, new.tenant_id, url, content).await?;
     let storage_key = file.storage_key.clone();
     let document = NewApiDocument {
@@ -178,9 +189,7 @@ pub async fn sync_document(
                 .update_api_document(&dataset.tenant_id, &dataset.id, &document.id, &update)
                 .await;
             match outcome {
-                Ok(UpdateOutcome::Updated {
-                    replaced_storage_key,
-                }) => {
+                Ok(UpdateOutcome::Updated { replaced_storage_key }) => {
                     if let Some(old) = replaced_storage_key {
                         discard(engine, &old).await;
                     }
@@ -241,7 +250,10 @@ pub async fn apply_site(
         .flatten()
         .and_then(|c| serde_json::from_str(&c.options).ok())
         .ok_or_else(|| failed(&"crawl options unreadable"))?;
-    let documents = store.website_documents(dataset_id).await.map_err(|e| failed(&e))?;
+    let documents = store
+        .website_documents(dataset_id)
+        .await
+        .map_err(|e| failed(&e))?;
     let on_site = |url: &str| Url::parse(url).is_ok_and(|u| super::fetch::same_site(start, &u));
     let batch = new_batch();
     let mut counts = SyncCounts::default();
@@ -272,11 +284,20 @@ pub async fn apply_site(
         doc_language: &dataset.doc_language,
         process_rule: &dataset.process_rule,
     };
-    for page in pages.iter().filter(|p| p.outcome == "ok" && !known.contains(p.url.as_str())) {
+    for page in pages
+        .iter()
+        .filter(|p| p.outcome == "ok" && !known.contains(p.url.as_str()))
+    {
         let info = page_info(&page.url, PROVIDER, crawl_id, options.only_main_content);
-        add_page(&new, engine, &page.url, page.content.as_deref().unwrap_or(""), info)
-            .await
-            .map_err(|e| failed(&e))?;
+        add_page(
+            &new,
+            engine,
+            &page.url,
+            page.content.as_deref().unwrap_or(""),
+            info,
+        )
+        .await
+        .map_err(|e| failed(&e))?;
         counts.added += 1;
     }
     Ok(counts)

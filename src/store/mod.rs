@@ -64,9 +64,9 @@ pub use self::segment_edits::{
 };
 pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
 pub use self::stats::QueueDepth;
-pub use self::website::{CrawlPage, CrawlRow, WebsiteDocument};
 pub use self::tags::{KNOWLEDGE_TAG, Tag};
 pub use self::upload_files::StoredFile;
+pub use self::website::{CrawlPage, CrawlRow, WebsiteDocument};
 
 /// The workspace that CLI commands act in until workspaces are managed through the API.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";

@@ -64,7 +64,10 @@ impl Site {
         let pages: Pages = Arc::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let site = Site { base, pages: pages.clone() };
+        let site = Site {
+            base,
+            pages: pages.clone(),
+        };
         for i in 0..TREE {
             let extra = if i == 0 {
                 "<a href=\"/private/secret\">Secret</a> <a href=\"/broken\">Broken</a> \
@@ -75,19 +78,43 @@ impl Site {
             };
             site.set(&path(i), tree_page(i, &token(i), extra));
         }
-        site.set("/orphan", html("Orphan", &format!("<p>Only the sitemap knows the {}.</p>", token(TREE))));
+        site.set(
+            "/orphan",
+            html(
+                "Orphan",
+                &format!("<p>Only the sitemap knows the {}.</p>", token(TREE)),
+            ),
+        );
         site.set("/private/secret", html("Secret", "<p>zqsecretwort</p>"));
-        site.set("/huge", html("Huge", &"<p>lots of words here</p>".repeat(150_000)));
-        site.put("/broken", StatusCode::INTERNAL_SERVER_ERROR, "text/html", "oops".into());
-        site.put("/robots.txt", StatusCode::OK, "text/plain", format!(
-            "User-agent: *\nDisallow: /private/\n\nSitemap: {}/sitemap.xml\n",
-            site.base
-        ));
-        site.put("/sitemap.xml", StatusCode::OK, "application/xml", format!(
-            "<?xml version=\"1.0\"?><urlset><url><loc>{0}/</loc></url><url><loc>{0}/p/3</loc></url>\
+        site.set(
+            "/huge",
+            html("Huge", &"<p>lots of words here</p>".repeat(150_000)),
+        );
+        site.put(
+            "/broken",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/html",
+            "oops".into(),
+        );
+        site.put(
+            "/robots.txt",
+            StatusCode::OK,
+            "text/plain",
+            format!(
+                "User-agent: *\nDisallow: /private/\n\nSitemap: {}/sitemap.xml\n",
+                site.base
+            ),
+        );
+        site.put(
+            "/sitemap.xml",
+            StatusCode::OK,
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\"?><urlset><url><loc>{0}/</loc></url><url><loc>{0}/p/3</loc></url>\
              <url><loc>{0}/orphan</loc></url></urlset>",
-            site.base
-        ));
+                site.base
+            ),
+        );
         let app = Router::new().fallback(serve).with_state(pages);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         site
@@ -98,7 +125,10 @@ impl Site {
     }
 
     fn put(&self, path: &str, status: StatusCode, content_type: &'static str, body: String) {
-        self.pages.lock().unwrap().insert(path.to_string(), (status, content_type, body));
+        self.pages
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), (status, content_type, body));
     }
 
     fn remove(&self, path: &str) {
@@ -132,7 +162,12 @@ fn options(limit: usize) -> Value {
 async fn wait_for_crawl(c: &Console, s: &Session, job_id: &str) -> Value {
     for _ in 0..600 {
         let (status, body) = s
-            .call(c, "GET", &uri(&format!("/website/crawl/status/{job_id}?provider=firecrawl")), None)
+            .call(
+                c,
+                "GET",
+                &uri(&format!("/website/crawl/status/{job_id}?provider=firecrawl")),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         if body["status"] != "active" {
@@ -145,7 +180,12 @@ async fn wait_for_crawl(c: &Console, s: &Session, job_id: &str) -> Value {
 
 async fn start_crawl(c: &Console, s: &Session, url: &str, options: Value) -> String {
     let (status, body) = s
-        .call(c, "POST", &uri("/website/crawl"), Some(json!({"provider": "firecrawl", "url": url, "options": options})))
+        .call(
+            c,
+            "POST",
+            &uri("/website/crawl"),
+            Some(json!({"provider": "firecrawl", "url": url, "options": options})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "active");
@@ -159,8 +199,10 @@ async fn found(c: &Console, s: &Session, dataset: &str, query: &str) -> Vec<Stri
             c,
             "POST",
             &uri(&format!("/datasets/{dataset}/hit-testing")),
-            Some(json!({"query": query, "retrieval_model": {"search_method": "full_text_search", "top_k": 3,
-                "reranking_enable": false, "score_threshold_enabled": false}})),
+            Some(
+                json!({"query": query, "retrieval_model": {"search_method": "full_text_search", "top_k": 3,
+                "reranking_enable": false, "score_threshold_enabled": false}}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{hits}");
@@ -173,13 +215,50 @@ async fn found(c: &Console, s: &Session, dataset: &str, query: &str) -> Vec<Stri
 }
 
 fn urls(status: &Value) -> Vec<String> {
-    status["data"].as_array().unwrap().iter().map(|p| p["source_url"].as_str().unwrap().to_string()).collect()
+    status["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["source_url"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_is_crawled_indexed_and_resynced() {
+    crawl_index_resync(Console::with_config(allow_loopback).await).await;
+}
+
+/// The same on PostgreSQL, when `RAGD_TEST_POSTGRES_URL` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_is_crawled_indexed_and_resynced_on_postgres() {
+    use sqlx::{Connection, Executor, PgConnection};
+    let Ok(admin_url) = std::env::var("RAGD_TEST_POSTGRES_URL") else {
+        eprintln!("skipping a_site_is_crawled_indexed_and_resynced_on_postgres: set RAGD_TEST_POSTGRES_URL");
+        return;
+    };
+    let name = format!("ragd_website_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("PostgreSQL answers");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(base, _)| base);
+    let url = format!("{base}/{name}");
+    let c = Console::with_config(|config| {
+        allow_loopback(config);
+        config.database_url = Some(url.clone());
+    })
+    .await;
+    assert_eq!(c.engine.store().backend(), ragd::store::Backend::Postgres);
+    crawl_index_resync(c).await;
+}
+
+async fn crawl_index_resync(c: Console) {
     let site = Site::start().await;
-    let c = Console::with_config(allow_loopback).await;
     start_workers(&c);
     let owner = c.owner().await;
 
@@ -192,19 +271,33 @@ async fn a_site_is_crawled_indexed_and_resynced() {
     assert_eq!(crawl["limit_reached"], false);
     let pages = urls(&crawl);
     assert_eq!(pages.len(), 50);
-    assert!(pages.contains(&site.url("/orphan")), "the sitemap's page is crawled");
-    assert!(pages.contains(&site.url("/p/48")), "the deepest pages are crawled");
+    assert!(
+        pages.contains(&site.url("/orphan")),
+        "the sitemap's page is crawled"
+    );
+    assert!(
+        pages.contains(&site.url("/p/48")),
+        "the deepest pages are crawled"
+    );
     let first = &crawl["data"][0];
     assert_eq!(first["source_url"], site.url("/"));
     assert_eq!(first["title"], "Page 0");
     assert_eq!(first["description"], "About Page 0");
     assert!(first["markdown"].as_str().unwrap().contains(&token(0)));
-    assert!(!first["markdown"].as_str().unwrap().contains("Home"), "only the main content");
+    assert!(
+        !first["markdown"].as_str().unwrap().contains("Home"),
+        "only the main content"
+    );
     let failed: HashMap<String, String> = crawl["failed"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["source_url"].as_str().unwrap().to_string(), f["error"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["source_url"].as_str().unwrap().to_string(),
+                f["error"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(failed.len(), 4, "{failed:?}");
     assert!(failed[&site.url("/private/secret")].contains("robots.txt"));
@@ -213,10 +306,23 @@ async fn a_site_is_crawled_indexed_and_resynced() {
     assert!(failed[&site.url("/missing")].contains("404"));
 
     // A smaller limit stops early; without sub-pages only the start page is read.
-    let limited = wait_for_crawl(&c, &owner, &start_crawl(&c, &owner, &site.url("/"), options(10)).await).await;
-    assert_eq!((limited["completed"].as_i64(), limited["limit_reached"].as_bool()), (Some(10), Some(true)));
+    let limited = wait_for_crawl(
+        &c,
+        &owner,
+        &start_crawl(&c, &owner, &site.url("/"), options(10)).await,
+    )
+    .await;
+    assert_eq!(
+        (limited["completed"].as_i64(), limited["limit_reached"].as_bool()),
+        (Some(10), Some(true))
+    );
     let single = json!({"crawl_sub_pages": false, "limit": 10});
-    let single = wait_for_crawl(&c, &owner, &start_crawl(&c, &owner, &site.url("/p/5"), single).await).await;
+    let single = wait_for_crawl(
+        &c,
+        &owner,
+        &start_crawl(&c, &owner, &site.url("/p/5"), single).await,
+    )
+    .await;
     assert_eq!(urls(&single), [site.url("/p/5")]);
 
     // Every page becomes a document, indexed like an upload.
@@ -239,10 +345,22 @@ async fn a_site_is_crawled_indexed_and_resynced() {
     assert_eq!(documents[0]["data_source_info"]["url"], site.url("/"));
     assert_eq!(documents[0]["data_source_info"]["job_id"], job);
     let items = wait_until_indexed(&c, &owner, &dataset, created["batch"].as_str().unwrap()).await;
-    assert!(items.iter().all(|i| i["indexing_status"] == "completed"), "{items:?}");
-    assert_eq!(found(&c, &owner, &dataset, &token(17)).await.first(), Some(&site.url("/p/17")));
-    assert_eq!(found(&c, &owner, &dataset, &token(TREE)).await.first(), Some(&site.url("/orphan")));
-    assert!(found(&c, &owner, &dataset, "zqsecretwort").await.is_empty(), "robots.txt was honoured");
+    assert!(
+        items.iter().all(|i| i["indexing_status"] == "completed"),
+        "{items:?}"
+    );
+    assert_eq!(
+        found(&c, &owner, &dataset, &token(17)).await.first(),
+        Some(&site.url("/p/17"))
+    );
+    assert_eq!(
+        found(&c, &owner, &dataset, &token(TREE)).await.first(),
+        Some(&site.url("/orphan"))
+    );
+    assert!(
+        found(&c, &owner, &dataset, "zqsecretwort").await.is_empty(),
+        "robots.txt was honoured"
+    );
 
     // The site changes: three pages edited, two deleted, one added (linked from an edited page).
     for i in [10, 20, 30] {
@@ -270,16 +388,44 @@ async fn a_site_is_crawled_indexed_and_resynced() {
         resync["failed"]
     );
     wait_all_indexed(&c, &owner, &dataset, 49).await;
-    assert_eq!(found(&c, &owner, &dataset, &format!("{}x", token(10))).await.first(), Some(&site.url("/p/10")));
-    assert!(found(&c, &owner, &dataset, &token(10)).await.is_empty(), "the old text is gone");
-    assert!(found(&c, &owner, &dataset, &token(47)).await.is_empty(), "deleted pages are gone");
-    assert_eq!(found(&c, &owner, &dataset, "zqnewpagewort").await.first(), Some(&site.url("/p/new")));
-    assert_eq!(found(&c, &owner, &dataset, &token(17)).await.first(), Some(&site.url("/p/17")));
+    assert_eq!(
+        found(&c, &owner, &dataset, &format!("{}x", token(10)))
+            .await
+            .first(),
+        Some(&site.url("/p/10"))
+    );
+    assert!(
+        found(&c, &owner, &dataset, &token(10)).await.is_empty(),
+        "the old text is gone"
+    );
+    assert!(
+        found(&c, &owner, &dataset, &token(47)).await.is_empty(),
+        "deleted pages are gone"
+    );
+    assert_eq!(
+        found(&c, &owner, &dataset, "zqnewpagewort").await.first(),
+        Some(&site.url("/p/new"))
+    );
+    assert_eq!(
+        found(&c, &owner, &dataset, &token(17)).await.first(),
+        Some(&site.url("/p/17"))
+    );
 
     // One document synced on its own: unchanged, then changed, then gone.
-    let list = owner.call(&c, "GET", &format!("{docs_uri}?limit=100"), None).await.1;
+    let list = owner
+        .call(&c, "GET", &format!("{docs_uri}?limit=100"), None)
+        .await
+        .1;
     let doc_of = |url: String| {
-        list["data"].as_array().unwrap().iter().find(|d| d["name"] == url).unwrap()["id"].as_str().unwrap().to_string()
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == url)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     let five = doc_of(site.url("/p/5"));
     let sync_uri = uri(&format!("/datasets/{dataset}/documents/{five}/website-sync"));
@@ -290,7 +436,10 @@ async fn a_site_is_crawled_indexed_and_resynced() {
     let body = owner.call(&c, "GET", &sync_uri, None).await.1;
     assert_eq!(body["sync"]["updated"], 1, "{body}");
     wait_all_indexed(&c, &owner, &dataset, 49).await;
-    assert_eq!(found(&c, &owner, &dataset, "zqfivewort").await.first(), Some(&site.url("/p/5")));
+    assert_eq!(
+        found(&c, &owner, &dataset, "zqfivewort").await.first(),
+        Some(&site.url("/p/5"))
+    );
     site.remove("/p/5");
     let body = owner.call(&c, "GET", &sync_uri, None).await.1;
     assert_eq!(body["sync"]["removed"], 1, "{body}");
@@ -300,7 +449,12 @@ async fn a_site_is_crawled_indexed_and_resynced() {
     // Another workspace sees none of it.
     let other = c.other_workspace().await;
     let (status, body) = other
-        .call(&c, "GET", &uri(&format!("/website/crawl/status/{job}?provider=firecrawl")), None)
+        .call(
+            &c,
+            "GET",
+            &uri(&format!("/website/crawl/status/{job}?provider=firecrawl")),
+            None,
+        )
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
@@ -308,7 +462,14 @@ async fn a_site_is_crawled_indexed_and_resynced() {
 /// Waits until the dataset has `count` documents, all indexed.
 async fn wait_all_indexed(c: &Console, s: &Session, dataset: &str, count: usize) {
     for _ in 0..600 {
-        let (_, list) = s.call(c, "GET", &uri(&format!("/datasets/{dataset}/documents?limit=100")), None).await;
+        let (_, list) = s
+            .call(
+                c,
+                "GET",
+                &uri(&format!("/datasets/{dataset}/documents?limit=100")),
+                None,
+            )
+            .await;
         let docs = list["data"].as_array().unwrap();
         if docs.len() == count && docs.iter().all(|d| d["indexing_status"] == "completed") {
             return;
@@ -329,10 +490,14 @@ async fn loopback_is_refused_unless_allowed_and_bad_input_creates_nothing() {
         async move { owner.call(c, "POST", &uri("/website/crawl"), Some(body)).await }
     };
     for url in [site.url("/"), site.url("/").replace("127.0.0.1", "localhost")] {
-        let (status, body) = crawl(json!({"provider": "firecrawl", "url": url, "options": options(10)})).await;
+        let (status, body) =
+            crawl(json!({"provider": "firecrawl", "url": url, "options": options(10)})).await;
         assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
         let message = body["message"].as_str().unwrap();
-        assert!(message.contains("internal address") && message.contains("outbound_allow"), "{message}");
+        assert!(
+            message.contains("internal address") && message.contains("outbound_allow"),
+            "{message}"
+        );
     }
     let good = site.url("/");
     for body in [
@@ -352,11 +517,18 @@ async fn loopback_is_refused_unless_allowed_and_bad_input_creates_nothing() {
     }
     assert_eq!(c.engine.store().crawl_count(&owner.tenant_id).await.unwrap(), 0);
     let (status, body) = owner
-        .call(&c, "GET", &uri("/website/crawl/status/not-a-job?provider=firecrawl"), None)
+        .call(
+            &c,
+            "GET",
+            &uri("/website/crawl/status/not-a-job?provider=firecrawl"),
+            None,
+        )
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
     let missing = uuid::Uuid::new_v4();
-    let (status, body) = owner.call(&c, "GET", &uri(&format!("/website/crawl/status/{missing}")), None).await;
+    let (status, body) = owner
+        .call(&c, "GET", &uri(&format!("/website/crawl/status/{missing}")), None)
+        .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
 
     // Documents of a crawl that does not exist, or of pages it did not read, are refused.
@@ -371,7 +543,10 @@ async fn loopback_is_refused_unless_allowed_and_bad_input_creates_nothing() {
             "data_source": {"info_list": {"data_source_type": "website_crawl", "website_info_list": info}},
             "process_rule": {"mode": "automatic"}});
         let (status, _) = owner.call(&c, "POST", &docs_uri, Some(config)).await;
-        assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND, "{status}");
+        assert!(
+            status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND,
+            "{status}"
+        );
     }
     let list = owner.call(&c, "GET", &docs_uri, None).await.1;
     assert_eq!(list["total"], 0);

@@ -303,7 +303,9 @@ fn website_info(d: &DocumentRow) -> Option<Value> {
     if d.data_source_type != "website_crawl" {
         return None;
     }
-    d.data_source_info.as_deref().and_then(|info| serde_json::from_str(info).ok())
+    d.data_source_info
+        .as_deref()
+        .and_then(|info| serde_json::from_str(info).ok())
 }
 
 /// Dify's data_source_detail_dict: the upload file, or a website page's origin.

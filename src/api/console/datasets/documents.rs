@@ -100,7 +100,11 @@ impl Sources {
 }
 
 /// Checks a data source and loads what its documents are made of, before anything is created.
-async fn sources(state: &AppState, tenant_id: &str, info_list: Option<&InfoList>) -> Result<Sources, ApiError> {
+async fn sources(
+    state: &AppState,
+    tenant_id: &str,
+    info_list: Option<&InfoList>,
+) -> Result<Sources, ApiError> {
     let Some(list) = info_list.filter(|l| l.data_source_type == "website_crawl") else {
         let ids = upload_file_ids(info_list)?;
         return Ok(Sources::Files(indexable_files(state, tenant_id, ids).await?));
@@ -110,7 +114,10 @@ async fn sources(state: &AppState, tenant_id: &str, info_list: Option<&InfoList>
         .as_ref()
         .ok_or_else(|| ApiError::invalid("website_info_list is required."))?;
     let provider = super::website::check_provider(website.provider.as_deref())?.to_string();
-    let job_id = website.job_id.as_deref().ok_or_else(|| ApiError::invalid("website_info_list.job_id is required."))?;
+    let job_id = website
+        .job_id
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("website_info_list.job_id is required."))?;
     let job_id = uuid_path(job_id, "Crawl job")?;
     let store = state.engine.store();
     let crawl = store
@@ -237,7 +244,12 @@ async fn create_documents(
     dataset: &Dataset,
     config: &KnowledgeConfig,
 ) -> Result<Value, ApiError> {
-    let sources = sources(state, &user.tenant_id, config.data_source.as_ref().map(|d| &d.info_list)).await?;
+    let sources = sources(
+        state,
+        &user.tenant_id,
+        config.data_source.as_ref().map(|d| &d.info_list),
+    )
+    .await?;
     create_documents_of(state, user, dataset, config, sources).await
 }
 
@@ -279,7 +291,8 @@ async fn create_documents_of(
             for page in &pages {
                 let info = crate::crawl::sync::page_info(&page.url, &provider, &job_id, only_main_content);
                 let content = page.content.as_deref().unwrap_or("");
-                documents.push(crate::crawl::sync::add_page(&new, &state.engine, &page.url, content, info).await?);
+                documents
+                    .push(crate::crawl::sync::add_page(&new, &state.engine, &page.url, content, info).await?);
             }
             return created_answer(state, user, dataset, &documents, &batch).await;
         }
@@ -345,7 +358,12 @@ pub async fn init(
         .as_deref()
         .ok_or_else(|| ApiError::invalid("indexing_technique is required."))?;
     check_technique(technique)?;
-    let sources = sources(&state, &user.tenant_id, config.data_source.as_ref().map(|d| &d.info_list)).await?;
+    let sources = sources(
+        &state,
+        &user.tenant_id,
+        config.data_source.as_ref().map(|d| &d.info_list),
+    )
+    .await?;
     let first = sources.first_name();
     let (model, dimension) = if technique == HIGH_QUALITY {
         let (model, dimension) = embedding_model_for(

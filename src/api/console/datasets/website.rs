@@ -19,7 +19,12 @@ use crate::outbound::OutboundError;
 use crate::store::CrawlRow;
 
 /// Provider names a request may give.
-const PROVIDERS: &[&str] = &["firecrawl", "watercrawl", "jinareader", crate::crawl::sync::PROVIDER];
+const PROVIDERS: &[&str] = &[
+    "firecrawl",
+    "watercrawl",
+    "jinareader",
+    crate::crawl::sync::PROVIDER,
+];
 
 pub(super) fn check_provider(provider: Option<&str>) -> Result<&str, ApiError> {
     match provider {
@@ -44,7 +49,10 @@ pub struct CrawlRequest {
 
 /// The start URL, checked against the outbound guard before anything is recorded.
 async fn start_url(state: &AppState, url: Option<&str>) -> Result<Url, ApiError> {
-    let url = url.map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| ApiError::invalid("url is required."))?;
+    let url = url
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::invalid("url is required."))?;
     let checked = state
         .engine
         .outbound()
@@ -53,8 +61,12 @@ async fn start_url(state: &AppState, url: Option<&str>) -> Result<Url, ApiError>
         .await
         .map_err(|e| match e {
             OutboundError::InvalidUrl(message) => ApiError::invalid(message),
-            refused @ OutboundError::Refused { .. } => ApiError::invalid(format!("Cannot crawl {url}: {refused}.")),
-            unresolved @ OutboundError::Unresolved { .. } => ApiError::invalid(format!("Cannot crawl {url}: {unresolved}.")),
+            refused @ OutboundError::Refused { .. } => {
+                ApiError::invalid(format!("Cannot crawl {url}: {refused}."))
+            }
+            unresolved @ OutboundError::Unresolved { .. } => {
+                ApiError::invalid(format!("Cannot crawl {url}: {unresolved}."))
+            }
         })?;
     let mut checked = checked;
     checked.set_fragment(None);
@@ -102,7 +114,10 @@ pub async fn status(
     Path(job_id): Path<String>,
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
-    let provider = pairs.iter().find(|(k, _)| k == "provider").map(|(_, v)| v.as_str());
+    let provider = pairs
+        .iter()
+        .find(|(k, _)| k == "provider")
+        .map(|(_, v)| v.as_str());
     check_provider(provider)?;
     let id = uuid_path(&job_id, "Crawl job")?;
     let store = state.engine.store();
@@ -143,7 +158,11 @@ pub async fn status(
     if let Some(error) = error {
         answer["error"] = json!(error);
     }
-    if let Some(sync) = crawl.sync.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+    if let Some(sync) = crawl
+        .sync
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
         answer["sync"] = sync;
     }
     if let Some(dataset_id) = crawl.dataset_id {
@@ -162,9 +181,18 @@ pub async fn sync_site(
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &user, &dataset_id, Access::Write).await?;
     let mut request = request;
-    request.provider.get_or_insert_with(|| crate::crawl::sync::PROVIDER.to_string());
+    request
+        .provider
+        .get_or_insert_with(|| crate::crawl::sync::PROVIDER.to_string());
     let (url, options) = request.checked(&state).await?;
-    let id = job::start(state.engine.clone(), &user.tenant_id, url, options, Some(dataset.id)).await?;
+    let id = job::start(
+        state.engine.clone(),
+        &user.tenant_id,
+        url,
+        options,
+        Some(dataset.id),
+    )
+    .await?;
     Ok(Json(json!({"status": "active", "job_id": id})))
 }
 
@@ -187,7 +215,9 @@ pub async fn sync_document_page(
     let documents = store.website_documents(&dataset.id).await?;
     let Some(document) = documents.into_iter().find(|d| d.id == document_id) else {
         return match store.api_document(&dataset.id, &document_id).await? {
-            Some(_) => Err(ApiError::invalid("This document was not imported from a website.")),
+            Some(_) => Err(ApiError::invalid(
+                "This document was not imported from a website.",
+            )),
             None => Err(ApiError::not_found("Document not found.")),
         };
     };
@@ -214,7 +244,8 @@ pub async fn sync_document_page(
     };
     let (events, mut received) = tokio::sync::mpsc::channel(4);
     let client = state.engine.outbound().clone();
-    let crawler = tokio::spawn(async move { crate::crawl::crawl(&client, &url, &options, &limits, events).await });
+    let crawler =
+        tokio::spawn(async move { crate::crawl::crawl(&client, &url, &options, &limits, events).await });
     let mut result = None;
     while let Some(event) = received.recv().await {
         if let Event::Page { result: page, .. } = event {
@@ -232,7 +263,10 @@ pub async fn sync_document_page(
         ),
         Some(Err(crate::crawl::Failure::Gone(status))) => (PageState::Gone, Some(format!("HTTP {status}"))),
         Some(Err(failure)) => (PageState::Unknown, Some(failure.reason())),
-        None => (PageState::Unknown, Some("the page could not be fetched".to_string())),
+        None => (
+            PageState::Unknown,
+            Some("the page could not be fetched".to_string()),
+        ),
     };
     let outcome = sync_document(&state.engine, &dataset, &document, state_now, &new_batch()).await?;
     let mut counts = SyncCounts::default();
