@@ -191,7 +191,7 @@ export async function uploadPage({ params, main }) {
           box.addEventListener('change', refresh);
           crawl.pages.push({ url: page.source_url, box });
           pageList.append(h('li', { class: 'file' },
-            h('div', { class: 'file-head' }, box, h('span', { class: 'file-name' }, page.title || page.source_url)),
+            h('div', { class: 'file-head' }, h('label', { class: 'file-name' }, box, ' ', page.title || page.source_url)),
             h('p', { class: 'muted small' }, page.source_url)));
         }
         for (const page of status.failed) {
