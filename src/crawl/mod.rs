@@ -77,7 +77,7 @@ pub async fn crawl(
     let mut queue: VecDeque<(Url, usize)> = VecDeque::from([(start.clone(), 0)]);
     if options.use_sitemap && options.crawl_sub_pages && options.max_depth > 0 {
         for url in sitemap_urls(client, start, &robots, limits).await {
-            if same_page_site(start, &url) && wanted(&url) && seen.insert(url.to_string()) {
+            if fetch::same_site(start, &url) && wanted(&url) && seen.insert(url.to_string()) {
                 queue.push_back((url, 1));
             }
         }
@@ -104,7 +104,7 @@ pub async fn crawl(
                 imported += 1;
                 if depth < options.max_depth && options.crawl_sub_pages {
                     for link in links {
-                        if same_page_site(start, &link) && wanted(&link) && seen.insert(link.to_string()) {
+                        if fetch::same_site(start, &link) && wanted(&link) && seen.insert(link.to_string()) {
                             queue.push_back((link, depth + 1));
                         }
                     }
@@ -134,11 +134,6 @@ pub async fn crawl(
         }
     }
     Summary { limit_reached }
-}
-
-/// Whether a link is a page of the crawled site.
-fn same_page_site(start: &Url, link: &Url) -> bool {
-    fetch::same_site(start, link)
 }
 
 async fn visit(
