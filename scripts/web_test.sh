@@ -29,8 +29,9 @@ export RAGD_SCREENSHOTS="${RAGD_SCREENSHOTS:-$PWD/artifacts/screenshots}"
 mkdir -p "$RAGD_SCREENSHOTS"
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# The extractive answerer, not a configured LLM, answers the chat test: no outside service.
-env -u RAGD_LLM_BASE_URL -u RAGD_LLM_API_KEY -u RAGD_LLM_MODEL -u RAGD_DATABASE_URL DATABASE_URL= \
+# The extractive answerer, not a configured LLM, answers the chat test: no outside service. The
+# website import test crawls a site the test serves on loopback.
+RAGD_OUTBOUND_ALLOW=127.0.0.1 env -u RAGD_LLM_BASE_URL -u RAGD_LLM_API_KEY -u RAGD_LLM_MODEL -u RAGD_DATABASE_URL DATABASE_URL= \
   "$ragd" --data-dir "$data" serve --listen "127.0.0.1:$port" 2>"$data/serve.log" &
 server=$!
 cleanup() {

@@ -10,6 +10,7 @@ pub mod apps;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod crawl;
 pub mod engine;
 pub mod eval;
 pub mod jobs;

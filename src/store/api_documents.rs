@@ -33,6 +33,14 @@ pub struct NewApiDocument {
     pub file: UploadFile,
 }
 
+/// Where a website document came from.
+#[derive(Debug, Clone)]
+pub struct WebsiteOrigin {
+    pub url: String,
+    /// Dify's data_source_info of a crawled page.
+    pub info: serde_json::Value,
+}
+
 /// Changes to an existing document (update-by-text / update-by-file).
 #[derive(Debug, Clone, Default)]
 pub struct DocumentUpdate {
@@ -85,6 +93,9 @@ pub struct DocumentRow {
     pub paused_at: Option<i64>,
     pub disabled_at: Option<i64>,
     pub indexing_latency: Option<f64>,
+    /// Where a document that is no uploaded file came from (a website page: Dify's
+    /// `{url, provider, job_id, only_main_content, mode}`), as JSON text.
+    pub data_source_info: Option<String>,
     pub file: Option<UploadFile>,
     pub segment_count: i64,
     pub completed_segments: i64,
@@ -96,7 +107,7 @@ pub(super) const DOCUMENT_SELECT: &str = "SELECT d.id, d.dataset_id, d.position,
     CAST(d.archived AS INTEGER) AS archived, CAST(d.is_paused AS INTEGER) AS is_paused, d.word_count, d.tokens, d.doc_form, \
     d.doc_language, d.process_rule, d.created_from, d.doc_metadata, d.created_at, d.updated_at, \
     d.processing_started_at, d.parsing_completed_at, d.cleaning_completed_at, d.splitting_completed_at, \
-    d.completed_at, d.stopped_at, d.paused_at, d.disabled_at, d.indexing_latency, \
+    d.completed_at, d.stopped_at, d.paused_at, d.disabled_at, d.indexing_latency, d.data_source_info, \
     f.id AS file_id, f.name AS file_name, f.size AS file_size, f.extension AS file_extension, \
     f.mime_type AS file_mime_type, f.hash AS file_hash, f.storage_key AS file_storage_key, \
     f.created_at AS file_created_at, \
@@ -150,6 +161,7 @@ pub(super) fn document_from_row(row: &sqlx::any::AnyRow) -> Result<DocumentRow, 
         paused_at: row.try_get("paused_at")?,
         disabled_at: row.try_get("disabled_at")?,
         indexing_latency: row.try_get("indexing_latency")?,
+        data_source_info: row.try_get("data_source_info")?,
         file,
         segment_count: row.try_get("segment_count")?,
         completed_segments: row.try_get("completed_segments")?,
@@ -241,7 +253,17 @@ impl Store {
     /// document's process rule becomes the dataset's latest rule, the one later documents use
     /// when they bring none.
     pub async fn create_api_document(&self, new: NewApiDocument) -> Result<DocumentRow, StoreError> {
-        self.create_document_row(new, false, "api").await
+        self.create_document_row(new, false, "api", None).await
+    }
+
+    /// A document of a crawled web page: its content is a file stored for it (recorded here),
+    /// its source the page's URL.
+    pub async fn create_website_document(
+        &self,
+        new: NewApiDocument,
+        origin: &WebsiteOrigin,
+    ) -> Result<DocumentRow, StoreError> {
+        self.create_document_row(new, false, "web", Some(origin)).await
     }
 
     /// [`Store::create_api_document`] for a file uploaded earlier (the console uploads files
@@ -251,7 +273,7 @@ impl Store {
         new: NewApiDocument,
         created_from: &str,
     ) -> Result<DocumentRow, StoreError> {
-        self.create_document_row(new, true, created_from).await
+        self.create_document_row(new, true, created_from, None).await
     }
 
     async fn create_document_row(
@@ -259,6 +281,7 @@ impl Store {
         new: NewApiDocument,
         file_recorded: bool,
         created_from: &str,
+        website: Option<&WebsiteOrigin>,
     ) -> Result<DocumentRow, StoreError> {
         let ts = now();
         let document_id = uuid::Uuid::new_v4().to_string();
@@ -294,14 +317,19 @@ impl Store {
         sqlx::query(
             "INSERT INTO documents (id, tenant_id, dataset_id, position, name, data_source_type, source, content_hash, \
              batch, indexing_status, created_at, updated_at, upload_file_id, created_from, doc_form, doc_language, \
-             process_rule) VALUES ($1, $2, $3, $4, $5, 'upload_file', $6, $7, $8, 'waiting', $9, $10, $11, $12, $13, $14, $15)",
+             process_rule, data_source_info) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&document_id)
         .bind(&new.tenant_id)
         .bind(&new.dataset_id)
         .bind(max.unwrap_or(0) + 1)
         .bind(&new.name)
-        .bind(format!("upload_file:{}", new.file.id))
+        .bind(if website.is_some() { "website_crawl" } else { "upload_file" })
+        .bind(match website {
+            Some(origin) => origin.url.clone(),
+            None => format!("upload_file:{}", new.file.id),
+        })
         .bind(&new.file.hash)
         .bind(&new.batch)
         .bind(ts)
@@ -311,6 +339,7 @@ impl Store {
         .bind(&new.doc_form)
         .bind(&new.doc_language)
         .bind(new.process_rule.to_string())
+        .bind(website.map(|origin| origin.info.to_string()))
         .execute(&mut *tx)
         .await?;
         enqueue_job(
@@ -368,7 +397,10 @@ impl Store {
         if let Some(file) = &update.file {
             insert_upload_file(&mut tx, tenant_id, file, ts).await?;
             sqlx::query(
-                "UPDATE documents SET upload_file_id = $1, source = $2, content_hash = $3 WHERE id = $4",
+                // A web page's source stays its URL.
+                "UPDATE documents SET upload_file_id = $1, \
+                 source = CASE WHEN data_source_type = 'website_crawl' THEN source ELSE $2 END, \
+                 content_hash = $3 WHERE id = $4",
             )
             .bind(&file.id)
             .bind(format!("upload_file:{}", file.id))

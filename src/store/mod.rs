@@ -23,6 +23,7 @@ mod segments;
 mod stats;
 mod tags;
 mod upload_files;
+mod website;
 
 use std::path::Path;
 use std::time::Duration;
@@ -35,7 +36,7 @@ pub use self::accounts::{
     normalize_email,
 };
 pub use self::api_documents::{
-    DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile,
+    DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile, WebsiteOrigin,
 };
 pub use self::api_tokens::{ApiToken, ApiTokenInfo, IssuedApiToken, TokenType};
 pub use self::apps::{App, AppApiKey, AppChanges, NewApp};
@@ -65,6 +66,7 @@ pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
 pub use self::stats::QueueDepth;
 pub use self::tags::{KNOWLEDGE_TAG, Tag};
 pub use self::upload_files::StoredFile;
+pub use self::website::{CrawlPage, CrawlRow, WebsiteDocument};
 
 /// The workspace that CLI commands act in until workspaces are managed through the API.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000001";

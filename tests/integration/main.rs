@@ -34,4 +34,5 @@ mod segments_api;
 mod storage_suite;
 mod support;
 mod web_console;
+mod website_import;
 mod wire_shapes;

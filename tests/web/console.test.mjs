@@ -1,11 +1,12 @@
 // End-to-end tests of the web console in headless Chromium, one user's path through it in order:
 // setup and sign-in, a knowledge base, uploads indexed to "Available", chunks, retrieval testing,
-// an API key used against /v1, and a chat app that streams an answer with a citation.
+// a small website crawled into documents, an API key used against /v1, and a chat app that streams an answer with a citation.
 // Run by scripts/web_test.sh, which starts `ragd serve` and sets RAGD_URL.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -135,7 +136,7 @@ describe('web console', { concurrency: false }, () => {
 
   test('upload a Markdown file and a PDF (and a refused file) and watch both reach Available', async () => {
     await page.goto(`${URL_BASE}/datasets/${state.datasetId}/documents/create`);
-    await page.getByRole('heading', { name: 'Add files' }).waitFor();
+    await page.getByRole('heading', { name: 'Add documents' }).waitFor();
     const refused = path.join(mkdtempSync(path.join(os.tmpdir(), 'ragd-web-')), 'tool.exe');
     writeFileSync(refused, 'MZ not a document');
     await page.locator('input[type=file]').setInputFiles([path.join(FIXTURES, MARKDOWN), path.join(FIXTURES, PDF), refused]);
@@ -191,6 +192,49 @@ describe('web console', { concurrency: false }, () => {
     assert.match(await first.locator('.source').textContent(), new RegExp(PDF.replace('.', '\\.')));
     assert.match(await first.locator('.score').textContent(), /Score \d\.\d{4}/);
     await shot('07-retrieval-testing');
+  });
+
+  test('import a small website: crawl progress, pages, then indexing', async () => {
+    // A three-page site on loopback (web_test.sh allows 127.0.0.1 for outbound requests).
+    const pages = {
+      '/': '<title>Tea house</title><main><p>Welcome.</p><a href="/green">Green</a> <a href="/black">Black</a> <a href="/private/x">Staff</a></main>',
+      '/green': '<title>Green tea</title><main><p>Sencha is steamed green tea.</p></main>',
+      '/black': '<title>Black tea</title><main><p>Assam is a malty black tea.</p></main>',
+      '/private/x': '<title>Staff</title><p>Not for crawlers.</p>',
+    };
+    const site = http.createServer((req, res) => {
+      if (req.url === '/robots.txt') { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('User-agent: *\nDisallow: /private/\n'); return; }
+      const body = pages[req.url];
+      res.writeHead(body ? 200 : 404, { 'Content-Type': 'text/html' });
+      res.end(body ? `<html><head>${body}</head></html>` : 'not found');
+    });
+    await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+    const siteUrl = `http://127.0.0.1:${site.address().port}`;
+    try {
+      await page.goto(`${URL_BASE}/datasets/${state.datasetId}/documents/create`);
+      await page.getByLabel(/^Website —/).check();
+      await page.getByLabel('Page limit').fill('0');
+      await page.getByLabel('Website URL').fill(`${siteUrl}/`);
+      await page.getByRole('button', { name: 'Crawl', exact: true }).click();
+      await page.locator('.field-error:not([hidden])').filter({ hasText: /limit/ }).waitFor();
+      assert.match(await fieldError(page.getByLabel('Page limit')), /limit/);
+      await page.getByLabel('Page limit').fill('5');
+      await page.getByRole('button', { name: 'Crawl', exact: true }).click();
+      await page.getByRole('region', { name: 'Website' }).getByText(/^3 pages read, 1 not imported/).waitFor({ timeout: 60_000 });
+      const crawled = page.getByRole('list', { name: 'Crawled pages' });
+      assert.equal(await crawled.getByRole('listitem').count(), 3);
+      await page.getByRole('list', { name: 'Pages not imported' }).getByText(/robots\.txt/).waitFor();
+      await page.getByLabel(`Import ${siteUrl}/`, { exact: true }).uncheck();
+      await shot('05b-website');
+      await page.getByRole('button', { name: 'Save and process' }).click();
+      await page.waitForURL(/\/documents$/);
+      const rowOf = (name) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+      await rowOf(`${siteUrl}/green`).getByText('Available').waitFor({ timeout: INDEXING_TIMEOUT });
+      await rowOf(`${siteUrl}/black`).getByText('Available').waitFor({ timeout: INDEXING_TIMEOUT });
+      assert.equal(await rowOf(`${siteUrl}/`).count(), 0, 'the unticked page was not imported');
+    } finally {
+      site.close();
+    }
   });
 
   test('create an API key and use it', async () => {

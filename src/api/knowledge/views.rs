@@ -298,14 +298,32 @@ fn doc_metadata(d: &DocumentRow, schema: &MetadataSchema) -> Value {
     Value::Array(list)
 }
 
+/// A website document's data_source_info (`{url, provider, job_id, only_main_content, mode}`).
+fn website_info(d: &DocumentRow) -> Option<Value> {
+    if d.data_source_type != "website_crawl" {
+        return None;
+    }
+    d.data_source_info
+        .as_deref()
+        .and_then(|info| serde_json::from_str(info).ok())
+}
+
+/// Dify's data_source_detail_dict: the upload file, or a website page's origin.
+fn data_source_detail(d: &DocumentRow) -> Value {
+    match website_info(d) {
+        Some(info) => json!({"website_crawl": info}),
+        None => json!({"upload_file": upload_file(d)}),
+    }
+}
+
 /// The document object of lists and create answers.
 pub fn document(d: &DocumentRow, schema: &MetadataSchema) -> Value {
     json!({
         "id": d.id,
         "position": d.position,
         "data_source_type": d.data_source_type,
-        "data_source_info": d.file.as_ref().map(|f| json!({"upload_file_id": f.id})),
-        "data_source_detail_dict": {"upload_file": upload_file(d)},
+        "data_source_info": website_info(d).or_else(|| d.file.as_ref().map(|f| json!({"upload_file_id": f.id}))),
+        "data_source_detail_dict": data_source_detail(d),
         "dataset_process_rule_id": null,
         "name": d.name,
         "created_from": d.created_from,
@@ -366,7 +384,7 @@ pub fn document_detail(d: &DocumentRow, dataset: &Dataset, metadata: &str, schem
         "id": d.id,
         "position": d.position,
         "data_source_type": d.data_source_type,
-        "data_source_info": {"upload_file": upload_file(d)},
+        "data_source_info": website_info(d).unwrap_or_else(|| json!({"upload_file": upload_file(d)})),
         "dataset_process_rule_id": null,
         "dataset_process_rule": dataset.process_rule,
         "document_process_rule": {"id": null, "dataset_id": d.dataset_id, "mode": rule.get("mode"), "rules": rule.get("rules")},

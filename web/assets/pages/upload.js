@@ -1,7 +1,9 @@
 // Adding files to a knowledge base: drag and drop or a file picker (several at once), a progress
 // bar per file (a failed file shows why and can be retried; the others go on), the process rule
 // (automatic or custom: separator, max tokens, overlap, pre-processing, parent-child), a chunk
-// preview, then indexing.
+// preview, then indexing. Or a website instead of files: a URL, a page limit and a depth are
+// crawled in the background, progress is shown while it runs, and the pages read (ticked by
+// default) become the documents.
 
 import { get, post, uploadFile } from '../api.js';
 import { h, mount, field, uid, toast, announce, busy } from '../dom.js';
@@ -10,6 +12,8 @@ import { datasetHeader } from './documents.js';
 import { showError } from './auth.js';
 
 const PARALLEL_UPLOADS = 3;
+/** How often a running crawl is polled. */
+const CRAWL_POLL_MS = 1000;
 
 export async function uploadPage({ params, main }) {
   const dataset = await get(`/datasets/${params.id}`);
@@ -108,6 +112,100 @@ export async function uploadPage({ params, main }) {
     refresh();
   }
 
+  // --- website -----------------------------------------------------------------------------------
+  const sourceName = uid('source');
+  const fromFiles = h('input', { type: 'radio', name: sourceName, value: 'files', checked: true });
+  const fromWebsite = h('input', { type: 'radio', name: sourceName, value: 'website' });
+  const sourceChoice = h('fieldset', { class: 'choices' }, h('legend', {}, 'Data source'),
+    h('label', { class: 'choice' }, fromFiles, h('span', {}, h('strong', {}, 'Files'), ' — upload documents.')),
+    h('label', { class: 'choice' }, fromWebsite, h('span', {}, h('strong', {}, 'Website'), ' — crawl pages of a site.')));
+  const siteUrl = field('Website URL', h('input', { type: 'url', name: 'url', placeholder: 'https://docs.example.com/' }));
+  const pageLimit = field('Page limit', h('input', { type: 'number', name: 'limit', min: 1, max: 500, value: 10 }));
+  const depth = field('Link depth', h('input', { type: 'number', name: 'max_depth', min: 0, max: 10, value: 2 }), { hint: 'Links followed from the start page; 0 reads only that page.' });
+  const subPages = h('input', { type: 'checkbox', checked: true });
+  const sitemap = h('input', { type: 'checkbox' });
+  const mainOnly = h('input', { type: 'checkbox', checked: true });
+  const crawlButton = h('button', { class: 'button', type: 'button' }, 'Crawl');
+  const crawlStatus = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const crawlBar = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': 'Crawl progress' });
+  const pageList = h('ul', { class: 'file-list', 'aria-label': 'Crawled pages' });
+  const failedList = h('ul', { class: 'file-list', 'aria-label': 'Pages not imported' });
+  let crawl = null; // {job_id, pages: [{url, box}]}
+  const websiteBox = h('section', { 'aria-label': 'Website', hidden: true },
+    siteUrl.row, pageLimit.row, depth.row,
+    field('Crawl sub-pages', subPages, { inline: true }).row,
+    field('Also start from the sitemap', sitemap, { inline: true }).row,
+    field('Only the main content', mainOnly, { inline: true }).row,
+    h('div', { class: 'form-actions' }, crawlButton), crawlBar, crawlStatus, pageList, failedList);
+
+  for (const input of [fromFiles, fromWebsite]) input.addEventListener('change', () => {
+    websiteBox.hidden = !fromWebsite.checked;
+    filesBox.hidden = fromWebsite.checked;
+    clearPreview();
+    refresh();
+  });
+
+  function selectedPages() {
+    return crawl ? crawl.pages.filter((p) => p.box.checked).map((p) => p.url) : [];
+  }
+
+  crawlButton.addEventListener('click', () => busy(crawlButton, async () => {
+    for (const f of [siteUrl, pageLimit, depth]) f.setError('');
+    formError.hidden = true;
+    crawl = null;
+    pageList.replaceChildren();
+    failedList.replaceChildren();
+    refresh();
+    let job;
+    try {
+      job = await post('/website/crawl', {
+        provider: 'ragd',
+        url: siteUrl.control.value.trim(),
+        options: {
+          crawl_sub_pages: subPages.checked, only_main_content: mainOnly.checked, use_sitemap: sitemap.checked,
+          limit: pageLimit.control.value, max_depth: depth.control.value, includes: '', excludes: '',
+        },
+      });
+    } catch (err) {
+      const target = /limit/.test(err.message) ? pageLimit : /max_depth/.test(err.message) ? depth : siteUrl;
+      target.setError(err.message);
+      target.control.focus();
+      return;
+    }
+    crawlBar.hidden = false;
+    crawlBar.value = 0;
+    for (;;) {
+      const status = await get(`/website/crawl/status/${job.job_id}?provider=ragd`);
+      const total = Math.max(status.total || 0, 1);
+      crawlBar.value = Math.round((100 * (status.completed || 0)) / total);
+      crawlStatus.textContent = status.status === 'active'
+        ? `Crawling… ${status.completed} of ${status.total} pages read.`
+        : status.status === 'completed'
+          ? `${status.completed} pages read${status.failed.length ? `, ${status.failed.length} not imported` : ''}${status.limit_reached ? ' (page limit reached)' : ''}.`
+          : `The crawl failed: ${status.error || 'unknown error'}`;
+      if (status.status !== 'active') {
+        crawlBar.hidden = true;
+        crawl = { job_id: job.job_id, pages: [] };
+        for (const page of status.data) {
+          const box = h('input', { type: 'checkbox', checked: true, 'aria-label': `Import ${page.source_url}` });
+          box.addEventListener('change', refresh);
+          crawl.pages.push({ url: page.source_url, box });
+          pageList.append(h('li', { class: 'file' },
+            h('div', { class: 'file-head' }, h('label', { class: 'file-name' }, box, ' ', page.title || page.source_url)),
+            h('p', { class: 'muted small' }, page.source_url)));
+        }
+        for (const page of status.failed) {
+          failedList.append(h('li', { class: 'file failed' },
+            h('span', { class: 'file-name' }, page.source_url), h('p', { class: 'small' }, page.error)));
+        }
+        announce(crawlStatus.textContent);
+        refresh();
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, CRAWL_POLL_MS));
+    }
+  }));
+
   // --- process rule ----------------------------------------------------------------------------
   const seg = (defaults && defaults.rules && defaults.rules.segmentation) || {};
   const pre = Object.fromEntries(((defaults && defaults.rules && defaults.rules.pre_processing_rules) || []).map((r) => [r.id, r.enabled]));
@@ -195,12 +293,18 @@ export async function uploadPage({ params, main }) {
   const formError = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const preview = h('section', { class: 'preview', 'aria-label': 'Chunk preview', 'aria-live': 'polite' });
   const summary = h('p', { class: 'muted', role: 'status' });
+  const filesBox = h('section', { 'aria-label': 'Files' }, drop, fileList, summary);
 
   function uploadedIds() {
     return files.filter((f) => f.state === 'done').map((f) => f.upload.id);
   }
 
   function refresh() {
+    if (fromWebsite.checked) {
+      submit.disabled = selectedPages().length === 0;
+      previewButton.disabled = true;
+      return;
+    }
     const uploading = files.some((f) => f.state === 'uploading' || f.state === 'queued');
     const done = uploadedIds().length;
     const failed = files.filter((f) => f.state === 'failed').length;
@@ -215,9 +319,17 @@ export async function uploadPage({ params, main }) {
     preview.replaceChildren();
   }
 
+  function infoList() {
+    if (fromWebsite.checked) {
+      return { data_source_type: 'website_crawl',
+        website_info_list: { provider: 'ragd', job_id: crawl.job_id, urls: selectedPages(), only_main_content: mainOnly.checked } };
+    }
+    return { data_source_type: 'upload_file', file_info_list: { file_ids: uploadedIds() } };
+  }
+
   function body(ruleAndForm) {
     return {
-      info_list: { data_source_type: 'upload_file', file_info_list: { file_ids: uploadedIds() } },
+      info_list: infoList(),
       process_rule: ruleAndForm.rule,
       indexing_technique: techniqueSelect.value,
       doc_form: ruleAndForm.docForm,
@@ -255,13 +367,15 @@ export async function uploadPage({ params, main }) {
     const request = body(rule);
     try {
       await post(`${base}/documents`, {
-        data_source: { type: 'upload_file', info_list: request.info_list },
+        data_source: { type: request.info_list.data_source_type, info_list: request.info_list },
         indexing_technique: request.indexing_technique,
         process_rule: request.process_rule,
         doc_form: request.doc_form,
         doc_language: request.doc_language,
       });
-      toast(`Indexing ${request.info_list.file_info_list.file_ids.length} files`);
+      toast(fromWebsite.checked
+        ? `Indexing ${request.info_list.website_info_list.urls.length} pages`
+        : `Indexing ${request.info_list.file_info_list.file_ids.length} files`);
       navigate(`${base}/documents`);
     } catch (err) {
       showError(err, { separator, max_tokens: maxTokens, chunk_overlap: overlap }, formError);
@@ -270,9 +384,10 @@ export async function uploadPage({ params, main }) {
 
   mount(main, h('div', { class: 'page' },
     datasetHeader(dataset, null),
-    h('h2', {}, 'Add files'),
+    h('h2', {}, 'Add documents'),
+    sourceChoice,
     h('div', { class: 'upload-grid' },
-      h('section', { 'aria-label': 'Files' }, drop, fileList, summary),
+      h('div', {}, filesBox, websiteBox),
       h('section', { 'aria-label': 'Chunk settings' }, ruleForm,
         formError, h('div', { class: 'form-actions' }, previewButton, submit))),
     preview));

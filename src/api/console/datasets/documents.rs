@@ -61,6 +61,99 @@ struct InfoList {
     data_source_type: String,
     #[serde(default)]
     file_info_list: Option<FileInfoList>,
+    #[serde(default)]
+    website_info_list: Option<WebsiteInfoList>,
+}
+
+/// Pages of a finished crawl to make documents of (Dify's `website_info_list`).
+#[derive(Debug, Deserialize)]
+struct WebsiteInfoList {
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    job_id: Option<String>,
+    #[serde(default)]
+    urls: Vec<String>,
+    #[serde(default)]
+    only_main_content: bool,
+}
+
+/// What documents are made of: uploaded files, or pages of a crawl.
+enum Sources {
+    Files(Vec<(UploadFile, Format)>),
+    Pages {
+        provider: String,
+        job_id: String,
+        only_main_content: bool,
+        pages: Vec<crate::store::CrawlPage>,
+    },
+}
+
+impl Sources {
+    /// The first document's name (`datasets/init` names the dataset after it).
+    fn first_name(&self) -> String {
+        match self {
+            Sources::Files(files) => files[0].0.name.clone(),
+            Sources::Pages { pages, .. } => pages[0].url.clone(),
+        }
+    }
+}
+
+/// Checks a data source and loads what its documents are made of, before anything is created.
+async fn sources(
+    state: &AppState,
+    tenant_id: &str,
+    info_list: Option<&InfoList>,
+) -> Result<Sources, ApiError> {
+    let Some(list) = info_list.filter(|l| l.data_source_type == "website_crawl") else {
+        let ids = upload_file_ids(info_list)?;
+        return Ok(Sources::Files(indexable_files(state, tenant_id, ids).await?));
+    };
+    let website = list
+        .website_info_list
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("website_info_list is required."))?;
+    let provider = super::website::check_provider(website.provider.as_deref())?.to_string();
+    let job_id = website
+        .job_id
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("website_info_list.job_id is required."))?;
+    let job_id = uuid_path(job_id, "Crawl job")?;
+    let store = state.engine.store();
+    let crawl = store
+        .crawl(tenant_id, &job_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Crawl job not found."))?;
+    if crawl.status != "completed" || crawl.dataset_id.is_some() {
+        return Err(ApiError::invalid("Crawl job is not completed."));
+    }
+    if website.urls.is_empty() {
+        return Err(ApiError::invalid("website_info_list.urls is required."));
+    }
+    if website.urls.len() > crate::crawl::options::MAX_LIMIT {
+        return Err(ApiError::invalid(format!(
+            "At most {} pages can be imported at once.",
+            crate::crawl::options::MAX_LIMIT
+        )));
+    }
+    let crawled = store.crawl_pages(&crawl.id).await?;
+    let mut pages = Vec::with_capacity(website.urls.len());
+    let mut seen = std::collections::HashSet::new();
+    for url in &website.urls {
+        let page = crawled
+            .iter()
+            .find(|p| p.outcome == "ok" && &p.url == url)
+            .ok_or_else(|| ApiError::invalid(format!("{url} is not a page the crawl read.")))?;
+        if seen.insert(url.as_str()) {
+            pages.push(page.clone());
+        }
+    }
+    Ok(Sources::Pages {
+        provider,
+        job_id: crawl.id,
+        only_main_content: website.only_main_content,
+        pages,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,9 +168,9 @@ fn upload_file_ids(info_list: Option<&InfoList>) -> Result<&[String], ApiError> 
     let info_list = info_list.ok_or_else(|| ApiError::invalid("data_source is required."))?;
     match info_list.data_source_type.as_str() {
         "upload_file" => {}
-        "notion_import" | "website_crawl" => {
+        "notion_import" => {
             return Err(ApiError::invalid(format!(
-                "Data source type {} is not supported by this server; upload files instead.",
+                "Data source type {} is not supported by this server; upload files or import a website instead.",
                 info_list.data_source_type
             )));
         }
@@ -143,18 +236,33 @@ impl KnowledgeConfig {
     }
 }
 
-/// Makes one document per uploaded file, all in one batch, after checking everything first.
+/// Makes one document per uploaded file or crawled page, all in one batch, after checking
+/// everything first.
 async fn create_documents(
     state: &AppState,
     user: &ConsoleUser,
     dataset: &Dataset,
     config: &KnowledgeConfig,
 ) -> Result<Value, ApiError> {
-    let ids = upload_file_ids(config.data_source.as_ref().map(|d| &d.info_list))?;
+    let sources = sources(
+        state,
+        &user.tenant_id,
+        config.data_source.as_ref().map(|d| &d.info_list),
+    )
+    .await?;
+    create_documents_of(state, user, dataset, config, sources).await
+}
+
+async fn create_documents_of(
+    state: &AppState,
+    user: &ConsoleUser,
+    dataset: &Dataset,
+    config: &KnowledgeConfig,
+    sources: Sources,
+) -> Result<Value, ApiError> {
     if let Some(model) = &config.embedding_model {
         embedding_model(state, Some(model))?;
     }
-    let files = indexable_files(state, &user.tenant_id, ids).await?;
     let options = config.options();
     let store = state.engine.store();
     let counts = store.dataset_counts(&dataset.id).await?;
@@ -186,6 +294,32 @@ async fn create_documents(
         .await?;
     store.set_dataset_language(&dataset.id, &doc_language).await?;
     let batch = new_batch();
+    let files = match sources {
+        Sources::Files(files) => files,
+        Sources::Pages {
+            provider,
+            job_id,
+            only_main_content,
+            pages,
+        } => {
+            let new = crate::crawl::sync::NewPage {
+                dataset,
+                tenant_id: &user.tenant_id,
+                batch: &batch,
+                doc_form: &resolved.doc_form,
+                doc_language: &doc_language,
+                process_rule: &resolved.process_rule,
+            };
+            let mut documents = Vec::with_capacity(pages.len());
+            for page in &pages {
+                let info = crate::crawl::sync::page_info(&page.url, &provider, &job_id, only_main_content);
+                let content = page.content.as_deref().unwrap_or("");
+                documents
+                    .push(crate::crawl::sync::add_page(&new, &state.engine, &page.url, content, info).await?);
+            }
+            return created_answer(state, user, dataset, &documents, &batch).await;
+        }
+    };
     let mut documents = Vec::with_capacity(files.len());
     for (file, _) in files {
         let new = NewApiDocument {
@@ -200,6 +334,18 @@ async fn create_documents(
         };
         documents.push(store.create_document_from_upload(new, "web").await?);
     }
+    created_answer(state, user, dataset, &documents, &batch).await
+}
+
+/// The answer to a document-creating request: the dataset, its new documents and their batch.
+async fn created_answer(
+    state: &AppState,
+    user: &ConsoleUser,
+    dataset: &Dataset,
+    documents: &[DocumentRow],
+    batch: &str,
+) -> Result<Value, ApiError> {
+    let store = state.engine.store();
     let dataset = store
         .dataset(&user.tenant_id, &dataset.id)
         .await?
@@ -235,9 +381,13 @@ pub async fn init(
         .as_deref()
         .ok_or_else(|| ApiError::invalid("indexing_technique is required."))?;
     check_technique(technique)?;
-    let ids = upload_file_ids(config.data_source.as_ref().map(|d| &d.info_list))?;
-    let files = indexable_files(&state, &user.tenant_id, ids).await?;
-    let first = files[0].0.name.clone();
+    let sources = sources(
+        &state,
+        &user.tenant_id,
+        config.data_source.as_ref().map(|d| &d.info_list),
+    )
+    .await?;
+    let first = sources.first_name();
     let (model, dimension) = if technique == HIGH_QUALITY {
         let (model, dimension) = embedding_model_for(
             &state,
@@ -289,7 +439,7 @@ pub async fn init(
             "The dataset name already exists. Please modify your dataset name.",
         )
     })?;
-    match create_documents(&state, &user, &dataset, &config).await {
+    match create_documents_of(&state, &user, &dataset, &config, sources).await {
         Ok(answer) => Ok(Json(answer)),
         Err(error) => {
             state.engine.delete_dataset(&dataset).await?;

@@ -15,6 +15,7 @@ pub(crate) mod dataset;
 mod documents;
 mod files;
 mod segments;
+mod website;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -189,6 +190,13 @@ pub fn routes() -> Router<AppState> {
             "/datasets/{dataset_id}/metadata/{metadata_id}",
             patch(metadata::rename::<U>).delete(metadata::delete::<U>),
         )
+        .route(
+            "/datasets/{dataset_id}/documents/{document_id}/website-sync",
+            get(website::sync_document_page).post(website::sync_document_page),
+        )
+        .route("/datasets/{dataset_id}/website-sync", post(website::sync_site))
+        .route("/website/crawl", post(website::crawl))
+        .route("/website/crawl/status/{job_id}", get(website::status))
         .route("/files/upload", get(files::limits).post(files::upload))
         .route("/files/support-type", get(files::support_type))
         .route("/files/{file_id}/preview", get(files::preview))
