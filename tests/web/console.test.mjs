@@ -277,11 +277,11 @@ describe('web console', { concurrency: false }, () => {
     await dialog.getByLabel('Answer').fill(reply);
     await dialog.getByRole('button', { name: 'Save' }).click();
     const annotations = page.getByRole('table', { name: 'Annotations' });
-    await annotations.getByRole('cell', { name: question }).waitFor();
+    await annotations.getByRole('cell', { name: question, exact: true }).waitFor();
     await page.getByLabel('Answer close questions with their annotation').check();
     await page.getByLabel('Score threshold').fill('0.9');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.getByText('Annotation reply is on (threshold 0.9).').waitFor({ timeout: 60_000 });
+    await page.getByRole('region', { name: 'Annotation reply' }).getByText('Annotation reply is on (threshold 0.9).').waitFor({ timeout: 60_000 });
     await shot('10-annotations');
 
     // The playground gets the annotation's answer.
@@ -297,8 +297,8 @@ describe('web console', { concurrency: false }, () => {
     await row.getByRole('cell', { name: '1', exact: true }).waitFor();
     await row.getByRole('button', { name: /Hits of/ }).click();
     const hits = page.getByRole('dialog', { name: /Hits of/ });
-    await hits.getByRole('cell', { name: question }).waitFor();
-    await hits.getByRole('cell', { name: 'console' }).waitFor();
+    await hits.getByRole('cell', { name: question, exact: true }).waitFor();
+    await hits.getByRole('cell', { name: 'console', exact: true }).waitFor();
     await hits.getByRole('button', { name: 'Close' }).click();
 
     // The logs list the conversation; it opens to its messages, the annotated answer marked.
@@ -309,7 +309,7 @@ describe('web console', { concurrency: false }, () => {
     await messages.getByText(reply).waitFor();
     await messages.getByText('Answered by an annotation').waitFor();
     await page.getByLabel('Search logs').fill('no such words anywhere');
-    await page.getByText('Nothing logged yet.').waitFor();
+    await page.getByText('Nothing matches this search.').waitFor();
     await shot('11-logs');
   });
 

@@ -38,7 +38,8 @@ export async function logsPanel(container, app) {
       ];
       return h('tr', {}, cells);
     }));
-    status.textContent = page.total ? `${page.total} ${chat ? 'conversation' : 'answer'}${page.total === 1 ? '' : 's'}` : 'Nothing logged yet.';
+    const nothing = search.value.trim() ? 'Nothing matches this search.' : 'Nothing logged yet.';
+    status.textContent = page.total ? `${page.total} ${chat ? 'conversation' : 'answer'}${page.total === 1 ? '' : 's'}` : nothing;
   }
   search.addEventListener('input', debounce(() => load().catch((e) => toast(e.message, 'error'))));
   mount(container, h('div', { class: 'logs' },
