@@ -202,6 +202,135 @@ pub async fn disable(engine: &Engine, tenant_id: &str, app_id: &str) -> Result<A
     Ok(job)
 }
 
+/// Most rows one import may hold.
+pub const MAX_IMPORT_RECORDS: usize = 1000;
+
+/// The question/answer rows of an import CSV (Dify's template: a header row, then question and
+/// answer in the first two columns; rows with an empty cell are skipped).
+pub fn parse_import(bytes: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| AppError::Input("The CSV file must be UTF-8 text.".into()))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let rows = csv_rows(text)?;
+    if rows.first().is_none_or(|header| header.len() < 2) {
+        return Err(AppError::Input(
+            "Invalid CSV format. The file must contain at least 2 columns (question and answer).".into(),
+        ));
+    }
+    let mut pairs = Vec::new();
+    for (index, row) in rows.iter().enumerate().skip(1) {
+        let question = row.first().map(|q| q.trim()).unwrap_or("");
+        let answer = row.get(1).map(|a| a.trim()).unwrap_or("");
+        if question.is_empty() || answer.is_empty() {
+            continue;
+        }
+        if pairs.len() == MAX_IMPORT_RECORDS {
+            return Err(AppError::Input(format!(
+                "The CSV file contains too many records. Maximum {MAX_IMPORT_RECORDS} records allowed per import."
+            )));
+        }
+        let line = index + 1;
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            return Err(AppError::Input(format!(
+                "Question at row {line} is too long. Maximum {MAX_QUESTION_CHARS} characters allowed."
+            )));
+        }
+        if answer.chars().count() > MAX_ANSWER_CHARS {
+            return Err(AppError::Input(format!(
+                "Answer at row {line} is too long. Maximum {MAX_ANSWER_CHARS} characters allowed."
+            )));
+        }
+        pairs.push((question.to_string(), answer.to_string()));
+    }
+    if pairs.is_empty() {
+        return Err(AppError::Input(
+            "The CSV file must contain at least 1 valid annotation record(s). Found 0 valid record(s)."
+                .into(),
+        ));
+    }
+    Ok(pairs)
+}
+
+/// RFC 4180 rows: comma-separated, fields in double quotes may hold commas, newlines and `""`.
+fn csv_rows(text: &str) -> Result<Vec<Vec<String>>, AppError> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') | (false, '\r') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err(AppError::Input(
+            "Invalid CSV format: a quoted field is not closed.".into(),
+        ));
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Starts importing rows as annotations (Dify's batch import job); the job is done when every
+/// row is stored (and embedded, while reply is on).
+pub async fn import(
+    engine: Arc<Engine>,
+    tenant_id: &str,
+    app_id: &str,
+    account_id: &str,
+    pairs: Vec<(String, String)>,
+) -> Result<AnnotationJob, AppError> {
+    let (job, _) = engine
+        .store()
+        .start_annotation_job(tenant_id, app_id, "batch-import")
+        .await?;
+    let (tenant_id, app_id, account_id) = (tenant_id.to_string(), app_id.to_string(), account_id.to_string());
+    let job_id = job.id.clone();
+    tokio::spawn(async move {
+        let mut result = engine
+            .store()
+            .set_annotation_job(&job_id, "processing", "")
+            .await
+            .map_err(AppError::from);
+        for (question, answer) in &pairs {
+            if result.is_err() {
+                break;
+            }
+            result = create(&engine, &tenant_id, &app_id, question, answer, Some(&account_id))
+                .await
+                .map(|_| ());
+        }
+        let (status, message) = match &result {
+            Ok(()) => ("completed", String::new()),
+            Err(error) => {
+                tracing::warn!(app_id = %app_id, error = %error, "annotation import failed");
+                ("error", error.to_string())
+            }
+        };
+        if let Err(error) = engine.store().set_annotation_job(&job_id, status, &message).await {
+            tracing::warn!(job_id = %job_id, error = %error, "annotation job status not saved");
+        }
+    });
+    Ok(job)
+}
+
 /// A threshold is a similarity: between 0 and 1.
 pub fn check_threshold(score_threshold: f64) -> Result<(), AppError> {
     if !(0.0..=1.0).contains(&score_threshold) {
@@ -282,6 +411,29 @@ mod tests {
         assert_eq!(cosine(&[1.0, 0.0], &[0.0, 1.0]), 0.0);
         assert_eq!(cosine(&[1.0], &[1.0, 0.0]), 0.0);
         assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+    }
+
+    #[test]
+    fn import_csv_rows_are_read_as_dify_writes_them() {
+        let csv = "\u{feff}question,answer\r\n\"Steep, how long?\",\"Three \"\"short\"\" minutes\nat 80 °C\"\r\n\
+                   ,no question\nWhat is oolong?,Half oxidised\n";
+        let pairs = parse_import(csv.as_bytes()).unwrap();
+        assert_eq!(
+            pairs,
+            [
+                (
+                    "Steep, how long?".to_string(),
+                    "Three \"short\" minutes\nat 80 °C".to_string()
+                ),
+                ("What is oolong?".to_string(), "Half oxidised".to_string()),
+            ]
+        );
+        assert!(parse_import(b"question\nonly one column\n").is_err());
+        assert!(parse_import(b"question,answer\n").is_err());
+        assert!(parse_import(b"question,answer\n\"open,x\n").is_err());
+        assert!(parse_import(&[0xff, 0xfe]).is_err());
+        let long = format!("q,a\n{},a\n", "x".repeat(MAX_QUESTION_CHARS + 1));
+        assert!(parse_import(long.as_bytes()).is_err());
     }
 
     #[test]

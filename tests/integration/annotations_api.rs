@@ -867,3 +867,98 @@ async fn an_app_key_previews_files_of_its_workspace_only() {
     let (status, error) = apps.call(&other_key, "GET", &uri, None).await;
     assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
 }
+
+/// `POST .../annotations/batch-import` with these `file` parts.
+async fn import(
+    console: &Console,
+    session: &Session,
+    app_id: &str,
+    files: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let boundary = "import-boundary";
+    let mut body = String::new();
+    for (name, text) in files {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: text/csv\r\n\r\n{text}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let request = Request::builder()
+        .method("POST")
+        .uri(format!("/console/api/apps/{app_id}/annotations/batch-import"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", session.access_token))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let response = console.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn annotations_are_imported_from_a_csv_file() {
+    let stub = OpenAiStub::start().await;
+    let console = console_with_stub(&stub).await;
+    let owner = console.owner().await;
+    let app_id = console_app(&console, &owner, "chat").await;
+    let base = format!("/console/api/apps/{app_id}");
+    let csv = "question,answer\r\n\"Steep, how long?\",\"Three \"\"short\"\" minutes\"\r\nWhat is oolong?,Half oxidised\r\n,skipped\r\n";
+
+    let (status, job) = import(&console, &owner, &app_id, &[("tea.csv", csv)]).await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    assert_eq!(
+        (job["job_status"].as_str(), job["record_count"].as_i64()),
+        (Some("waiting"), Some(2)),
+        "{job}"
+    );
+    let status_uri = format!(
+        "{base}/annotations/batch-import-status/{}",
+        job["job_id"].as_str().unwrap()
+    );
+    let done = wait_for_job(|| owner.call(&console, "GET", &status_uri, None)).await;
+    assert_eq!(done["job_status"], "completed", "{done}");
+    let (_, list) = owner
+        .call(&console, "GET", &format!("{base}/annotations"), None)
+        .await;
+    let mut questions: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["question"].as_str().unwrap())
+        .collect();
+    questions.sort();
+    assert_eq!(questions, ["Steep, how long?", "What is oolong?"], "{list}");
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["answer"] == "Three \"short\" minutes"),
+        "{list}"
+    );
+
+    for (files, code) in [
+        (vec![("tea.txt", csv)], "invalid_param"),
+        (vec![("tea.csv", "question,answer\n")], "invalid_param"),
+        (vec![("tea.csv", "only one column\nrow\n")], "invalid_param"),
+        (vec![], "no_file_uploaded"),
+        (vec![("a.csv", csv), ("b.csv", csv)], "too_many_files"),
+    ] {
+        let (status, error) = import(&console, &owner, &app_id, &files).await;
+        assert_error(status, &error, StatusCode::BAD_REQUEST, code);
+    }
+    let stranger = console.other_workspace().await;
+    let (status, error) = import(&console, &stranger, &app_id, &[("tea.csv", csv)]).await;
+    assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
+    let (status, _) = stranger.call(&console, "GET", &status_uri, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = owner
+        .call(&console, "GET", &format!("{base}/annotations"), None)
+        .await;
+    assert_eq!(list["total"], 2, "nothing else was imported: {list}");
+}

@@ -208,3 +208,76 @@ pub async fn reply_job(
     let app = find_app(&state, &user, &app_id).await?;
     Ok(Json(reply_status(&state, &app.id, &action, &job_id).await?))
 }
+
+/// Largest import file read (Dify's annotation template is a small CSV).
+const MAX_IMPORT_BYTES: usize = 5 << 20;
+
+/// `POST /apps/{id}/annotations/batch-import`: a CSV of question/answer rows (multipart `file`),
+/// imported as a job.
+pub async fn batch_import(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(app_id): Path<String>,
+    crate::api::extract::ApiMultipart(mut multipart): crate::api::extract::ApiMultipart,
+) -> Result<Json<Value>, ApiError> {
+    use crate::api::ErrorCode;
+    user.require_editor()?;
+    let app = find_app(&state, &user, &app_id).await?;
+    let bad_body = |e: axum::extract::multipart::MultipartError| {
+        ApiError::invalid(format!("invalid multipart body: {}", e.body_text()))
+    };
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(bad_body)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        if file.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::TooManyFiles,
+                "Only one file is allowed.",
+            ));
+        }
+        let name = field.file_name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(bad_body)? {
+            if bytes.len() + chunk.len() > MAX_IMPORT_BYTES {
+                return Err(ApiError::new(
+                    ErrorCode::FileTooLarge,
+                    "File size exceeded. The largest import accepted is 5 MB.",
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        file = Some((name, bytes));
+    }
+    let (name, bytes) =
+        file.ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
+    if !name.to_ascii_lowercase().ends_with(".csv") {
+        return Err(ApiError::invalid("Invalid file type. Only CSV files are allowed"));
+    }
+    let pairs = annotations::parse_import(&bytes)?;
+    let count = pairs.len();
+    let job = annotations::import(
+        state.engine.clone(),
+        &app.tenant_id,
+        &app.id,
+        &user.account_id,
+        pairs,
+    )
+    .await?;
+    Ok(Json(
+        json!({"job_id": job.id, "job_status": job.status, "record_count": count}),
+    ))
+}
+
+pub async fn batch_import_status(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path((app_id, job_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    user.require_editor()?;
+    let app = find_app(&state, &user, &app_id).await?;
+    Ok(Json(
+        reply_status(&state, &app.id, "batch-import", &job_id).await?,
+    ))
+}

@@ -38,6 +38,14 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app_id}/annotations/export", get(annotations::export))
         .route("/apps/{app_id}/annotations/count", get(annotations::count))
         .route(
+            "/apps/{app_id}/annotations/batch-import",
+            post(annotations::batch_import),
+        )
+        .route(
+            "/apps/{app_id}/annotations/batch-import-status/{job_id}",
+            get(annotations::batch_import_status),
+        )
+        .route(
             "/apps/{app_id}/annotations/{annotation_id}",
             post(annotations::update).delete(annotations::remove),
         )
