@@ -81,6 +81,9 @@ pub struct AnnotationJob {
     pub error_msg: String,
 }
 
+/// Age after which an unfinished annotation job is taken for dead.
+pub const STALE_JOB_SECS: i64 = 600;
+
 const ANNOTATION_COLUMNS: &str =
     "id, app_id, conversation_id, message_id, question, content, hit_count, account_id, created_at";
 
@@ -492,7 +495,9 @@ impl Store {
     }
 
     /// Starts a job record, or returns the unfinished one of the same action (Dify answers a
-    /// second request with the running job). The bool says whether the job is new.
+    /// second request with the running job). The bool says whether the job is new. A job left
+    /// unfinished for [`STALE_JOB_SECS`] (its process died) is not waited for: the new one redoes
+    /// its work, which is idempotent.
     pub async fn start_annotation_job(
         &self,
         tenant_id: &str,
@@ -502,10 +507,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let running: Option<String> = sqlx::query_scalar(
             "SELECT id FROM app_annotation_jobs WHERE app_id = $1 AND action = $2 \
-             AND status IN ('waiting', 'processing') ORDER BY created_at DESC LIMIT 1",
+             AND status IN ('waiting', 'processing') AND created_at >= $3 ORDER BY created_at DESC LIMIT 1",
         )
         .bind(app_id)
         .bind(action)
+        .bind(now() - STALE_JOB_SECS)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = running {
