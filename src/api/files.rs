@@ -27,6 +27,16 @@ pub async fn file_preview(
         .upload_file(&file_id)
         .await?
         .ok_or_else(|| ApiError::not_found("File not found"))?;
+    serve(&state, &stored, query.as_attachment.as_deref() == Some("true")).await
+}
+
+/// An uploaded file's bytes, served as `served_type` allows (inline only when safe and not
+/// asked as an attachment). Callers have checked the caller may read it.
+pub async fn serve(
+    state: &AppState,
+    stored: &crate::store::StoredFile,
+    asked_attachment: bool,
+) -> Result<Response, ApiError> {
     let path = state.engine.file_store().join(&stored.file.storage_key);
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
@@ -36,7 +46,6 @@ pub async fn file_preview(
         Err(e) => return Err(ApiError::internal(e)),
     };
     let length = file.metadata().await.map_err(ApiError::internal)?.len();
-    let asked_attachment = query.as_attachment.as_deref() == Some("true");
     let (content_type, inline) = served_type(&stored.file.extension);
     let mut response = (
         [

@@ -11,9 +11,9 @@ use super::config::{AppConfig, AppMode};
 use super::llm::{self, ChatRequest, Completion, Provider, RetryPolicy, Usage};
 use super::prompt::{self, ContextPiece, PromptParts, Turn};
 use super::retrieval::{self, Asker, RetrievedChunk};
-use super::{AppError, tasks};
+use super::{AppError, annotations, tasks};
 use crate::engine::Engine;
-use crate::store::{App, Conversation, EndUser, NewConversation, NewMessage, PageStart};
+use crate::store::{App, Conversation, EndUser, NewAnnotationHit, NewConversation, NewMessage, PageStart};
 
 /// Turns of a conversation read back as memory (those that fit the budget are sent).
 const MEMORY_TURNS: u32 = 20;
@@ -76,6 +76,8 @@ pub struct Outcome {
     pub usage: Value,
     /// Citations, when the app shows them (`retriever_resource.enabled`).
     pub retriever_resources: Option<Vec<Value>>,
+    /// Dify's `annotation_reply` metadata when an annotation answered instead of the model.
+    pub annotation_reply: Option<Value>,
 }
 
 /// Checks the request and starts the answer; errors here are the caller's (nothing started).
@@ -199,6 +201,13 @@ impl Run {
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<Outcome, AppError> {
         let request = &self.request;
+        // Annotation reply comes first, as in Dify's chat runner (its completion runner has none).
+        if request.mode == AppMode::Chat
+            && !request.query.trim().is_empty()
+            && let Some(found) = annotations::find_reply(&self.engine, &request.app.id, &request.query).await
+        {
+            return self.reply_with_annotation(found, events).await;
+        }
         let config = &request.config;
         let instructions = prompt::fill_variables(&config.pre_prompt, &self.inputs);
         // Completion apps retrieve for their query, or the input named as the retrieval query.
@@ -334,6 +343,7 @@ impl Run {
                 answer: String::new(),
                 usage,
                 retriever_resources: config.show_retriever_resources.then_some(resources),
+                annotation_reply: None,
             });
         }
         let saved = self
@@ -357,6 +367,7 @@ impl Run {
                     message_tokens: completion.usage.prompt_tokens as i64,
                     answer_tokens: completion.usage.completion_tokens as i64,
                     provider_response_latency: completion.usage.latency,
+                    annotation_id: None,
                     created_at: self.created_at,
                 },
                 self.new_conversation.as_ref(),
@@ -369,6 +380,93 @@ impl Run {
             answer: completion.text,
             usage,
             retriever_resources: config.show_retriever_resources.then_some(resources),
+            annotation_reply: None,
+        })
+    }
+
+    /// Answers with an annotation (Dify's `direct_output`): its answer streamed a character at
+    /// a time, stored as the message with no tokens used, and the hit recorded.
+    async fn reply_with_annotation(
+        &self,
+        found: annotations::Match,
+        events: &mpsc::Sender<GenerationEvent>,
+    ) -> Result<Outcome, AppError> {
+        let request = &self.request;
+        let answer = found.annotation.content.clone();
+        for piece in answer.chars() {
+            let _ = events.send(GenerationEvent::Answer(piece.to_string())).await;
+        }
+        let usage = Usage {
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            latency: 0.0,
+            time_to_first_token: None,
+        };
+        let (model_provider, model_id) = request.provider.names(&request.config.model.name);
+        let saved = self
+            .engine
+            .store()
+            .save_message(
+                &NewMessage {
+                    id: self.message_id.clone(),
+                    tenant_id: request.tenant_id.clone(),
+                    app_id: request.app.id.clone(),
+                    conversation_id: self.conversation_id.clone(),
+                    parent_message_id: self.parent_message_id.clone(),
+                    end_user_id: request.end_user.id.clone(),
+                    inputs: Value::Object(self.inputs.clone()),
+                    query: request.query.clone(),
+                    answer: answer.clone(),
+                    files: json!([]),
+                    retriever_resources: json!([]),
+                    model_provider: Some(model_provider),
+                    model_id: Some(model_id),
+                    message_tokens: 0,
+                    answer_tokens: 0,
+                    provider_response_latency: 0.0,
+                    annotation_id: Some(found.annotation.id.clone()),
+                    created_at: self.created_at,
+                },
+                self.new_conversation.as_ref(),
+            )
+            .await?;
+        if !saved {
+            return Err(AppError::ConversationNotFound);
+        }
+        // Dify: `api` for the service API and web apps, `console` for the debugger.
+        let source = if request.retriever_from == "dev" {
+            "console"
+        } else {
+            "api"
+        };
+        self.engine
+            .store()
+            .record_annotation_hit(&NewAnnotationHit {
+                tenant_id: request.tenant_id.clone(),
+                app_id: request.app.id.clone(),
+                annotation: found.annotation.clone(),
+                source: source.to_string(),
+                question: request.query.clone(),
+                account_id: Some(request.end_user.id.clone()),
+                score: found.score,
+                message_id: self.message_id.clone(),
+            })
+            .await?;
+        let account_name = match &found.annotation.account_id {
+            Some(id) => self.engine.store().account(id).await?.map(|a| a.name),
+            None => None,
+        };
+        Ok(Outcome {
+            answer,
+            usage: usage_json(&usage),
+            retriever_resources: None,
+            annotation_reply: Some(json!({
+                "id": found.annotation.id,
+                "account": {
+                    "id": found.annotation.account_id,
+                    "name": account_name.unwrap_or_else(|| "Dify user".to_string()),
+                },
+            })),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! assembly within the model's context budget, the LLM call, and the stored conversation.
 //! No HTTP here: `api::app` and `api::console::apps` shape requests and answers around it.
 
+pub mod annotations;
 pub mod config;
 pub mod generate;
 pub mod llm;

@@ -488,6 +488,27 @@ impl Engine {
         (info.id.to_string(), info.dimension)
     }
 
+    /// The model that embeds app annotations: the multilingual one when it is on disk (questions
+    /// come in any language), else the default. Never fetches.
+    pub fn annotation_model_id(&self) -> String {
+        if self.config.embedding.onnx.is_none() {
+            let multilingual = crate::models::predefined_info(
+                self.config.embedding.multilingual_model,
+                self.config.embedding.variant,
+            );
+            let onnx = self
+                .config
+                .models
+                .cache_dir
+                .join(crate::models::registry::MULTILINGUAL_MODEL_DIR)
+                .join(crate::models::registry::MULTILINGUAL_ONNX_FILE);
+            if multilingual.id.contains("multilingual") && onnx.is_file() {
+                return multilingual.id.to_string();
+            }
+        }
+        self.configured_model().0
+    }
+
     /// Deletes a dataset: its SQL rows first (the source of truth), then its index files.
     /// Deletes a dataset and its index files. A dataset that apps are bound to is refused, for
     /// every API alike (Dify: unbind it from the apps first).

@@ -236,6 +236,10 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // Children first, so PostgreSQL and SQLite without foreign keys agree.
         for table in [
+            "app_annotation_hit_histories",
+            "app_annotation_jobs",
+            "app_annotation_settings",
+            "message_annotations",
             "message_feedbacks",
             "messages",
             "conversations",

@@ -48,6 +48,8 @@ pub struct Message {
     pub message_tokens: i64,
     pub answer_tokens: i64,
     pub provider_response_latency: f64,
+    /// The annotation that answered instead of the model, if one did.
+    pub annotation_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -80,6 +82,7 @@ pub struct NewMessage {
     pub message_tokens: i64,
     pub answer_tokens: i64,
     pub provider_response_latency: f64,
+    pub annotation_id: Option<String>,
     pub created_at: i64,
 }
 
@@ -105,7 +108,7 @@ impl ConversationOrder {
     }
 
     /// Column, direction and the comparison that selects rows after a given one.
-    fn sql(self) -> (&'static str, &'static str, &'static str) {
+    pub(super) fn sql(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Self::CreatedAsc => ("created_at", "ASC", ">"),
             Self::CreatedDesc => ("created_at", "DESC", "<"),
@@ -140,19 +143,19 @@ pub enum PageStart {
     After(String),
 }
 
-const CONVERSATION_COLUMNS: &str = "id, app_id, end_user_id, mode, name, inputs, introduction, status, \
+pub(super) const CONVERSATION_COLUMNS: &str = "id, app_id, end_user_id, mode, name, inputs, introduction, status, \
     dialogue_count, created_at, updated_at";
 
-const MESSAGE_COLUMNS: &str = "id, app_id, conversation_id, parent_message_id, end_user_id, inputs, query, \
+pub(super) const MESSAGE_COLUMNS: &str = "id, app_id, conversation_id, parent_message_id, end_user_id, inputs, query, \
     answer, status, error, files, retriever_resources, message_tokens, answer_tokens, \
-    provider_response_latency, created_at";
+    provider_response_latency, annotation_id, created_at";
 
 fn json_column(row: &AnyRow, column: &str) -> Result<serde_json::Value, StoreError> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-fn conversation_from_row(row: &AnyRow) -> Result<Conversation, StoreError> {
+pub(super) fn conversation_from_row(row: &AnyRow) -> Result<Conversation, StoreError> {
     Ok(Conversation {
         id: row.try_get("id")?,
         app_id: row.try_get("app_id")?,
@@ -168,7 +171,7 @@ fn conversation_from_row(row: &AnyRow) -> Result<Conversation, StoreError> {
     })
 }
 
-fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
+pub(super) fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
     Ok(Message {
         id: row.try_get("id")?,
         app_id: row.try_get("app_id")?,
@@ -185,6 +188,7 @@ fn message_from_row(row: &AnyRow) -> Result<Message, StoreError> {
         message_tokens: row.try_get("message_tokens")?,
         answer_tokens: row.try_get("answer_tokens")?,
         provider_response_latency: row.try_get("provider_response_latency")?,
+        annotation_id: row.try_get("annotation_id")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -414,8 +418,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO messages (id, tenant_id, app_id, conversation_id, parent_message_id, end_user_id, inputs, \
              query, answer, files, retriever_resources, model_provider, model_id, message_tokens, answer_tokens, \
-             provider_response_latency, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             provider_response_latency, annotation_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(&message.id)
         .bind(&message.tenant_id)
@@ -433,6 +437,7 @@ impl Store {
         .bind(message.message_tokens)
         .bind(message.answer_tokens)
         .bind(message.provider_response_latency)
+        .bind(&message.annotation_id)
         .bind(message.created_at)
         .bind(ts)
         .execute(&mut *tx)

@@ -3,8 +3,10 @@
 //! tenant); nothing outside this module writes SQL.
 
 mod accounts;
+mod annotations;
 mod api_documents;
 mod api_tokens;
+mod app_logs;
 mod apps;
 mod console_datasets;
 mod conversations;
@@ -35,10 +37,14 @@ pub use self::accounts::{
     ACCOUNT_ACTIVE, ACCOUNT_PENDING, Account, AccountField, Invitation, Invited, Member, Role, Workspace,
     normalize_email,
 };
+pub use self::annotations::{
+    Annotation, AnnotationHit, AnnotationJob, AnnotationSetting, NewAnnotation, NewAnnotationHit,
+};
 pub use self::api_documents::{
     DocumentRow, DocumentUpdate, NewApiDocument, Stage, UpdateOutcome, UploadFile, WebsiteOrigin,
 };
 pub use self::api_tokens::{ApiToken, ApiTokenInfo, IssuedApiToken, TokenType};
+pub use self::app_logs::{AnnotationStatus, ConversationLog, LogFilter};
 pub use self::apps::{App, AppApiKey, AppChanges, NewApp};
 pub use self::console_datasets::{
     DatasetListFilter, DocumentSort, SegmentImportJob, display_status_condition,

@@ -40,7 +40,7 @@ SESSION_ROUTES = [
     "^/console/api/workspaces$",
     "^/console/api/workspaces/switch$",
 ]
-APP_ROUTES = "^/v1/(chat-messages|completion-messages|conversations|messages|app/|files/upload|parameters|meta|info|site)"
+APP_ROUTES = "^/v1/(chat-messages|completion-messages|conversations|messages|app/|apps/|files/upload|files/[^/]+/preview|parameters|meta|info|site)"
 
 
 def call(method, path, token=None, body=None, expect=(200, 201, 204)):
@@ -85,10 +85,23 @@ def workspace_ids(console, key, dataset, document, batch):
     metadata = call("POST", f"/v1/datasets/{ds}/metadata", key, {"type": "string", "name": "author"})
     app = call("POST", "/console/api/apps", console, {"name": "fuzz app", "mode": "chat"})
     app_key = call("POST", f"/console/api/apps/{app['id']}/api-keys", console)
+    # An annotation with reply on, so annotation routes and the reply path have something to hit.
+    annotation = call("POST", f"/console/api/apps/{app['id']}/annotations", console,
+                      {"question": "What is green tea?", "answer": "Tea that is not oxidised."})
+    job = call("POST", f"/console/api/apps/{app['id']}/annotation-reply/enable", console,
+               {"score_threshold": 0.9, "embedding_provider_name": "ragd", "embedding_model_name": "local"})
+    for _ in range(600):
+        status = call("GET", f"/console/api/apps/{app['id']}/annotation-reply/enable/status/{job['job_id']}", console)
+        if status["job_status"] in ("completed", "error"):
+            break
+        time.sleep(0.1)
+    setting = call("GET", f"/console/api/apps/{app['id']}/annotation-setting", console)
     return {
         "dataset_id": [ds], "document_id": [doc], "segment_id": [segments[0]["id"]],
         "batch": [batch], "metadata_id": [metadata["id"]], "app_id": [app["id"]],
         "api_key_id": [app_key["id"]], "_app_key": app_key["token"],
+        "annotation_id": [annotation["id"]], "job_id": [job["job_id"]],
+        "annotation_setting_id": [setting["id"]],
     }
 
 
@@ -151,6 +164,8 @@ def snapshot(key, console, ids):
         state[path] = call("GET", path, console)
     for app in state["/console/api/apps?limit=100"]["data"]:
         state[app["id"]] = call("GET", f"/console/api/apps/{app['id']}/api-keys", console)
+        for part in ("annotations?limit=100", "annotation-setting", "chat-conversations?limit=100"):
+            state[(app["id"], part)] = call("GET", f"/console/api/apps/{app['id']}/{part}", console)
     state["conversations"] = call("GET", "/v1/conversations?user=fuzz&limit=100", ids["_app_key"])
     return stable(state)
 

@@ -170,4 +170,57 @@ wrong_route = ChatClient(completion_key)
 wrong_route.base_url = f"{URL}/v1"
 error = wrong_route.create_chat_message(inputs={}, query="hi", user="ann")
 assert error.status_code == 400 and error.json()["code"] == "not_chat_app", error.text
+# Annotation reply. dify-client 0.1.10 has no annotation methods; newer Dify SDKs call these same
+# routes, so they go through the client's own transport (its key, base URL and JSON body).
+annotated_q, annotated_a = "Which water suits green tea?", "Soft water, just under 80 degrees."
+created = chat._send_request("POST", "/apps/annotations", {"question": annotated_q, "answer": annotated_a})
+assert created.status_code == 201, created.text
+annotation = created.json()
+assert annotation["question"] == annotated_q and annotation["answer"] == annotated_a and annotation["hit_count"] == 0
+listed = chat._send_request("GET", "/apps/annotations", params={"page": 1, "limit": 20, "keyword": "WATER"}).json()
+assert [a["id"] for a in listed["data"]] == [annotation["id"]] and listed["total"] == 1, listed
+settings = {"score_threshold": 0.9, "embedding_provider_name": "openai", "embedding_model_name": "text-embedding-3-small"}
+job = chat._send_request("POST", "/apps/annotation-reply/enable", settings).json()
+assert job["job_status"] == "waiting", job
+for _ in range(600):
+    status = chat._send_request("GET", f"/apps/annotation-reply/enable/status/{job['job_id']}").json()
+    if status["job_status"] in ("completed", "error"):
+        break
+    time.sleep(0.1)
+assert status == {"job_id": job["job_id"], "job_status": "completed", "error_msg": ""}, status
+asked = len(prompts)
+hit = chat.create_chat_message(inputs={"audience": "x"}, query=annotated_q, user="cho")
+assert hit.status_code == 200, hit.text
+hit = hit.json()
+assert hit["answer"] == annotated_a and hit["metadata"]["annotation_reply"]["id"] == annotation["id"], hit
+stream = events(chat.create_chat_message(inputs={"audience": "x"}, query=annotated_q, user="cho",
+                                         response_mode="streaming", conversation_id=hit["conversation_id"]))
+assert "".join(e["answer"] for e in stream if e["event"] == "message") == annotated_a, stream
+assert stream[-1]["event"] == "message_end" and stream[-1]["metadata"]["annotation_reply"]["id"] == annotation["id"]
+assert len(prompts) == asked, "the model was called for an annotated question"
+miss = chat.create_chat_message(inputs={"audience": "x"}, query="How are oolong leaves rolled?", user="cho").json()
+assert miss["answer"] == ANSWER and "annotation_reply" not in miss["metadata"], miss
+assert len(prompts) == asked + 1
+listed = chat._send_request("GET", "/apps/annotations").json()
+assert listed["data"][0]["hit_count"] == 2, listed
+other = ChatClient(completion_key)
+other.base_url = f"{URL}/v1"
+assert other._send_request("GET", "/apps/annotations").json()["total"] == 0
+assert other._send_request("DELETE", f"/apps/annotations/{annotation['id']}").status_code == 404
+updated = chat._send_request("PUT", f"/apps/annotations/{annotation['id']}", {"question": annotated_q, "answer": "Soft water."})
+assert updated.status_code == 200 and updated.json()["answer"] == "Soft water.", updated.text
+again = chat.create_chat_message(inputs={"audience": "x"}, query=annotated_q, user="cho").json()
+assert again["answer"] == "Soft water." and len(prompts) == asked + 1, again
+bad = chat._send_request("POST", "/apps/annotations", {"question": annotated_q})
+assert bad.status_code == 400 and bad.json()["code"] == "invalid_param", bad.text
+job = chat._send_request("POST", "/apps/annotation-reply/disable", settings).json()
+for _ in range(600):
+    status = chat._send_request("GET", f"/apps/annotation-reply/disable/status/{job['job_id']}").json()
+    if status["job_status"] in ("completed", "error"):
+        break
+    time.sleep(0.1)
+assert status["job_status"] == "completed", status
+off = chat.create_chat_message(inputs={"audience": "x"}, query=annotated_q, user="cho").json()
+assert off["answer"] == ANSWER and len(prompts) == asked + 2, off
+assert chat._send_request("DELETE", f"/apps/annotations/{annotation['id']}").status_code == 204
 print("dify app client flow: ok")

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (to keep link time down), one module per area.
 //! Tests that need the real embedding model load it once per run through `support::embedder`.
 
+mod annotations_api;
 mod api_fuzz_found;
 mod apps_api;
 mod console_apps_api;

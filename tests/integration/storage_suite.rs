@@ -63,6 +63,7 @@ async fn suite(store: &Store) {
     api_tokens(store).await;
     queries_files_and_stats(store).await;
     accounts(store).await;
+    annotations_and_logs(store).await;
 }
 
 /// Console accounts: setup once, invitations, activation, roles, refresh tokens, model settings.
@@ -1231,4 +1232,339 @@ async fn queries_files_and_stats(store: &Store) {
         .await
         .unwrap();
     assert_eq!(total, 1);
+}
+
+/// Annotations, their vectors, reply setting, hits and jobs, and the console's logs of an app.
+async fn annotations_and_logs(store: &Store) {
+    use ragd::store::{
+        AnnotationSetting, AnnotationStatus, ConversationOrder, LogFilter, NewAnnotation, NewAnnotationHit,
+        NewApp, NewConversation, NewMessage,
+    };
+    let new_app = |name: &str| NewApp {
+        tenant_id: DEFAULT_TENANT.into(),
+        name: name.into(),
+        description: String::new(),
+        mode: "chat".into(),
+        icon_type: None,
+        icon: None,
+        icon_background: None,
+        model_config: json!({}),
+        created_by: None,
+    };
+    let app = store.create_app(new_app("annotated"), &[]).await.unwrap();
+    let other = store.create_app(new_app("other"), &[]).await.unwrap();
+    let annotate = |question: &str, answer: &str, embedding: Option<(Vec<f32>, String)>| NewAnnotation {
+        tenant_id: DEFAULT_TENANT.into(),
+        app_id: app.id.clone(),
+        question: question.into(),
+        content: answer.into(),
+        account_id: Some("acc".into()),
+        embedding,
+    };
+    let first = store
+        .create_annotation(annotate("How long to steep?", "3 min (100%_sure)", None))
+        .await
+        .unwrap();
+    let second = store
+        .create_annotation(annotate(
+            "What is oolong?",
+            "Half oxidised",
+            Some((vec![0.5, 0.5], "m1".into())),
+        ))
+        .await
+        .unwrap();
+    let (page, total) = store.list_annotations(&app.id, "", 1, 1).await.unwrap();
+    assert_eq!(
+        (page[0].id.as_str(), total),
+        (second.id.as_str(), 2),
+        "newest first"
+    );
+    let (found, total) = store.list_annotations(&app.id, "STEEP", 1, 20).await.unwrap();
+    assert_eq!((found.len(), total), (1, 1));
+    let (found, _) = store.list_annotations(&app.id, "100%_", 1, 20).await.unwrap();
+    assert_eq!(found.len(), 1, "LIKE wildcards match literally");
+    let (found, _) = store.list_annotations(&app.id, "0%s", 1, 20).await.unwrap();
+    assert!(found.is_empty());
+    assert_eq!(store.list_annotations(&other.id, "", 1, 20).await.unwrap().1, 0);
+    assert!(store.annotation(&other.id, &first.id).await.unwrap().is_none());
+
+    // Vectors: what a model lacks, stored unless the question changed meanwhile.
+    let todo = store.annotations_to_embed(&app.id, "m1").await.unwrap();
+    assert_eq!(todo, vec![(first.id.clone(), "How long to steep?".to_string())]);
+    store
+        .set_annotation_embedding(&app.id, &first.id, "stale question", &[1.0, 0.0], "m1")
+        .await
+        .unwrap();
+    assert_eq!(store.annotations_to_embed(&app.id, "m1").await.unwrap().len(), 1);
+    store
+        .set_annotation_embedding(&app.id, &first.id, "How long to steep?", &[1.0, 0.0], "m1")
+        .await
+        .unwrap();
+    let mut vectors = store.annotation_vectors(&app.id, "m1").await.unwrap();
+    vectors.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(vectors.len(), 2);
+    assert!(vectors.contains(&(first.id.clone(), vec![1.0, 0.0])));
+    assert_eq!(store.annotations_to_embed(&app.id, "m2").await.unwrap().len(), 2);
+    let updated = store
+        .update_annotation(&app.id, &first.id, "How long?", "Three minutes", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (updated.question.as_str(), updated.content.as_str()),
+        ("How long?", "Three minutes")
+    );
+    assert_eq!(
+        store.annotation_vectors(&app.id, "m1").await.unwrap().len(),
+        1,
+        "a changed question loses its vector"
+    );
+    assert!(
+        store
+            .update_annotation(&other.id, &first.id, "q", "a", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Reply setting: on, threshold changed, off.
+    assert_eq!(store.annotation_setting(&app.id).await.unwrap(), None);
+    let setting = AnnotationSetting {
+        id: "7f1c0d9e-0000-4000-8000-000000000001".into(),
+        app_id: app.id.clone(),
+        score_threshold: 0.8,
+        embedding_provider_name: "openai".into(),
+        embedding_model_name: "text-embedding-3-small".into(),
+        model_id: "m1".into(),
+    };
+    store
+        .put_annotation_setting(DEFAULT_TENANT, &setting, Some("acc"))
+        .await
+        .unwrap();
+    store
+        .put_annotation_setting(
+            DEFAULT_TENANT,
+            &AnnotationSetting {
+                score_threshold: 0.85,
+                ..setting.clone()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .annotation_setting(&app.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .score_threshold,
+        0.85
+    );
+    let changed = store
+        .set_annotation_threshold(&app.id, &setting.id, 0.9, "acc")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.score_threshold, 0.9);
+    assert!(
+        store
+            .set_annotation_threshold(&other.id, &setting.id, 0.1, "acc")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.delete_annotation_setting(&app.id).await.unwrap();
+    assert_eq!(store.annotation_setting(&app.id).await.unwrap(), None);
+
+    // Jobs: a second request while one runs gets the running one.
+    let (job, new) = store
+        .start_annotation_job(DEFAULT_TENANT, &app.id, "enable")
+        .await
+        .unwrap();
+    assert!(new && job.status == "waiting");
+    let (same, new) = store
+        .start_annotation_job(DEFAULT_TENANT, &app.id, "enable")
+        .await
+        .unwrap();
+    assert!(!new && same.id == job.id && same.status == "processing");
+    store
+        .set_annotation_job(&job.id, "error", "model missing")
+        .await
+        .unwrap();
+    let read = store
+        .annotation_job(&app.id, "enable", &job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.status.as_str(), read.error_msg.as_str()),
+        ("error", "model missing")
+    );
+    assert!(
+        store
+            .annotation_job(&app.id, "disable", &job.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .annotation_job(&other.id, "enable", &job.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A conversation whose answer came from an annotation, as logs show it.
+    let user = store.end_user(DEFAULT_TENANT, &app.id, "ann").await.unwrap();
+    let conversation_id = "7f1c0d9e-0000-4000-8000-0000000000c1".to_string();
+    let message_id = "7f1c0d9e-0000-4000-8000-0000000000d1".to_string();
+    let saved = store
+        .save_message(
+            &NewMessage {
+                id: message_id.clone(),
+                tenant_id: DEFAULT_TENANT.into(),
+                app_id: app.id.clone(),
+                conversation_id: conversation_id.clone(),
+                parent_message_id: None,
+                end_user_id: user.id.clone(),
+                inputs: json!({}),
+                query: "how long?".into(),
+                answer: "Three minutes".into(),
+                files: json!([]),
+                retriever_resources: json!([]),
+                model_provider: None,
+                model_id: None,
+                message_tokens: 0,
+                answer_tokens: 0,
+                provider_response_latency: 0.0,
+                annotation_id: Some(first.id.clone()),
+                created_at: 1_700_000_000,
+            },
+            Some(&NewConversation {
+                id: conversation_id.clone(),
+                mode: "chat".into(),
+                name: "Steeping".into(),
+                inputs: json!({}),
+                introduction: String::new(),
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(saved);
+    let stored = store.message(&app.id, &message_id).await.unwrap().unwrap();
+    assert_eq!(stored.annotation_id.as_deref(), Some(first.id.as_str()));
+    store
+        .record_annotation_hit(&NewAnnotationHit {
+            tenant_id: DEFAULT_TENANT.into(),
+            app_id: app.id.clone(),
+            annotation: updated.clone(),
+            source: "api".into(),
+            question: "how long?".into(),
+            account_id: Some(user.id.clone()),
+            score: 0.97,
+            message_id: message_id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .annotation(&app.id, &first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .hit_count,
+        1
+    );
+    let (hits, total) = store.annotation_hits(&app.id, &first.id, 1, 20).await.unwrap();
+    assert_eq!(
+        (total, hits[0].score, hits[0].annotation_content.as_str()),
+        (1, 0.97, "Three minutes")
+    );
+    assert_eq!(
+        store
+            .annotation_hits(&other.id, &first.id, 1, 20)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+    let by_message = store
+        .hits_of_messages(&app.id, std::slice::from_ref(&message_id))
+        .await
+        .unwrap();
+    assert_eq!(by_message[&message_id].annotation_id, first.id);
+
+    let filter = |keyword: &str, start: Option<i64>, annotation: AnnotationStatus| LogFilter {
+        mode: "chat".into(),
+        keyword: keyword.into(),
+        start,
+        end: None,
+        annotation,
+        order: ConversationOrder::UpdatedDesc,
+        page: 1,
+        limit: 20,
+    };
+    let (logs, total) = store
+        .conversation_logs(&app.id, &filter("", None, AnnotationStatus::All))
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+    let log = &logs[0];
+    assert_eq!(
+        (log.message_count, log.end_user_session_id.as_deref()),
+        (1, Some("ann"))
+    );
+    assert_eq!(
+        log.first_message.as_ref().map(|m| m.query.as_str()),
+        Some("how long?")
+    );
+    for (keyword, start, status, expected) in [
+        ("THREE", None, AnnotationStatus::All, 1),
+        ("steeping", None, AnnotationStatus::All, 1),
+        ("oolong", None, AnnotationStatus::All, 0),
+        ("", Some(1_800_000_000), AnnotationStatus::All, 0),
+        ("", Some(1_600_000_000), AnnotationStatus::NotAnnotated, 1),
+        ("", None, AnnotationStatus::Annotated, 0),
+    ] {
+        let (_, total) = store
+            .conversation_logs(&app.id, &filter(keyword, start, status))
+            .await
+            .unwrap();
+        assert_eq!(total, expected, "{keyword:?} {start:?} {status:?}");
+    }
+    assert_eq!(
+        store
+            .conversation_logs(&other.id, &filter("", None, AnnotationStatus::All))
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+    assert!(
+        store
+            .conversation_log(&other.id, &conversation_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .conversation_log(&app.id, &conversation_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Deleting an annotation takes its hits; deleting the app takes the rest.
+    assert!(store.delete_annotation(&app.id, &first.id).await.unwrap());
+    assert!(!store.delete_annotation(&app.id, &first.id).await.unwrap());
+    assert_eq!(
+        store.annotation_hits(&app.id, &first.id, 1, 20).await.unwrap().1,
+        0
+    );
+    assert!(!store.delete_annotation(&other.id, &second.id).await.unwrap());
+    assert!(store.delete_app(DEFAULT_TENANT, &app.id).await.unwrap());
+    assert!(store.annotation(&app.id, &second.id).await.unwrap().is_none());
 }

@@ -281,6 +281,7 @@ describe('web console', { concurrency: false }, () => {
     await dialog.getByLabel('Name').fill('Marsh helper');
     await dialog.getByRole('button', { name: 'Create', exact: true }).click();
     await page.waitForURL(/\/app\/[0-9a-f-]+\/configuration$/);
+    state.appBase = page.url().replace(/\/configuration$/, '');
     await page.getByLabel(DATASET).check();
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByText('App saved').first().waitFor();
@@ -301,6 +302,59 @@ describe('web console', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Create key' }).click();
     assert.match(await page.getByRole('textbox', { name: 'New API key' }).inputValue(), /^app-/);
     await page.getByRole('button', { name: 'Done' }).click();
+  });
+
+  test('annotate a question, turn annotation reply on, and find the answer in the logs', async (t) => {
+    if (!state.appBase) {
+      t.skip('no app was created');
+      return;
+    }
+    const question = 'Where should visitors park?';
+    const reply = 'Park at the visitor centre on Marsh Lane.';
+    await page.goto(`${state.appBase}/annotations`);
+    await page.getByRole('heading', { name: 'Annotation reply' }).waitFor();
+    await page.getByRole('button', { name: 'Add annotation' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add annotation' });
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    assert.match(await fieldError(dialog.getByLabel('Question')), /Enter a question/);
+    await dialog.getByLabel('Question').fill(question);
+    await dialog.getByLabel('Answer').fill(reply);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const annotations = page.getByRole('table', { name: 'Annotations' });
+    await annotations.getByRole('cell', { name: question, exact: true }).waitFor();
+    await page.getByLabel('Answer close questions with their annotation').check();
+    await page.getByLabel('Score threshold').fill('0.9');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('region', { name: 'Annotation reply' }).getByText('Annotation reply is on (threshold 0.9).').waitFor({ timeout: 60_000 });
+    await shot('10-annotations');
+
+    // The playground gets the annotation's answer.
+    await page.getByRole('link', { name: 'Configure and test' }).click();
+    await page.getByLabel('Message').fill(question);
+    await page.getByLabel('Message').press('Enter');
+    const answer = page.locator('.msg-bot').last();
+    await answer.locator('.answer-text', { hasText: reply }).waitFor({ timeout: 60_000 });
+
+    // The hit is counted and listed.
+    await page.getByRole('link', { name: 'Annotations' }).click();
+    const row = page.getByRole('table', { name: 'Annotations' }).getByRole('row', { name: new RegExp(question.replace('?', '\\?')) });
+    await row.getByRole('cell', { name: '1', exact: true }).waitFor();
+    await row.getByRole('button', { name: /Hits of/ }).click();
+    const hits = page.getByRole('dialog', { name: /Hits of/ });
+    await hits.getByRole('cell', { name: question, exact: true }).waitFor();
+    await hits.getByRole('cell', { name: 'console', exact: true }).waitFor();
+    await hits.getByRole('button', { name: 'Close' }).click();
+
+    // The logs list the conversation; it opens to its messages, the annotated answer marked.
+    await page.getByRole('link', { name: 'Logs' }).click();
+    const logs = page.getByRole('table', { name: 'Logs' });
+    await logs.getByRole('button', { name: question }).click();
+    const messages = page.getByRole('list', { name: 'Messages' });
+    await messages.getByText(reply).waitFor();
+    await messages.getByText('Answered by an annotation').waitFor();
+    await page.getByLabel('Search logs').fill('no such words anywhere');
+    await page.getByText('Nothing matches this search.').waitFor();
+    await shot('11-logs');
   });
 
   test('narrow window and dark mode', async () => {

@@ -141,3 +141,36 @@ fn mime_type(extension: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PreviewQuery {
+    as_attachment: Option<String>,
+}
+
+/// `GET /files/{file_id}/preview` (Dify's service API file preview): a file uploaded in the app
+/// key's workspace, inline when safe, or as a download with `as_attachment=true`. A file of
+/// another workspace is not found.
+pub async fn preview(
+    State(state): State<AppState>,
+    key: AppKey,
+    axum::extract::Path(file_id): axum::extract::Path<String>,
+    crate::api::extract::ApiQuery(query): crate::api::extract::ApiQuery<PreviewQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, "File not found");
+    let id = uuid::Uuid::parse_str(&file_id)
+        .map_err(|_| not_found())?
+        .to_string();
+    let attachment = match query.as_attachment.as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::invalid("as_attachment must be true or false")),
+    };
+    let stored = state
+        .engine
+        .store()
+        .upload_file(&id)
+        .await?
+        .filter(|stored| stored.tenant_id == key.app.tenant_id)
+        .ok_or_else(not_found)?;
+    crate::api::files::serve(&state, &stored, attachment).await
+}

@@ -161,6 +161,9 @@ fn metadata(outcome: &Outcome) -> Value {
     if let Some(resources) = &outcome.retriever_resources {
         metadata["retriever_resources"] = json!(resources);
     }
+    if let Some(reply) = &outcome.annotation_reply {
+        metadata["annotation_reply"] = reply.clone();
+    }
     metadata
 }
 

@@ -1,6 +1,7 @@
 //! The app service API, `/v1/...` with an app key (API.md section B): chat and completion
 //! messages, conversations, message history, feedback, file upload, and the app's parameters.
 
+pub(crate) mod annotations;
 mod conversations;
 mod feedbacks;
 mod files;
@@ -8,7 +9,7 @@ mod info;
 pub(crate) mod messages;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 
 use super::auth::AppKey;
@@ -37,10 +38,24 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{message_id}/suggested", get(feedbacks::suggested))
         .route("/app/feedbacks", get(feedbacks::list))
         .route("/files/upload", post(files::upload))
+        .route("/files/{file_id}/preview", get(files::preview))
         .route("/parameters", get(info::parameters))
         .route("/meta", get(info::meta))
         .route("/info", get(info::info))
         .route("/site", get(info::site))
+        .route(
+            "/apps/annotations",
+            get(annotations::list).post(annotations::create),
+        )
+        .route(
+            "/apps/annotations/{annotation_id}",
+            put(annotations::update).delete(annotations::delete),
+        )
+        .route("/apps/annotation-reply/{action}", post(annotations::reply))
+        .route(
+            "/apps/annotation-reply/{action}/status/{job_id}",
+            get(annotations::reply_job),
+        )
 }
 
 /// The end user Dify uses when a route's `user` is optional and missing.

@@ -7,6 +7,8 @@ import { navigate } from '../router.js';
 import { readEvents } from '../sse.js';
 import { showError } from './auth.js';
 import { apiKeysPanel } from './settings.js';
+import { annotationsPanel } from './annotations.js';
+import { logsPanel } from './app_logs.js';
 
 const MODES = { chat: 'Chat', completion: 'Completion', 'agent-chat': 'Agent', 'advanced-chat': 'Chatflow', workflow: 'Workflow' };
 
@@ -84,9 +86,14 @@ export async function appPage({ params, main, disposers }) {
     h('p', { class: 'crumbs' }, h('a', { href: '/apps' }, 'Apps'), ' / '),
     h('h1', {}, app.name),
     h('p', { class: 'muted' }, MODES[app.mode] || app.mode),
-    tabs('App', [[`${base}/configuration`, 'Configure and test'], [`${base}/develop`, 'API access']], `${base}/${params.tab}`),
+    tabs('App', [[`${base}/configuration`, 'Configure and test'], [`${base}/develop`, 'API access'],
+      [`${base}/annotations`, 'Annotations'], [`${base}/logs`, 'Logs']], `${base}/${params.tab}`),
     content));
-  if (params.tab === 'develop') {
+  if (params.tab === 'annotations') {
+    await annotationsPanel(content, app);
+  } else if (params.tab === 'logs') {
+    await logsPanel(content, app);
+  } else if (params.tab === 'develop') {
     await apiKeysPanel(content, {
       path: `/apps/${app.id}/api-keys`,
       title: 'App API keys',

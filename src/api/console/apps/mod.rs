@@ -1,9 +1,11 @@
 //! Console routes of apps (API.md C, Dify's `console/app/app.py`, `model_config.py`,
 //! `apikey.py`): list, create, read, update and delete chat and completion apps, their easy-UI
-//! model config, and their API keys. Editors change apps; every role but dataset_operator reads them.
+//! model config, their API keys, annotations and logs. Editors change apps; every role but dataset_operator reads them.
 
+mod annotations;
 mod api_keys;
 mod crud;
+mod logs;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -28,8 +30,59 @@ pub fn routes() -> Router<AppState> {
             get(api_keys::list).post(api_keys::create),
         )
         .route("/apps/{app_id}/api-keys/{api_key_id}", delete(api_keys::remove))
-        .route("/apps/{app_id}/chat-messages", post(debug_chat))
         .route("/apps/{app_id}/completion-messages", post(debug_completion))
+        .route(
+            "/apps/{app_id}/annotations",
+            get(annotations::list).post(annotations::create),
+        )
+        .route("/apps/{app_id}/annotations/export", get(annotations::export))
+        .route("/apps/{app_id}/annotations/count", get(annotations::count))
+        .route(
+            "/apps/{app_id}/annotations/batch-import",
+            post(annotations::batch_import),
+        )
+        .route(
+            "/apps/{app_id}/annotations/batch-import-status/{job_id}",
+            get(annotations::batch_import_status),
+        )
+        .route(
+            "/apps/{app_id}/annotations/{annotation_id}",
+            post(annotations::update).delete(annotations::remove),
+        )
+        .route(
+            "/apps/{app_id}/annotations/{annotation_id}/hit-histories",
+            get(annotations::hit_histories),
+        )
+        .route("/apps/{app_id}/annotation-setting", get(annotations::setting))
+        .route(
+            "/apps/{app_id}/annotation-settings/{annotation_setting_id}",
+            post(annotations::update_setting),
+        )
+        .route(
+            "/apps/{app_id}/annotation-reply/{action}",
+            post(annotations::reply),
+        )
+        .route(
+            "/apps/{app_id}/annotation-reply/{action}/status/{job_id}",
+            get(annotations::reply_job),
+        )
+        .route("/apps/{app_id}/chat-conversations", get(logs::chat_conversations))
+        .route(
+            "/apps/{app_id}/chat-conversations/{conversation_id}",
+            get(logs::chat_conversation),
+        )
+        .route(
+            "/apps/{app_id}/chat-messages",
+            get(logs::chat_messages).post(debug_chat),
+        )
+        .route(
+            "/apps/{app_id}/completion-conversations",
+            get(logs::completion_conversations),
+        )
+        .route(
+            "/apps/{app_id}/completion-conversations/{conversation_id}",
+            get(logs::completion_conversation),
+        )
 }
 
 /// The console's playground (Dify's debug routes): the app answers the signed-in account, as an
