@@ -52,6 +52,7 @@ const ASSETS: &[Asset] = assets![
     "assets/pages/hit_testing.js" => "text/javascript; charset=utf-8",
     "assets/pages/settings.js" => "text/javascript; charset=utf-8",
     "assets/pages/apps.js" => "text/javascript; charset=utf-8",
+    "assets/pages/tags.js" => "text/javascript; charset=utf-8",
 ];
 
 const INDEX: &str = "index.html";

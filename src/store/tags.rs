@@ -7,6 +7,8 @@ use super::{Dataset, Store, StoreError, like_pattern, now};
 
 /// Tag type of tags bound to datasets.
 pub const KNOWLEDGE_TAG: &str = "knowledge";
+/// Tag type of tags bound to apps.
+pub const APP_TAG: &str = "app";
 
 /// A tag with the number of targets bound to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +114,15 @@ impl Store {
             }
         }
         Ok(tags)
+    }
+
+    /// The type of a tag of the tenant; None if it has no such tag.
+    pub async fn tag_kind(&self, tenant_id: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT type FROM tags WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Renames a tag; None if it does not exist. Its own current name is not a clash.

@@ -13,6 +13,7 @@ mod csv;
 /// `dataset::related_apps` is where the apps side lists the apps that use a dataset.
 pub(crate) mod dataset;
 mod documents;
+mod external;
 mod files;
 mod segments;
 
@@ -51,7 +52,7 @@ impl Caller for ConsoleUser {
 
 /// Dify's dataset permission ([`Dataset::visible_to`]).
 fn may_see(user: &ConsoleUser, dataset: &Dataset) -> bool {
-    dataset.visible_to(&user.account_id, user.role)
+    dataset.visible_to(&user.dataset_viewer())
 }
 
 pub fn routes() -> Router<AppState> {
@@ -77,6 +78,25 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/datasets/metadata/built-in", get(dataset::built_in_fields))
         .route(
+            "/datasets/external-knowledge-api",
+            get(external::list).post(external::create),
+        )
+        .route(
+            "/datasets/external-knowledge-api/{api_id}",
+            get(external::get)
+                .patch(external::update)
+                .delete(external::delete),
+        )
+        .route(
+            "/datasets/external-knowledge-api/{api_id}/use-check",
+            get(external::use_check),
+        )
+        .route("/datasets/external", post(external::create_dataset))
+        .route(
+            "/datasets/{dataset_id}/external-hit-testing",
+            post(external::hit_testing),
+        )
+        .route(
             "/datasets/batch_import_status/{job_id}",
             get(segments::import_status),
         )
@@ -85,6 +105,10 @@ pub fn routes() -> Router<AppState> {
             get(dataset::get).patch(dataset::update).delete(dataset::delete),
         )
         .route("/datasets/{dataset_id}/use-check", get(dataset::use_check))
+        .route(
+            "/datasets/{dataset_id}/permission-part-users",
+            get(dataset::permission_part_users),
+        )
         .route("/datasets/{dataset_id}/related-apps", get(dataset::related))
         .route(
             "/datasets/{dataset_id}/indexing-status",
