@@ -100,12 +100,7 @@ async fn check_datasets(
         let Some(dataset) = engine.store().dataset(tenant_id, id).await? else {
             return Err(AppError::Input(format!("Dataset {id} does not exist.")));
         };
-        // Apps search ragd's own indexes; an external dataset's knowledge is behind its API.
-        if dataset.provider == crate::store::EXTERNAL_PROVIDER && !already_bound.contains(id) {
-            return Err(AppError::Input(format!(
-                "Dataset {id} is an external knowledge base, which apps cannot use yet."
-            )));
-        }
+
         if let Some(viewer) = viewer
             && !already_bound.contains(id)
             && !dataset.visible_to(viewer)

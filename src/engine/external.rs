@@ -107,7 +107,11 @@ async fn post(
 
 /// Dify's check when an API is saved: the endpoint answers a bare POST, neither 404 nor 502
 /// nor a refused key (any other answer, 400 included, shows a live endpoint).
-pub async fn check_endpoint(outbound: &Outbound, endpoint: &str, api_key: &str) -> Result<(), ExternalKnowledgeError> {
+pub async fn check_endpoint(
+    outbound: &Outbound,
+    endpoint: &str,
+    api_key: &str,
+) -> Result<(), ExternalKnowledgeError> {
     outbound
         .policy()
         .check_destination(&retrieval_url(endpoint))
@@ -122,7 +126,10 @@ pub async fn check_endpoint(outbound: &Outbound, endpoint: &str, api_key: &str) 
 }
 
 /// One retrieval; the records, as many as the API answered (Dify does not cut them).
-pub async fn retrieve(outbound: &Outbound, query: &ExternalQuery<'_>) -> Result<Vec<ExternalRecord>, ExternalKnowledgeError> {
+pub async fn retrieve(
+    outbound: &Outbound,
+    query: &ExternalQuery<'_>,
+) -> Result<Vec<ExternalRecord>, ExternalKnowledgeError> {
     let body = json!({
         "retrieval_setting": {"top_k": query.top_k, "score_threshold": query.score_threshold},
         "query": query.query,
@@ -160,7 +167,11 @@ fn records(bytes: &[u8]) -> Result<Vec<ExternalRecord>, ExternalKnowledgeError> 
                 .ok_or(ExternalKnowledgeError::Malformed)?;
             Ok(ExternalRecord {
                 content: content.to_string(),
-                title: record.get("title").and_then(Value::as_str).unwrap_or_default().to_string(),
+                title: record
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 score: record.get("score").and_then(Value::as_f64).unwrap_or(0.0),
                 metadata: match record.get("metadata") {
                     Some(Value::Object(m)) => Value::Object(m.clone()),
@@ -177,20 +188,34 @@ mod tests {
 
     #[test]
     fn retrieval_url_appends_once() {
-        assert_eq!(retrieval_url("http://kb.example/api"), "http://kb.example/api/retrieval");
-        assert_eq!(retrieval_url(" http://kb.example/api/ "), "http://kb.example/api/retrieval");
+        assert_eq!(
+            retrieval_url("http://kb.example/api"),
+            "http://kb.example/api/retrieval"
+        );
+        assert_eq!(
+            retrieval_url(" http://kb.example/api/ "),
+            "http://kb.example/api/retrieval"
+        );
     }
 
     #[test]
     fn records_are_read_and_malformed_answers_refused() {
-        let got = records(br#"{"records": [{"content": "tea", "title": "t.md", "score": 0.5, "metadata": {"a": 1}}]}"#)
-            .unwrap();
+        let got = records(
+            br#"{"records": [{"content": "tea", "title": "t.md", "score": 0.5, "metadata": {"a": 1}}]}"#,
+        )
+        .unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].content, "tea");
         assert_eq!(got[0].score, 0.5);
         assert_eq!(records(b"{}").unwrap(), Vec::new());
         assert_eq!(records(b"not json"), Err(ExternalKnowledgeError::Malformed));
-        assert_eq!(records(br#"{"records": {"x": 1}}"#), Err(ExternalKnowledgeError::Malformed));
-        assert_eq!(records(br#"{"records": [{"title": "no content"}]}"#), Err(ExternalKnowledgeError::Malformed));
+        assert_eq!(
+            records(br#"{"records": {"x": 1}}"#),
+            Err(ExternalKnowledgeError::Malformed)
+        );
+        assert_eq!(
+            records(br#"{"records": [{"title": "no content"}]}"#),
+            Err(ExternalKnowledgeError::Malformed)
+        );
     }
 }

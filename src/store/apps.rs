@@ -141,8 +141,9 @@ impl Store {
         limit: u32,
     ) -> Result<(Vec<App>, i64), StoreError> {
         let pattern = like_pattern(name);
-        let mut filter =
-            String::from("tenant_id = $1 AND ($2 = '' OR mode = $2) AND LOWER(name) LIKE LOWER($3) ESCAPE '\\'");
+        let mut filter = String::from(
+            "tenant_id = $1 AND ($2 = '' OR mode = $2) AND LOWER(name) LIKE LOWER($3) ESCAPE '\\'",
+        );
         // Only apps bound to one of the app tags (Dify's `tag_ids`).
         if !tag_ids.is_empty() {
             filter.push_str(&format!(

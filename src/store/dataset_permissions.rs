@@ -5,7 +5,11 @@ use super::{Store, StoreError, now};
 
 impl Store {
     /// The datasets of the workspace whose partial member list names the account.
-    pub async fn granted_datasets(&self, tenant_id: &str, account_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn granted_datasets(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT dataset_id FROM dataset_permissions WHERE tenant_id = $1 AND account_id = $2 ORDER BY dataset_id",
         )
@@ -16,7 +20,11 @@ impl Store {
     }
 
     /// The account ids on a dataset's partial member list, in the order they were added.
-    pub async fn partial_members(&self, tenant_id: &str, dataset_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn partial_members(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT account_id FROM dataset_permissions WHERE tenant_id = $1 AND dataset_id = $2 \
              ORDER BY created_at, account_id",

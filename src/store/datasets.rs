@@ -93,13 +93,14 @@ pub fn visibility_condition(
     let granted = if viewer.granted.is_empty() {
         "1 = 0".to_string()
     } else {
-        format!("id IN ({})", super::numbered_placeholders(granted_first, viewer.granted.len()))
+        format!(
+            "id IN ({})",
+            super::numbered_placeholders(granted_first, viewer.granted.len())
+        )
     };
     Some(match viewer.role {
         super::Role::DatasetOperator => format!("({own} OR {granted})"),
-        _ => format!(
-            "({own} OR permission = '{ALL_TEAM}' OR (permission = '{PARTIAL_TEAM}' AND {granted}))"
-        ),
+        _ => format!("({own} OR permission = '{ALL_TEAM}' OR (permission = '{PARTIAL_TEAM}' AND {granted}))"),
     })
 }
 

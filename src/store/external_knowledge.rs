@@ -109,8 +109,13 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("external knowledge API vanished after insert".into()))
     }
 
-    pub async fn external_api(&self, tenant_id: &str, id: &str) -> Result<Option<ExternalKnowledgeApi>, StoreError> {
-        let sql = format!("SELECT {API_COLUMNS} FROM external_knowledge_apis WHERE tenant_id = $1 AND id = $2");
+    pub async fn external_api(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ExternalKnowledgeApi>, StoreError> {
+        let sql =
+            format!("SELECT {API_COLUMNS} FROM external_knowledge_apis WHERE tenant_id = $1 AND id = $2");
         // Built from constant column lists only.
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
@@ -227,12 +232,13 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let ts = now();
         let mut tx = self.begin_write().await?;
-        let api_exists: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM external_knowledge_apis WHERE tenant_id = $1 AND id = $2")
-                .bind(&new.tenant_id)
-                .bind(&new.api_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let api_exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM external_knowledge_apis WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&new.tenant_id)
+        .bind(&new.api_id)
+        .fetch_one(&mut *tx)
+        .await?;
         if api_exists == 0 {
             return Err(StoreError::ExternalApiNotFound);
         }
@@ -276,7 +282,11 @@ impl Store {
     }
 
     /// What an external dataset reads; None for a dataset of ragd's own.
-    pub async fn external_binding(&self, tenant_id: &str, dataset_id: &str) -> Result<Option<ExternalBinding>, StoreError> {
+    pub async fn external_binding(
+        &self,
+        tenant_id: &str,
+        dataset_id: &str,
+    ) -> Result<Option<ExternalBinding>, StoreError> {
         let row = sqlx::query(
             "SELECT dataset_id, external_knowledge_api_id, external_knowledge_id, retrieval_model \
              FROM external_knowledge_bindings WHERE tenant_id = $1 AND dataset_id = $2",

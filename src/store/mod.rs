@@ -48,14 +48,14 @@ pub use self::conversations::{
     Conversation, ConversationOrder, EndUser, Feedback, Message, NewConversation, NewMessage, PageStart,
 };
 pub use self::datasets::{
-    ALL_TEAM, Dataset, DatasetChanges, DatasetCounts, DatasetViewer, EXTERNAL_PROVIDER, NewDataset, ONLY_ME, PARTIAL_TEAM,
-    visibility_condition,
+    ALL_TEAM, Dataset, DatasetChanges, DatasetCounts, DatasetViewer, EXTERNAL_PROVIDER, NewDataset, ONLY_ME,
+    PARTIAL_TEAM, visibility_condition,
 };
 pub use self::document_status::{DocumentAction, UnknownAction};
+pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
 pub use self::external_knowledge::{
     ExternalApiFields, ExternalBinding, ExternalKnowledgeApi, NewExternalDataset,
 };
-pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
 pub use self::jobs::{Job, JobKind, JobStatus, MAX_ATTEMPTS};
 pub use self::metadata::{
     BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,

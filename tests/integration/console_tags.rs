@@ -12,7 +12,12 @@ use crate::knowledge_api::assert_error;
 
 async fn create_tag(c: &Console, s: &Session, name: &str, kind: &str) -> String {
     let (status, tag) = s
-        .call(c, "POST", &uri("/tags"), Some(json!({"name": name, "type": kind})))
+        .call(
+            c,
+            "POST",
+            &uri("/tags"),
+            Some(json!({"name": name, "type": kind})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{tag}");
     assert_eq!(tag["type"], kind);
@@ -22,7 +27,12 @@ async fn create_tag(c: &Console, s: &Session, name: &str, kind: &str) -> String 
 
 async fn create_app(c: &Console, s: &Session, name: &str) -> String {
     let (status, app) = s
-        .call(c, "POST", &uri("/apps"), Some(json!({"name": name, "mode": "chat"})))
+        .call(
+            c,
+            "POST",
+            &uri("/apps"),
+            Some(json!({"name": name, "mode": "chat"})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{app}");
     app["id"].as_str().unwrap().to_string()
@@ -35,7 +45,12 @@ async fn tags(c: &Console, s: &Session, query: &str) -> Value {
 }
 
 fn names(list: &Value) -> Vec<&str> {
-    let mut names: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     names.sort();
     names
 }
@@ -57,9 +72,15 @@ async fn tags_are_made_bound_shown_and_filtered_through_the_console() {
     let green = create_tag(&c, &owner, "green", "knowledge").await;
     let black = create_tag(&c, &owner, "black", "knowledge").await;
     let support = create_tag(&c, &owner, "support", "app").await;
-    assert_eq!(names(&tags(&c, &owner, "?type=knowledge").await), vec!["black", "green"]);
+    assert_eq!(
+        names(&tags(&c, &owner, "?type=knowledge").await),
+        vec!["black", "green"]
+    );
     assert_eq!(names(&tags(&c, &owner, "?type=app").await), vec!["support"]);
-    assert_eq!(names(&tags(&c, &owner, "?type=knowledge&keyword=GRE").await), vec!["green"]);
+    assert_eq!(
+        names(&tags(&c, &owner, "?type=knowledge&keyword=GRE").await),
+        vec!["green"]
+    );
     assert_eq!(tags(&c, &owner, "").await, json!([]), "no type, no tags (Dify)");
 
     // Bad input: 400, nothing made.
@@ -75,10 +96,22 @@ async fn tags_are_made_bound_shown_and_filtered_through_the_console() {
     let (status, answer) = owner.call(&c, "GET", &uri("/tags?type=workflow"), None).await;
     assert_error(status, &answer, StatusCode::BAD_REQUEST, "invalid_param");
     let (status, answer) = owner
-        .call(&c, "POST", &uri("/tags"), Some(json!({"name": "green", "type": "knowledge"})))
+        .call(
+            &c,
+            "POST",
+            &uri("/tags"),
+            Some(json!({"name": "green", "type": "knowledge"})),
+        )
         .await;
     assert_error(status, &answer, StatusCode::BAD_REQUEST, "invalid_param");
-    assert_eq!(tags(&c, &owner, "?type=knowledge").await.as_array().unwrap().len(), 2);
+    assert_eq!(
+        tags(&c, &owner, "?type=knowledge")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let tea = create_dataset(&c, &owner, "tea", "all_team_members").await;
     let coffee = create_dataset(&c, &owner, "coffee", "all_team_members").await;
@@ -98,36 +131,74 @@ async fn tags_are_made_bound_shown_and_filtered_through_the_console() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     let (status, answer) = bind(&c, &owner, &[&green], &helper, "knowledge").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "an app is no dataset: {answer}");
-    let (status, answer) = bind(&c, &owner, &[&green], &uuid::Uuid::new_v4().to_string(), "knowledge").await;
+    let (status, answer) = bind(
+        &c,
+        &owner,
+        &[&green],
+        &uuid::Uuid::new_v4().to_string(),
+        "knowledge",
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     let (status, answer) = bind(&c, &owner, &[], &tea, "knowledge").await;
     assert_error(status, &answer, StatusCode::BAD_REQUEST, "invalid_param");
     let (status, answer) = bind(&c, &owner, &[&green], &tea, "bogus").await;
     assert_error(status, &answer, StatusCode::BAD_REQUEST, "invalid_param");
     let (status, answer) = owner
-        .call(&c, "POST", &uri("/tag-bindings/create"), Some(json!({"tag_ids": [green], "type": "knowledge"})))
+        .call(
+            &c,
+            "POST",
+            &uri("/tag-bindings/create"),
+            Some(json!({"tag_ids": [green], "type": "knowledge"})),
+        )
         .await;
     assert_error(status, &answer, StatusCode::BAD_REQUEST, "invalid_param");
 
     // Shown on the views, counted on the tags, and the lists filter by them.
-    let (_, detail) = owner.call(&c, "GET", &uri(&format!("/datasets/{tea}")), None).await;
-    let mut shown: Vec<&str> = detail["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let (_, detail) = owner
+        .call(&c, "GET", &uri(&format!("/datasets/{tea}")), None)
+        .await;
+    let mut shown: Vec<&str> = detail["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     shown.sort();
     assert_eq!(shown, vec!["black", "green"]);
-    let (_, app) = owner.call(&c, "GET", &uri(&format!("/apps/{helper}")), None).await;
-    assert_eq!(app["tags"], json!([{"id": support, "name": "support", "type": "app"}]));
+    let (_, app) = owner
+        .call(&c, "GET", &uri(&format!("/apps/{helper}")), None)
+        .await;
+    assert_eq!(
+        app["tags"],
+        json!([{"id": support, "name": "support", "type": "app"}])
+    );
     let listed = tags(&c, &owner, "?type=knowledge").await;
-    let black_count = listed.as_array().unwrap().iter().find(|t| t["name"] == "black").unwrap()["binding_count"].clone();
+    let black_count = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "black")
+        .unwrap()["binding_count"]
+        .clone();
     assert_eq!(black_count, "2");
-    let (_, list) = owner.call(&c, "GET", &uri(&format!("/datasets?tag_ids={green}")), None).await;
+    let (_, list) = owner
+        .call(&c, "GET", &uri(&format!("/datasets?tag_ids={green}")), None)
+        .await;
     assert_eq!(list["total"], 1, "{list}");
     assert_eq!(list["data"][0]["id"], tea.as_str());
-    let (_, list) = owner.call(&c, "GET", &uri(&format!("/datasets?tag_ids={black}")), None).await;
+    let (_, list) = owner
+        .call(&c, "GET", &uri(&format!("/datasets?tag_ids={black}")), None)
+        .await;
     assert_eq!(list["total"], 2, "{list}");
-    let (_, list) = owner.call(&c, "GET", &uri(&format!("/apps?tag_ids={support}")), None).await;
+    let (_, list) = owner
+        .call(&c, "GET", &uri(&format!("/apps?tag_ids={support}")), None)
+        .await;
     assert_eq!(list["total"], 1, "{list}");
     assert_eq!(list["data"][0]["id"], helper.as_str());
-    let (_, list) = owner.call(&c, "GET", &uri(&format!("/apps?tag_ids={green}")), None).await;
+    let (_, list) = owner
+        .call(&c, "GET", &uri(&format!("/apps?tag_ids={green}")), None)
+        .await;
     assert_eq!(list["total"], 0, "a knowledge tag matches no app: {list}");
     let (_, list) = owner.call(&c, "GET", &uri("/apps"), None).await;
     assert_eq!(list["total"], 2, "{list}");
@@ -140,18 +211,30 @@ async fn tags_are_made_bound_shown_and_filtered_through_the_console() {
         access_token: key["token"].as_str().unwrap().to_string(),
         ..owner.clone()
     };
-    let (_, v1_tags) = service.call(&c, "GET", &format!("/v1/datasets/{tea}/tags"), None).await;
+    let (_, v1_tags) = service
+        .call(&c, "GET", &format!("/v1/datasets/{tea}/tags"), None)
+        .await;
     assert_eq!(v1_tags["total"], 2, "{v1_tags}");
 
     // Rename, unbind, delete.
     let (status, renamed) = owner
-        .call(&c, "PATCH", &uri(&format!("/tags/{green}")), Some(json!({"name": "matcha"})))
+        .call(
+            &c,
+            "PATCH",
+            &uri(&format!("/tags/{green}")),
+            Some(json!({"name": "matcha"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     assert_eq!(renamed["name"], "matcha");
     assert_eq!(renamed["binding_count"], "1");
     let (status, answer) = owner
-        .call(&c, "PATCH", &uri(&format!("/tags/{green}")), Some(json!({"name": ""})))
+        .call(
+            &c,
+            "PATCH",
+            &uri(&format!("/tags/{green}")),
+            Some(json!({"name": ""})),
+        )
         .await;
     assert_error(status, &answer, StatusCode::BAD_REQUEST, "invalid_param");
     let (status, answer) = owner
@@ -163,13 +246,21 @@ async fn tags_are_made_bound_shown_and_filtered_through_the_console() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    let (_, detail) = owner.call(&c, "GET", &uri(&format!("/datasets/{tea}")), None).await;
+    let (_, detail) = owner
+        .call(&c, "GET", &uri(&format!("/datasets/{tea}")), None)
+        .await;
     assert_eq!(detail["tags"].as_array().unwrap().len(), 1, "{detail}");
-    let (status, _) = owner.call(&c, "DELETE", &uri(&format!("/tags/{support}")), None).await;
+    let (status, _) = owner
+        .call(&c, "DELETE", &uri(&format!("/tags/{support}")), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, app) = owner.call(&c, "GET", &uri(&format!("/apps/{helper}")), None).await;
+    let (_, app) = owner
+        .call(&c, "GET", &uri(&format!("/apps/{helper}")), None)
+        .await;
     assert_eq!(app["tags"], json!([]));
-    let (status, _) = owner.call(&c, "DELETE", &uri(&format!("/tags/{support}")), None).await;
+    let (status, _) = owner
+        .call(&c, "DELETE", &uri(&format!("/tags/{support}")), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -184,9 +275,21 @@ async fn tags_follow_roles_permissions_and_workspaces() {
 
     // A normal member reads tags but changes none; an editor may not tag a dataset it cannot see.
     let normal = c.member(&owner, Role::Normal).await;
-    assert_eq!(tags(&c, &normal, "?type=knowledge").await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        tags(&c, &normal, "?type=knowledge")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let (status, _) = normal
-        .call(&c, "POST", &uri("/tags"), Some(json!({"name": "mine", "type": "knowledge"})))
+        .call(
+            &c,
+            "POST",
+            &uri("/tags"),
+            Some(json!({"name": "mine", "type": "knowledge"})),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let editor = c.member(&owner, Role::Editor).await;
@@ -194,8 +297,14 @@ async fn tags_follow_roles_permissions_and_workspaces() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let operator = c.member(&owner, Role::DatasetOperator).await;
     let (status, _) = bind(&c, &operator, &[&app_tag], &app, "app").await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "dataset operators do not touch apps");
-    let (status, _) = operator.call(&c, "DELETE", &uri(&format!("/tags/{tag}")), None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "dataset operators do not touch apps"
+    );
+    let (status, _) = operator
+        .call(&c, "DELETE", &uri(&format!("/tags/{tag}")), None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "Dify: only editors delete tags");
 
     // Another workspace sees none of it and changes none of it.
@@ -203,10 +312,17 @@ async fn tags_follow_roles_permissions_and_workspaces() {
     assert_eq!(tags(&c, &other, "?type=knowledge").await, json!([]));
     assert_eq!(tags(&c, &other, "?type=app").await, json!([]));
     let (status, _) = other
-        .call(&c, "PATCH", &uri(&format!("/tags/{tag}")), Some(json!({"name": "taken"})))
+        .call(
+            &c,
+            "PATCH",
+            &uri(&format!("/tags/{tag}")),
+            Some(json!({"name": "taken"})),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = other.call(&c, "DELETE", &uri(&format!("/tags/{tag}")), None).await;
+    let (status, _) = other
+        .call(&c, "DELETE", &uri(&format!("/tags/{tag}")), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let own = create_dataset(&c, &other, "own", "only_me").await;
     let (status, _) = bind(&c, &other, &[&tag], &own, "knowledge").await;
@@ -226,5 +342,8 @@ async fn tags_follow_roles_permissions_and_workspaces() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let listed = tags(&c, &owner, "?type=knowledge").await;
-    assert_eq!(listed, json!([{"id": tag, "name": "green", "type": "knowledge", "binding_count": "0"}]));
+    assert_eq!(
+        listed,
+        json!([{"id": tag, "name": "green", "type": "knowledge", "binding_count": "0"}])
+    );
 }

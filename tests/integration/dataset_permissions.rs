@@ -11,7 +11,11 @@ use crate::console_support::{Console, Session};
 use crate::knowledge_api::assert_error;
 
 fn members(ids: &[&str]) -> Value {
-    Value::Array(ids.iter().map(|id| json!({"user_id": id, "role": "normal"})).collect())
+    Value::Array(
+        ids.iter()
+            .map(|id| json!({"user_id": id, "role": "normal"}))
+            .collect(),
+    )
 }
 
 async fn create_partial(c: &Console, s: &Session, name: &str, ids: &[&str]) -> Value {
@@ -29,7 +33,9 @@ async fn create_partial(c: &Console, s: &Session, name: &str, ids: &[&str]) -> V
 
 /// Names of the datasets a console list shows.
 async fn listed(c: &Console, s: &Session, query: &str) -> Vec<String> {
-    let (status, list) = s.call(c, "GET", &uri(&format!("/datasets?limit=100{query}")), None).await;
+    let (status, list) = s
+        .call(c, "GET", &uri(&format!("/datasets?limit=100{query}")), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let mut names: Vec<String> = list["data"]
         .as_array()
@@ -45,14 +51,21 @@ async fn listed(c: &Console, s: &Session, query: &str) -> Vec<String> {
 async fn stranger(c: &Console, owner: &Session) -> Session {
     let other = c.other_workspace().await;
     let (status, body) = owner
-        .call(c, "DELETE", &uri(&format!("/workspaces/current/members/{}", other.account_id)), None)
+        .call(
+            c,
+            "DELETE",
+            &uri(&format!("/workspaces/current/members/{}", other.account_id)),
+            None,
+        )
         .await;
     assert!(status.is_success(), "{body}");
     other
 }
 
 async fn status_of(c: &Console, s: &Session, dataset: &str) -> StatusCode {
-    s.call(c, "GET", &uri(&format!("/datasets/{dataset}")), None).await.0
+    s.call(c, "GET", &uri(&format!("/datasets/{dataset}")), None)
+        .await
+        .0
 }
 
 #[tokio::test]
@@ -70,7 +83,11 @@ async fn partial_members_reach_a_dataset_and_no_one_else_does() {
 
     assert_eq!(status_of(&c, &listed_member, &id).await, StatusCode::OK);
     assert_eq!(status_of(&c, &author, &id).await, StatusCode::OK, "the creator");
-    assert_eq!(status_of(&c, &owner, &id).await, StatusCode::OK, "the owner opens every dataset");
+    assert_eq!(
+        status_of(&c, &owner, &id).await,
+        StatusCode::OK,
+        "the owner opens every dataset"
+    );
     assert_eq!(status_of(&c, &outsider, &id).await, StatusCode::FORBIDDEN);
     assert_eq!(listed(&c, &listed_member, "").await, vec!["shared"]);
     assert!(listed(&c, &outsider, "").await.is_empty());
@@ -78,7 +95,12 @@ async fn partial_members_reach_a_dataset_and_no_one_else_does() {
     assert!(listed(&c, &owner, "").await.is_empty());
     assert_eq!(listed(&c, &owner, "&include_all=true").await, vec!["shared"]);
     let (status, hit) = outsider
-        .call(&c, "POST", &uri(&format!("/datasets/{id}/hit-testing")), Some(json!({"query": "q"})))
+        .call(
+            &c,
+            "POST",
+            &uri(&format!("/datasets/{id}/hit-testing")),
+            Some(json!({"query": "q"})),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{hit}");
 
@@ -104,14 +126,18 @@ async fn partial_members_reach_a_dataset_and_no_one_else_does() {
                 &c,
                 "PATCH",
                 &uri(&format!("/datasets/{id}")),
-                Some(json!({"permission": "partial_members", "partial_member_list": list, "name": "renamed"})),
+                Some(
+                    json!({"permission": "partial_members", "partial_member_list": list, "name": "renamed"}),
+                ),
             )
             .await;
         assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
     }
     let (_, users) = author.call(&c, "GET", &part_users, None).await;
     assert_eq!(users, json!({"data": [listed_member.account_id]}));
-    let (_, detail) = author.call(&c, "GET", &uri(&format!("/datasets/{id}")), None).await;
+    let (_, detail) = author
+        .call(&c, "GET", &uri(&format!("/datasets/{id}")), None)
+        .await;
     assert_eq!(detail["name"], "shared", "a refused change changes nothing");
 
     // The list is replaced as a whole.
@@ -130,7 +156,12 @@ async fn partial_members_reach_a_dataset_and_no_one_else_does() {
 
     // Another permission clears the list.
     let (status, body) = author
-        .call(&c, "PATCH", &uri(&format!("/datasets/{id}")), Some(json!({"permission": "only_me"})))
+        .call(
+            &c,
+            "PATCH",
+            &uri(&format!("/datasets/{id}")),
+            Some(json!({"permission": "only_me"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["partial_member_list"], json!([]));
@@ -149,7 +180,12 @@ async fn partial_members_reach_a_dataset_and_no_one_else_does() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = owner
-        .call(&c, "DELETE", &uri(&format!("/workspaces/current/members/{}", outsider.account_id)), None)
+        .call(
+            &c,
+            "DELETE",
+            &uri(&format!("/workspaces/current/members/{}", outsider.account_id)),
+            None,
+        )
         .await;
     assert!(status.is_success());
     let (_, users) = author.call(&c, "GET", &part_users, None).await;
@@ -172,7 +208,12 @@ async fn a_dataset_operator_reaches_only_the_datasets_it_was_given() {
     // It changes the dataset, not who may see it (Dify's DatasetPermissionService).
     let path = uri(&format!("/datasets/{given}"));
     let (status, body) = operator
-        .call(&c, "PATCH", &path, Some(json!({"permission": "all_team_members"})))
+        .call(
+            &c,
+            "PATCH",
+            &path,
+            Some(json!({"permission": "all_team_members"})),
+        )
         .await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
     let (status, body) = operator
@@ -235,11 +276,18 @@ async fn the_service_api_lists_what_the_owner_would_see_unless_include_all() {
     };
     let (status, list) = service.call(&c, "GET", "/v1/datasets?limit=100", None).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    assert_eq!(names(&list), vec!["editor-shared-with-owner", "owner-private", "team"]);
+    assert_eq!(
+        names(&list),
+        vec!["editor-shared-with-owner", "owner-private", "team"]
+    );
     assert_eq!(list["total"], 3);
-    let (_, list) = service.call(&c, "GET", "/v1/datasets?limit=100&include_all=true", None).await;
+    let (_, list) = service
+        .call(&c, "GET", "/v1/datasets?limit=100&include_all=true", None)
+        .await;
     assert_eq!(list["total"], 5, "{list}");
-    let (status, body) = service.call(&c, "GET", "/v1/datasets?include_all=maybe", None).await;
+    let (status, body) = service
+        .call(&c, "GET", "/v1/datasets?include_all=maybe", None)
+        .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
 
     // Created through the service API with a member list.
@@ -265,7 +313,12 @@ async fn the_service_api_lists_what_the_owner_would_see_unless_include_all() {
         )
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
-    let (_, list) = service.call(&c, "GET", "/v1/datasets?limit=100&include_all=true", None).await;
+    let (_, list) = service
+        .call(&c, "GET", "/v1/datasets?limit=100&include_all=true", None)
+        .await;
     assert_eq!(list["total"], 6, "nothing made by the refused request: {list}");
-    assert_eq!(status_of(&c, &editor, created["id"].as_str().unwrap()).await, StatusCode::OK);
+    assert_eq!(
+        status_of(&c, &editor, created["id"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
 }

@@ -51,7 +51,11 @@ pub async fn list(
     let tags = state
         .engine
         .store()
-        .tags(&user.tenant_id, kind, query.keyword.as_deref().filter(|k| !k.is_empty()))
+        .tags(
+            &user.tenant_id,
+            kind,
+            query.keyword.as_deref().filter(|k| !k.is_empty()),
+        )
         .await?;
     Ok(Json(Value::Array(tags.iter().map(views::tag).collect())))
 }
@@ -74,7 +78,11 @@ pub async fn create(
     if kind == APP_TAG {
         user.require_editor()?;
     }
-    let tag = state.engine.store().create_tag(&user.tenant_id, kind, &name).await?;
+    let tag = state
+        .engine
+        .store()
+        .create_tag(&user.tenant_id, kind, &name)
+        .await?;
     Ok(Json(views::tag(&tag)))
 }
 
@@ -121,7 +129,12 @@ pub async fn delete(
     // Dify: editors only (not dataset operators).
     user.require_editor()?;
     let (id, kind) = kind_of(&state, &user, &id).await?;
-    if !state.engine.store().delete_tag(&user.tenant_id, &kind, &id).await? {
+    if !state
+        .engine
+        .store()
+        .delete_tag(&user.tenant_id, &kind, &id)
+        .await?
+    {
         return Err(ApiError::not_found("Tag not found."));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -140,7 +153,12 @@ pub struct BindingBody {
 
 /// The target of a binding: a dataset the account may change, or an app of the workspace
 /// (for an account that may change apps).
-async fn target(state: &AppState, user: &ConsoleUser, kind: &str, target_id: Option<&str>) -> Result<String, ApiError> {
+async fn target(
+    state: &AppState,
+    user: &ConsoleUser,
+    kind: &str,
+    target_id: Option<&str>,
+) -> Result<String, ApiError> {
     let id = target_id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| ApiError::invalid("Target ID is required."))?;
@@ -171,7 +189,10 @@ pub async fn bind(
     if ids.is_empty() {
         return Err(ApiError::invalid("Tag IDs is required."));
     }
-    let mut ids = ids.iter().map(|id| tag_id(Some(id))).collect::<Result<Vec<_>, _>>()?;
+    let mut ids = ids
+        .iter()
+        .map(|id| tag_id(Some(id)))
+        .collect::<Result<Vec<_>, _>>()?;
     ids.sort();
     ids.dedup();
     let target = target(&state, &user, kind, body.target_id.as_deref()).await?;
@@ -202,6 +223,10 @@ pub async fn unbind(
         .iter()
         .filter_map(|id| uuid::Uuid::parse_str(id).ok().map(|u| u.to_string()))
         .collect();
-    state.engine.store().unbind_tags(&user.tenant_id, &ids, &target).await?;
+    state
+        .engine
+        .store()
+        .unbind_tags(&user.tenant_id, &ids, &target)
+        .await?;
     Ok(Json(json!({"result": "success"})))
 }

@@ -118,7 +118,9 @@ pub(crate) async fn partial_member_ids(
             .map(|u| u.to_string())
             .map_err(|_| ApiError::invalid(format!("Member {id} is not in this workspace.")))?;
         if state.engine.store().member_role(tenant_id, &id).await?.is_none() {
-            return Err(ApiError::invalid(format!("Member {id} is not in this workspace.")));
+            return Err(ApiError::invalid(format!(
+                "Member {id} is not in this workspace."
+            )));
         }
         if !ids.contains(&id) {
             ids.push(id);
@@ -211,7 +213,11 @@ pub async fn find_dataset(state: &AppState, key: &DatasetKey, dataset_id: &str) 
 }
 
 /// [`find_dataset`] for document and segment routes: an external dataset has none.
-pub async fn find_document_dataset(state: &AppState, key: &DatasetKey, dataset_id: &str) -> Result<Dataset, ApiError> {
+pub async fn find_document_dataset(
+    state: &AppState,
+    key: &DatasetKey,
+    dataset_id: &str,
+) -> Result<Dataset, ApiError> {
     caller::find_document_dataset(state, key, dataset_id, Access::Write).await
 }
 

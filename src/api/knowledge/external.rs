@@ -2,9 +2,12 @@
 //! `external_knowledge_info` and `external_retrieval_model`, and retrieval forwarded to their
 //! External Knowledge API (`crate::engine::external`) with the API's key unsealed for the call.
 
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
 use crate::api::{ApiError, AppState, ErrorCode};
+use crate::apps::retrieval::ExternalSource;
 use crate::engine::MAX_TOP_K;
 use crate::engine::external::{self, ExternalKnowledgeError, ExternalQuery};
 use crate::store::{Dataset, EXTERNAL_PROVIDER};
@@ -133,4 +136,44 @@ pub async fn retrieve(
         .map(|r| json!({"content": r.content, "title": r.title, "score": r.score, "metadata": r.metadata}))
         .collect();
     Ok(json!({"query": {"content": query}, "records": records}))
+}
+
+/// The External Knowledge APIs of the external datasets among `dataset_ids`, keys opened, for an
+/// app's retrieval. A dataset whose API or key cannot be read is left out (logged).
+pub async fn app_sources(
+    state: &AppState,
+    tenant_id: &str,
+    dataset_ids: &[String],
+) -> Result<HashMap<String, ExternalSource>, ApiError> {
+    let store = state.engine.store();
+    let mut sources = HashMap::new();
+    for id in dataset_ids {
+        let Some(binding) = store.external_binding(tenant_id, id).await? else {
+            continue;
+        };
+        let Some(api) = store.external_api(tenant_id, &binding.api_id).await? else {
+            continue;
+        };
+        let Ok(api_key) = state.console.sealer.open(&api.api_key_sealed) else {
+            tracing::warn!(dataset_id = %id, "the external knowledge API key cannot be read");
+            continue;
+        };
+        let settings = retrieval_model(Some(&binding.retrieval_model))?;
+        let threshold_on = settings["score_threshold_enabled"].as_bool().unwrap_or(false);
+        sources.insert(
+            id.clone(),
+            ExternalSource {
+                endpoint: api.endpoint,
+                api_key,
+                knowledge_id: binding.knowledge_id,
+                top_k: settings["top_k"].as_u64().unwrap_or(2),
+                score_threshold: if threshold_on {
+                    settings["score_threshold"].as_f64().unwrap_or(0.0)
+                } else {
+                    0.0
+                },
+            },
+        );
+    }
+    Ok(sources)
 }

@@ -2,8 +2,8 @@
 
 pub(crate) mod datasets;
 pub(crate) mod documents;
-pub(crate) mod external;
 mod downloads;
+pub(crate) mod external;
 pub(crate) mod metadata;
 pub(crate) mod models;
 pub(crate) mod processing;

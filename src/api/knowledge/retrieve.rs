@@ -14,7 +14,9 @@ use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState};
 use crate::engine::{MetadataFilter, SearchOptions, SearchResult};
 use crate::rerank::RerankModel;
-use crate::store::{DEFAULT_OWNER, Dataset, DocumentSelection, EXTERNAL_PROVIDER, NewDatasetQuery, QuerySource};
+use crate::store::{
+    DEFAULT_OWNER, Dataset, DocumentSelection, EXTERNAL_PROVIDER, NewDatasetQuery, QuerySource,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct RetrieveBody {
@@ -234,7 +236,9 @@ pub async fn retrieve<C: Caller>(
     // An external dataset is searched by its External Knowledge API.
     if dataset.provider == EXTERNAL_PROVIDER {
         let requested = body.external_retrieval_model.as_ref();
-        return Ok(Json(super::external::retrieve(&state, &dataset, &query, requested, None).await?));
+        return Ok(Json(
+            super::external::retrieve(&state, &dataset, &query, requested, None).await?,
+        ));
     }
     let requested = body.retrieval_model.is_some();
     let retrieval = body

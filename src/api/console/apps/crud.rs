@@ -62,7 +62,14 @@ pub async fn list(
     let (apps, total) = state
         .engine
         .store()
-        .list_apps(&user.tenant_id, mode, query.name.as_deref(), &tag_ids, page, limit)
+        .list_apps(
+            &user.tenant_id,
+            mode,
+            query.name.as_deref(),
+            &tag_ids,
+            page,
+            limit,
+        )
         .await?;
     let mut data = Vec::with_capacity(apps.len());
     for app in &apps {

@@ -21,8 +21,8 @@ use crate::api::knowledge::retrieve::parse_retrieval_model;
 use crate::api::knowledge::views;
 use crate::api::{ApiError, AppState};
 use crate::store::{
-    BUILT_IN_FIELDS, Dataset, DatasetChanges, DatasetListFilter, EXTERNAL_PROVIDER, ListVisibility, NewDataset, ONLY_ME,
-    PARTIAL_TEAM, Role,
+    BUILT_IN_FIELDS, Dataset, DatasetChanges, DatasetListFilter, EXTERNAL_PROVIDER, ListVisibility,
+    NewDataset, ONLY_ME, PARTIAL_TEAM, Role,
 };
 
 /// Dify's default process rule for the console (`DocumentService.DEFAULT_RULES`).

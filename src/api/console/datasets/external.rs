@@ -140,15 +140,20 @@ async fn fields(
     // The hidden value sent back keeps the stored key.
     let (api_key, sealed) = match (api_key.as_str(), current) {
         (HIDDEN_VALUE, Some(current)) => {
-            let plain = state.console.sealer.open(&current.api_key_sealed).map_err(|_| {
-                ApiError::invalid("The stored api_key cannot be read; enter it again.")
-            })?;
+            let plain = state
+                .console
+                .sealer
+                .open(&current.api_key_sealed)
+                .map_err(|_| ApiError::invalid("The stored api_key cannot be read; enter it again."))?;
             (plain, current.api_key_sealed.clone())
         }
         (HIDDEN_VALUE, None) => return Err(ApiError::invalid("api_key is required")),
         (plain, _) => (plain.to_string(), state.console.sealer.seal(plain)),
     };
-    check_endpoint(state.engine.outbound(), &endpoint, &api_key).await?;
+    // Saving checks the input: an endpoint that does not answer as one is a 400, like Dify's.
+    check_endpoint(state.engine.outbound(), &endpoint, &api_key)
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     Ok(ExternalApiFields {
         name,
         description,
@@ -206,7 +211,12 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     user.require_dataset_editor()?;
     let api = find_api(&state, &user, &api_id).await?;
-    if !state.engine.store().delete_external_api(&user.tenant_id, &api.id).await? {
+    if !state
+        .engine
+        .store()
+        .delete_external_api(&user.tenant_id, &api.id)
+        .await?
+    {
         return Err(ApiError::not_found("API template not found."));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -299,7 +309,9 @@ pub async fn hit_testing(
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &user, &dataset_id, Access::Read).await?;
     if dataset.provider != EXTERNAL_PROVIDER {
-        return Err(ApiError::invalid("The dataset is not an external knowledge base."));
+        return Err(ApiError::invalid(
+            "The dataset is not an external knowledge base.",
+        ));
     }
     let query = body.query.unwrap_or_default();
     if query.trim().is_empty() {
@@ -309,6 +321,13 @@ pub async fn hit_testing(
         return Err(ApiError::invalid("Query cannot exceed 250 characters"));
     }
     Ok(Json(
-        external::retrieve(&state, &dataset, &query, body.external_retrieval_model.as_ref(), None).await?,
+        external::retrieve(
+            &state,
+            &dataset,
+            &query,
+            body.external_retrieval_model.as_ref(),
+            None,
+        )
+        .await?,
     ))
 }
