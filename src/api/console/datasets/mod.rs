@@ -3,10 +3,11 @@
 //! the knowledge API's by who calls are the same functions, instantiated for [`ConsoleUser`].
 //!
 //! Every id is looked up in the caller's current workspace, so another workspace's ids are 404s.
-//! Reads need membership and, for a dataset, Dify's dataset permission (the owner sees all;
-//! others see datasets shared with the team and their own); writes need a dataset editor
-//! (owner, admin, editor or dataset operator); API keys are made and removed by owners and
-//! admins.
+//! Reads need membership and, for a dataset, Dify's dataset permission ([`Dataset::visible_to`]:
+//! the owner sees all; a dataset operator the datasets it was given and its own; others those
+//! shared with the team, their own and those whose partial member list names them); writes need
+//! a dataset editor (owner, admin, editor or dataset operator); API keys are made and removed by
+//! owners and admins. External datasets and their APIs are in `external`.
 
 mod api_keys;
 mod csv;
