@@ -6,7 +6,7 @@ use axum::extract::FromRequestParts;
 use super::auth::DatasetKey;
 use super::extract::uuid_path;
 use super::{ApiError, AppState, ErrorCode};
-use crate::store::Dataset;
+use crate::store::{Dataset, EXTERNAL_PROVIDER};
 
 /// What a request wants to do with a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,5 +64,22 @@ pub async fn find_dataset<C: Caller>(
         .await?
         .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
     caller.check_dataset(&dataset, access)?;
+    Ok(dataset)
+}
+
+/// [`find_dataset`] for the routes of documents, segments and uploads: an external dataset has
+/// none (its knowledge lives behind its External Knowledge API), which is a 400 as in Dify.
+pub async fn find_document_dataset<C: Caller>(
+    state: &AppState,
+    caller: &C,
+    dataset_id: &str,
+    access: Access,
+) -> Result<Dataset, ApiError> {
+    let dataset = find_dataset(state, caller, dataset_id, access).await?;
+    if dataset.provider == EXTERNAL_PROVIDER {
+        return Err(ApiError::invalid(
+            "External knowledge bases do not support documents; their content is managed by the external knowledge API.",
+        ));
+    }
     Ok(dataset)
 }

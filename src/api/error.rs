@@ -75,6 +75,9 @@ pub enum ErrorCode {
     /// Werkzeug's plain `BadRequest`, which Dify raises for some refusals (e.g. suggested
     /// questions of an app that has them switched off).
     BadRequest,
+    /// An external dataset's External Knowledge API failed, could not be reached, or answered
+    /// nonsense.
+    ExternalKnowledgeUnavailable,
     InternalServerError,
 }
 
@@ -120,6 +123,7 @@ impl ErrorCode {
             ErrorCode::CannotOperateSelf => "cannot_operate_self",
             ErrorCode::AccountBanned => "account_banned",
             ErrorCode::BadRequest => "bad_request",
+            ErrorCode::ExternalKnowledgeUnavailable => "external_knowledge_unavailable",
             ErrorCode::InternalServerError => "internal_server_error",
         }
     }
@@ -145,7 +149,9 @@ impl ErrorCode {
             | ErrorCode::BadRequest
             | ErrorCode::NotChatApp
             | ErrorCode::NotCompletionApp => StatusCode::BAD_REQUEST,
-            ErrorCode::RerankProviderUnavailable => StatusCode::BAD_GATEWAY,
+            ErrorCode::RerankProviderUnavailable | ErrorCode::ExternalKnowledgeUnavailable => {
+                StatusCode::BAD_GATEWAY
+            }
             ErrorCode::RerankProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::Unauthorized
             | ErrorCode::AuthenticationFailed
@@ -240,6 +246,15 @@ impl From<StoreError> for ApiError {
             StoreError::DocumentNotFound(_) => Self::not_found("Document not found."),
             StoreError::DocFormMismatch => Self::invalid("doc_form is different from the dataset doc_form."),
             StoreError::MetadataNotFound(_) => Self::not_found("Metadata not found."),
+            StoreError::DuplicateExternalApiName(_) => Self::new(
+                ErrorCode::DatasetNameDuplicate,
+                "The external knowledge API name already exists.",
+            ),
+            StoreError::ExternalApiNotFound => Self::not_found("External knowledge API not found."),
+            StoreError::ExternalApiInUse(count) => Self::new(
+                ErrorCode::DatasetInUse,
+                format!("The external knowledge API is used by {count} knowledge bases; delete them first."),
+            ),
             StoreError::Database(_)
             | StoreError::Migrate(_)
             | StoreError::Corrupt(_)

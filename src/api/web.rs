@@ -54,6 +54,7 @@ const ASSETS: &[Asset] = assets![
     "assets/pages/apps.js" => "text/javascript; charset=utf-8",
     "assets/pages/annotations.js" => "text/javascript; charset=utf-8",
     "assets/pages/app_logs.js" => "text/javascript; charset=utf-8",
+    "assets/pages/tags.js" => "text/javascript; charset=utf-8",
 ];
 
 const INDEX: &str = "index.html";

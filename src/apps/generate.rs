@@ -45,6 +45,8 @@ pub struct GenerationRequest {
     pub auto_generate_name: bool,
     pub provider: Provider,
     pub retry: RetryPolicy,
+    /// The External Knowledge APIs of the app's external datasets, by dataset id.
+    pub external_sources: std::collections::HashMap<String, retrieval::ExternalSource>,
 }
 
 /// An answer under way: its ids, and its events in order.
@@ -229,6 +231,7 @@ impl Run {
                 app_id: &request.app.id,
                 end_user_id: &request.end_user.id,
             },
+            &request.external_sources,
         )
         .await?;
         let context: Vec<ContextPiece> = chunks

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{AppConfig, AppError, AppMode};
 use crate::engine::Engine;
-use crate::store::{App, NewApp, Role};
+use crate::store::{App, NewApp};
 
 /// Longest app name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -27,11 +27,7 @@ pub struct AppDraft {
 }
 
 /// A console account binding datasets: it may bind only the datasets the console shows it.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub account_id: String,
-    pub role: Role,
-}
+pub use crate::store::DatasetViewer as Viewer;
 
 /// Checks an app name: trimmed, not empty, not too long.
 pub fn check_name(name: &str) -> Result<String, AppError> {
@@ -104,9 +100,10 @@ async fn check_datasets(
         let Some(dataset) = engine.store().dataset(tenant_id, id).await? else {
             return Err(AppError::Input(format!("Dataset {id} does not exist.")));
         };
+
         if let Some(viewer) = viewer
             && !already_bound.contains(id)
-            && !dataset.visible_to(&viewer.account_id, viewer.role)
+            && !dataset.visible_to(viewer)
         {
             return Err(AppError::Forbidden(format!(
                 "You do not have permission to access dataset {id}."
@@ -123,7 +120,7 @@ pub async fn check_playground(engine: &Engine, app: &App, viewer: &Viewer) -> Re
     let config = AppConfig::parse(&app.model_config)?;
     for id in &config.datasets.dataset_ids {
         if let Some(dataset) = engine.store().dataset(&app.tenant_id, id).await?
-            && !dataset.visible_to(&viewer.account_id, viewer.role)
+            && !dataset.visible_to(viewer)
         {
             return Err(AppError::Forbidden(format!(
                 "You do not have permission to access dataset {id}, which this app uses."

@@ -9,9 +9,10 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::config::DatasetSettings;
+use crate::engine::external::{self, ExternalQuery};
 use crate::engine::{Engine, EngineError, MAX_QUERY_CHARS, MAX_TOP_K, SearchOptions, SearchResult};
 use crate::rerank::RerankModel;
-use crate::store::{Dataset, DocumentSelection, NewDatasetQuery, QuerySource};
+use crate::store::{Dataset, DocumentSelection, EXTERNAL_PROVIDER, NewDatasetQuery, QuerySource};
 
 /// A retrieved chunk with what a citation says about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,18 @@ pub struct RetrievedChunk {
     pub word_count: i64,
     pub page: Option<i64>,
     pub doc_metadata: Option<Map<String, Value>>,
+}
+
+/// An external dataset's External Knowledge API with its key opened (the API layer holds the
+/// sealer), and the dataset's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalSource {
+    pub endpoint: String,
+    pub api_key: String,
+    pub knowledge_id: String,
+    pub top_k: u64,
+    /// 0.0 when the dataset's threshold is off (what Dify sends).
+    pub score_threshold: f64,
 }
 
 /// Who asked, for the query log.
@@ -103,6 +116,7 @@ pub async fn retrieve(
     settings: &DatasetSettings,
     query: &str,
     asker: Asker<'_>,
+    external: &HashMap<String, ExternalSource>,
 ) -> Result<Vec<RetrievedChunk>, EngineError> {
     let query: String = query.trim().chars().take(MAX_QUERY_CHARS).collect();
     if query.is_empty() || settings.dataset_ids.is_empty() {
@@ -110,8 +124,10 @@ pub async fn retrieve(
     }
     let store = engine.store();
     let mut datasets = Vec::new();
+    let mut external_datasets = Vec::new();
     for id in &settings.dataset_ids {
         match store.dataset(tenant_id, id).await? {
+            Some(dataset) if dataset.provider == EXTERNAL_PROVIDER => external_datasets.push(dataset),
             Some(dataset) => datasets.push(dataset),
             // A dataset deleted after it was bound no longer answers.
             None => tracing::warn!(dataset_id = %id, app_id = %asker.app_id, "bound dataset is gone"),
@@ -185,7 +201,7 @@ pub async fn retrieve(
             metadata.insert((index, document_id), values);
         }
     }
-    Ok(ranked
+    let mut chunks: Vec<RetrievedChunk> = ranked
         .into_iter()
         .map(|(index, result)| {
             let dataset = &datasets[index];
@@ -205,6 +221,94 @@ pub async fn retrieve(
                 word_count: segment.word_count,
                 page: segment.page,
             }
+        })
+        .collect();
+    if external_datasets.is_empty() {
+        return Ok(chunks);
+    }
+    for dataset in &external_datasets {
+        chunks.extend(
+            external_chunks(
+                engine,
+                tenant_id,
+                dataset,
+                external.get(&dataset.id),
+                &query,
+                asker,
+            )
+            .await?,
+        );
+    }
+    // Merged with the local ones as one list: best first, thresholded, cut to top_k.
+    chunks.retain(|c| settings.score_threshold.is_none_or(|t| c.score >= t));
+    chunks.sort_by(|a, b| b.score.total_cmp(&a.score));
+    chunks.truncate(settings.top_k);
+    Ok(chunks)
+}
+
+/// What an external dataset's API answers for `query`, as chunks (Dify's external documents:
+/// title as the document name, data source `external`). An API that fails answers nothing, as in
+/// Dify: the app still answers from its other datasets (the failure is logged).
+async fn external_chunks(
+    engine: &Engine,
+    tenant_id: &str,
+    dataset: &Dataset,
+    source: Option<&ExternalSource>,
+    query: &str,
+    asker: Asker<'_>,
+) -> Result<Vec<RetrievedChunk>, EngineError> {
+    let Some(source) = source else {
+        tracing::warn!(dataset_id = %dataset.id, "external dataset without a usable API");
+        return Ok(Vec::new());
+    };
+    let answer = external::retrieve(
+        engine.outbound(),
+        &ExternalQuery {
+            endpoint: &source.endpoint,
+            api_key: &source.api_key,
+            knowledge_id: &source.knowledge_id,
+            query,
+            top_k: source.top_k,
+            score_threshold: source.score_threshold,
+            metadata_condition: None,
+        },
+    )
+    .await;
+    let records = match answer {
+        Ok(records) => records,
+        Err(error) => {
+            tracing::warn!(dataset_id = %dataset.id, error = %error, "external knowledge retrieval failed");
+            return Ok(Vec::new());
+        }
+    };
+    engine
+        .store()
+        .record_dataset_query(NewDatasetQuery {
+            tenant_id,
+            dataset_id: &dataset.id,
+            content: query,
+            source: QuerySource::App,
+            source_app_id: Some(asker.app_id),
+            created_by_role: "end_user",
+            created_by: asker.end_user_id,
+        })
+        .await?;
+    Ok(records
+        .into_iter()
+        .map(|record| RetrievedChunk {
+            dataset_id: dataset.id.clone(),
+            dataset_name: dataset.name.clone(),
+            document_id: String::new(),
+            document_name: record.title,
+            data_source_type: "external".into(),
+            segment_id: String::new(),
+            segment_position: 0,
+            word_count: record.content.chars().count() as i64,
+            content: record.content,
+            score: record.score as f32,
+            hit_count: 0,
+            page: None,
+            doc_metadata: record.metadata.as_object().cloned(),
         })
         .collect())
 }

@@ -4,6 +4,7 @@
 pub mod compute;
 mod embed_document;
 mod estimate;
+pub mod external;
 mod index_document;
 mod ingest;
 pub mod language;

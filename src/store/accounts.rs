@@ -490,6 +490,17 @@ impl Store {
             .transpose()
     }
 
+    /// The owner of a workspace, if it has one (a workspace of dataset keys only has none).
+    pub async fn workspace_owner(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT account_id FROM tenant_members WHERE tenant_id = $1 AND role = 'owner' \
+             ORDER BY created_at LIMIT 1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Workspaces the account belongs to, oldest membership first.
     pub async fn workspaces_of(&self, account_id: &str) -> Result<Vec<Workspace>, StoreError> {
         let rows = sqlx::query(
@@ -764,6 +775,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM member_invitations WHERE tenant_id = $1 AND account_id = $2")
+            .bind(tenant_id)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        // A former member is on no dataset's partial member list (a returning one starts afresh).
+        sqlx::query("DELETE FROM dataset_permissions WHERE tenant_id = $1 AND account_id = $2")
             .bind(tenant_id)
             .bind(account_id)
             .execute(&mut *tx)

@@ -4,7 +4,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError, get_bool, like_pattern, now};
+use super::tags::APP_TAG;
+use super::{Store, StoreError, get_bool, like_pattern, now, numbered_placeholders};
 
 /// A chat or completion app.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,28 +136,45 @@ impl Store {
         tenant_id: &str,
         mode: Option<&str>,
         name: Option<&str>,
+        tag_ids: &[String],
         page: u32,
         limit: u32,
     ) -> Result<(Vec<App>, i64), StoreError> {
         let pattern = like_pattern(name);
-        let filter = "tenant_id = $1 AND ($2 = '' OR mode = $2) AND LOWER(name) LIKE LOWER($3) ESCAPE '\\'";
+        let mut filter = String::from(
+            "tenant_id = $1 AND ($2 = '' OR mode = $2) AND LOWER(name) LIKE LOWER($3) ESCAPE '\\'",
+        );
+        // Only apps bound to one of the app tags (Dify's `tag_ids`).
+        if !tag_ids.is_empty() {
+            filter.push_str(&format!(
+                " AND id IN (SELECT b.target_id FROM tag_bindings b JOIN tags t ON t.id = b.tag_id \
+                 WHERE b.tenant_id = $1 AND t.type = '{APP_TAG}' AND b.tag_id IN ({}))",
+                numbered_placeholders(4, tag_ids.len())
+            ));
+        }
+        let next = 4 + tag_ids.len();
         let mode = mode.unwrap_or("");
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        // Both built from constants and numbered placeholders only.
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM apps WHERE {filter}"
         )))
         .bind(tenant_id)
         .bind(mode)
-        .bind(&pattern)
-        .fetch_one(&self.pool)
-        .await?;
-        // Built from constant strings only.
+        .bind(&pattern);
         let sql = format!(
-            "SELECT {APP_COLUMNS} FROM apps WHERE {filter} ORDER BY created_at DESC, id LIMIT $4 OFFSET $5"
+            "SELECT {APP_COLUMNS} FROM apps WHERE {filter} ORDER BY created_at DESC, id LIMIT ${next} OFFSET ${}",
+            next + 1
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(mode)
-            .bind(&pattern)
+            .bind(&pattern);
+        for id in tag_ids {
+            count = count.bind(id);
+            rows = rows.bind(id);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let rows = rows
             .bind(i64::from(limit))
             .bind(i64::from(page.saturating_sub(1)) * i64::from(limit))
             .fetch_all(&self.pool)
@@ -256,6 +274,12 @@ impl Store {
         sqlx::query("DELETE FROM api_tokens WHERE type = 'app' AND app_id = $1 AND tenant_id = $2")
             .bind(id)
             .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        // Tag bindings name their target without a foreign key (a target may be a dataset).
+        sqlx::query("DELETE FROM tag_bindings WHERE tenant_id = $1 AND target_id = $2")
+            .bind(tenant_id)
+            .bind(id)
             .execute(&mut *tx)
             .await?;
         let done = sqlx::query("DELETE FROM apps WHERE id = $1 AND tenant_id = $2")

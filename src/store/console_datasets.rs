@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::api_documents::{DOCUMENT_SELECT, document_from_row};
-use super::datasets::{DATASET_COLUMNS, dataset_from_row};
+use super::datasets::{DATASET_COLUMNS, DatasetViewer, dataset_from_row, visibility_condition};
 use super::tags::KNOWLEDGE_TAG;
 use super::{Dataset, DocumentRow, Store, StoreError, UploadFile, like_pattern, now, numbered_placeholders};
 
@@ -17,11 +17,18 @@ pub struct DatasetListFilter {
     pub tag_ids: Vec<String>,
     /// Only these datasets (none: no id filter).
     pub ids: Vec<String>,
-    /// Only datasets this account may see: shared with the team, or its own (Dify's
-    /// `only_me` and `partial_members` datasets of other accounts are hidden). None: all.
-    pub visible_to: Option<String>,
-    /// With `visible_to`: datasets without a creator (made with a dataset key) count as its own.
-    pub keyless_are_visible: bool,
+    /// Only datasets this viewer may see ([`Dataset::visible_to`]). None: all.
+    pub visibility: Option<ListVisibility>,
+}
+
+/// Who a list is for, as [`visibility_condition`] takes it.
+#[derive(Debug, Clone)]
+pub struct ListVisibility {
+    pub viewer: DatasetViewer,
+    /// Datasets without a creator (made with a dataset key) count as the viewer's.
+    pub keyless_own: bool,
+    /// The owner sees what a member would (Dify's list without `include_all`).
+    pub as_member: bool,
 }
 
 /// How a document list is ordered (Dify's `sort`).
@@ -120,16 +127,17 @@ impl Store {
             ));
             next += filter.ids.len();
         }
-        if filter.visible_to.is_some() {
-            let keyless = if filter.keyless_are_visible {
-                " OR created_by IS NULL"
-            } else {
-                ""
-            };
-            condition.push_str(&format!(
-                " AND (permission = 'all_team_members' OR created_by = ${next}{keyless})"
-            ));
-            next += 1;
+        // The viewer's id and granted datasets, when the viewer does not see everything.
+        let mut visibility_values: Vec<&String> = Vec::new();
+        if let Some(list) = &filter.visibility
+            && let Some(visible) =
+                visibility_condition(&list.viewer, next, next + 1, list.keyless_own, list.as_member)
+        {
+            condition.push_str(" AND ");
+            condition.push_str(&visible);
+            visibility_values.push(&list.viewer.account_id);
+            visibility_values.extend(&list.viewer.granted);
+            next += visibility_values.len();
         }
         let pattern = like_pattern(filter.keyword.as_deref());
         let count_sql = format!("SELECT COUNT(*) FROM datasets WHERE {condition}");
@@ -149,9 +157,9 @@ impl Store {
             count = count.bind(id);
             rows = rows.bind(id);
         }
-        if let Some(account) = &filter.visible_to {
-            count = count.bind(account);
-            rows = rows.bind(account);
+        for value in visibility_values {
+            count = count.bind(value);
+            rows = rows.bind(value);
         }
         let total = count.fetch_one(&self.pool).await?;
         let rows = rows

@@ -33,16 +33,75 @@ pub struct Dataset {
     pub doc_language: String,
 }
 
+/// A console account as Dify's dataset permission sees it: its role, and the datasets whose
+/// `partial_members` list names it (Dify's `dataset_permissions` rows).
+#[derive(Debug, Clone)]
+pub struct DatasetViewer {
+    pub account_id: String,
+    pub role: super::Role,
+    /// Datasets of the workspace whose partial member list includes this account.
+    pub granted: Vec<String>,
+}
+
+/// Dataset permissions (Dify's `DatasetPermissionEnum`).
+pub const ONLY_ME: &str = "only_me";
+pub const ALL_TEAM: &str = "all_team_members";
+pub const PARTIAL_TEAM: &str = "partial_members";
+
+/// `provider` of a dataset read through an External Knowledge API (ragd's own are `vendor`).
+pub const EXTERNAL_PROVIDER: &str = "external";
+
 impl Dataset {
-    /// Dify's dataset permission, the one rule for every place a dataset id is accepted from a
-    /// console account: the owner reaches every dataset of the workspace; others reach those
-    /// shared with the team and the ones they created (`partial_members` lists are not kept, so
-    /// such datasets are their creator's).
-    pub fn visible_to(&self, account_id: &str, role: super::Role) -> bool {
-        role == super::Role::Owner
-            || self.permission == "all_team_members"
-            || self.created_by.as_deref() == Some(account_id)
+    /// Dify's dataset permission, the one rule for every place a dataset is opened or listed for
+    /// a console account (the SQL of lists is [`visibility_condition`], kept beside it): the
+    /// owner reaches every dataset of the workspace; a dataset operator reaches the datasets it
+    /// was given (named on their partial member list) and its own; others reach those shared
+    /// with the team, their own, and the partial-members datasets that list them.
+    pub fn visible_to(&self, viewer: &DatasetViewer) -> bool {
+        if self.created_by.as_deref() == Some(viewer.account_id.as_str()) {
+            return true;
+        }
+        let granted = viewer.granted.contains(&self.id);
+        match viewer.role {
+            super::Role::Owner => true,
+            super::Role::DatasetOperator => granted,
+            _ => self.permission == ALL_TEAM || (self.permission == PARTIAL_TEAM && granted),
+        }
     }
+}
+
+/// The SQL condition of [`Dataset::visible_to`] over `datasets` columns, with the account's id
+/// at placeholder `$account` and its granted dataset ids at `$granted...`, as a list applies it.
+/// `keyless_own`: datasets without a creator (made with a dataset key) count as the viewer's
+/// (they were made for the workspace owner). `as_member`: the owner listing without
+/// `include_all` sees what a member would (Dify's dataset list). None: the viewer sees all.
+pub fn visibility_condition(
+    viewer: &DatasetViewer,
+    account: usize,
+    granted_first: usize,
+    keyless_own: bool,
+    as_member: bool,
+) -> Option<String> {
+    if viewer.role == super::Role::Owner && !as_member {
+        return None;
+    }
+    let own = if keyless_own {
+        format!("(created_by = ${account} OR created_by IS NULL)")
+    } else {
+        format!("created_by = ${account}")
+    };
+    let granted = if viewer.granted.is_empty() {
+        "1 = 0".to_string()
+    } else {
+        format!(
+            "id IN ({})",
+            super::numbered_placeholders(granted_first, viewer.granted.len())
+        )
+    };
+    Some(match viewer.role {
+        super::Role::DatasetOperator => format!("({own} OR {granted})"),
+        _ => format!("({own} OR permission = '{ALL_TEAM}' OR (permission = '{PARTIAL_TEAM}' AND {granted}))"),
+    })
 }
 
 /// Fields a PATCH may change; None leaves a field as it is. The indexing technique and the
@@ -53,6 +112,9 @@ pub struct DatasetChanges {
     pub description: Option<String>,
     pub permission: Option<String>,
     pub retrieval_model: Option<serde_json::Value>,
+    /// The accounts a `partial_members` dataset is shared with; replaced as a whole. A
+    /// permission other than `partial_members` clears the list.
+    pub partial_members: Option<Vec<String>>,
 }
 
 /// Document and word totals of a dataset.
@@ -302,13 +364,15 @@ impl Store {
             return Ok(None);
         };
         let name = changes.name.unwrap_or(current.name);
+        let permission = changes.permission.unwrap_or(current.permission);
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query(
             "UPDATE datasets SET name = $1, description = $2, permission = $3, retrieval_model = $4, \
              updated_at = $5 WHERE tenant_id = $6 AND id = $7",
         )
         .bind(&name)
         .bind(changes.description.unwrap_or(current.description))
-        .bind(changes.permission.unwrap_or(current.permission))
+        .bind(&permission)
         .bind(
             changes
                 .retrieval_model
@@ -318,15 +382,23 @@ impl Store {
         .bind(now())
         .bind(tenant_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match result {
-            Ok(_) => self.dataset(tenant_id, id).await,
+            Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::DuplicateDatasetName(name))
+                return Err(StoreError::DuplicateDatasetName(name));
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
         }
+        // Dify keeps the list only while the dataset is shared with partial members.
+        if permission != PARTIAL_TEAM {
+            Self::replace_partial_members(&mut tx, tenant_id, id, &[]).await?;
+        } else if let Some(members) = &changes.partial_members {
+            Self::replace_partial_members(&mut tx, tenant_id, id, members).await?;
+        }
+        tx.commit().await?;
+        self.dataset(tenant_id, id).await
     }
 
     /// Deletes a dataset with its documents, segments and jobs; false if it did not exist.

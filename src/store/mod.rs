@@ -10,9 +10,11 @@ mod app_logs;
 mod apps;
 mod console_datasets;
 mod conversations;
+mod dataset_permissions;
 mod datasets;
 mod document_status;
 mod documents;
+mod external_knowledge;
 mod jobs;
 mod metadata;
 mod model_settings;
@@ -47,14 +49,20 @@ pub use self::api_tokens::{ApiToken, ApiTokenInfo, IssuedApiToken, TokenType};
 pub use self::app_logs::{AnnotationStatus, ConversationLog, LogFilter};
 pub use self::apps::{App, AppApiKey, AppChanges, NewApp};
 pub use self::console_datasets::{
-    DatasetListFilter, DocumentSort, SegmentImportJob, display_status_condition,
+    DatasetListFilter, DocumentSort, ListVisibility, SegmentImportJob, display_status_condition,
 };
 pub use self::conversations::{
     Conversation, ConversationOrder, EndUser, Feedback, Message, NewConversation, NewMessage, PageStart,
 };
-pub use self::datasets::{Dataset, DatasetChanges, DatasetCounts, NewDataset};
+pub use self::datasets::{
+    ALL_TEAM, Dataset, DatasetChanges, DatasetCounts, DatasetViewer, EXTERNAL_PROVIDER, NewDataset, ONLY_ME,
+    PARTIAL_TEAM, visibility_condition,
+};
 pub use self::document_status::{DocumentAction, UnknownAction};
 pub use self::documents::{CompletedDocument, Document, IndexingStatus, NewDocument};
+pub use self::external_knowledge::{
+    ExternalApiFields, ExternalBinding, ExternalKnowledgeApi, NewExternalDataset,
+};
 pub use self::jobs::{Job, JobKind, JobStatus, MAX_ATTEMPTS};
 pub use self::metadata::{
     BUILT_IN_FIELDS, DocumentMetadataUpdate, DocumentSelection, MAX_METADATA_NAME_CHARS, MetadataField,
@@ -70,7 +78,7 @@ pub use self::segment_edits::{
 };
 pub use self::segments::{NewChildChunk, NewSegment, SegmentHit};
 pub use self::stats::QueueDepth;
-pub use self::tags::{KNOWLEDGE_TAG, Tag};
+pub use self::tags::{APP_TAG, KNOWLEDGE_TAG, Tag};
 pub use self::upload_files::StoredFile;
 pub use self::website::{CrawlPage, CrawlRow, WebsiteDocument};
 
@@ -104,6 +112,13 @@ pub enum StoreError {
     DocFormMismatch,
     #[error("metadata field {0} not found")]
     MetadataNotFound(String),
+    #[error("an external knowledge API named {0:?} already exists")]
+    DuplicateExternalApiName(String),
+    #[error("external knowledge API not found")]
+    ExternalApiNotFound,
+    /// Datasets still read the API.
+    #[error("the external knowledge API is used by {0} datasets")]
+    ExternalApiInUse(i64),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("unsupported database URL {0:?}: expected sqlite://... or postgres://...")]

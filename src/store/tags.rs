@@ -2,11 +2,12 @@
 
 use sqlx::Row;
 
-use super::datasets::{DATASET_COLUMNS, dataset_from_row};
-use super::{Dataset, Store, StoreError, like_pattern, now};
+use super::{Store, StoreError, like_pattern, now};
 
 /// Tag type of tags bound to datasets.
 pub const KNOWLEDGE_TAG: &str = "knowledge";
+/// Tag type of tags bound to apps.
+pub const APP_TAG: &str = "app";
 
 /// A tag with the number of targets bound to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +113,17 @@ impl Store {
             }
         }
         Ok(tags)
+    }
+
+    /// The type of a tag of the tenant; None if it has no such tag.
+    pub async fn tag_kind(&self, tenant_id: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT type FROM tags WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Renames a tag; None if it does not exist. Its own current name is not a clash.
@@ -226,55 +238,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(tag_from_row).collect()
-    }
-
-    /// Like `list_datasets`, restricted to datasets bound to at least one of `tag_ids` (Dify's
-    /// dataset list with `tag_ids`); unknown tags match nothing.
-    pub async fn list_datasets_with_tags(
-        &self,
-        tenant_id: &str,
-        keyword: Option<&str>,
-        tag_ids: &[String],
-        page: u32,
-        limit: u32,
-    ) -> Result<(Vec<Dataset>, i64), StoreError> {
-        if tag_ids.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
-        let condition = format!(
-            "tenant_id = $1 AND LOWER(name) LIKE LOWER($2) ESCAPE '\\' AND id IN (SELECT b.target_id FROM tag_bindings b \
-             JOIN tags t ON t.id = b.tag_id WHERE b.tenant_id = $1 AND t.type = '{KNOWLEDGE_TAG}' AND b.tag_id IN ({}))",
-            placeholders(3, tag_ids.len())
-        );
-        let pattern = like_pattern(keyword);
-        let count_sql = format!("SELECT COUNT(*) FROM datasets WHERE {condition}");
-        // Built from constants and numbered placeholders only.
-        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql))
-            .bind(tenant_id)
-            .bind(&pattern);
-        for id in tag_ids {
-            count = count.bind(id);
-        }
-        let total = count.fetch_one(&self.pool).await?;
-        let next = 3 + tag_ids.len();
-        let sql = format!(
-            "SELECT {DATASET_COLUMNS} FROM datasets WHERE {condition} ORDER BY created_at DESC, id LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        // Built from constants and numbered placeholders only.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .bind(&pattern);
-        for id in tag_ids {
-            query = query.bind(id);
-        }
-        let rows = query
-            .bind(i64::from(limit))
-            .bind(i64::from(page.saturating_sub(1)) * i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        let datasets = rows.iter().map(dataset_from_row).collect::<Result<Vec<_>, _>>()?;
-        Ok((datasets, total))
     }
 }
 

@@ -13,8 +13,8 @@ as A:
 each with the checks not_a_server_error, status_code_conformance, content_type_conformance and
 response_schema_conformance, plus `foreign_id_answered` (hooks.py) in the cross pass. In the own
 passes path ids are A's real ids most of the time, so the fuzzer reaches past the 404s. Finally
-B's datasets, documents, segments, metadata, tags, apps, keys, members and settings must be
-exactly as before. Exits non-zero on any failure and prints a summary.
+B's datasets, documents, segments, metadata, tags (and their bindings), external knowledge APIs,
+apps, keys, members and settings must be exactly as before. Exits non-zero on any failure and prints a summary.
 """
 import json
 import os
@@ -96,10 +96,13 @@ def workspace_ids(console, key, dataset, document, batch):
             break
         time.sleep(0.1)
     setting = call("GET", f"/console/api/apps/{app['id']}/annotation-setting", console)
+    tag = call("POST", "/console/api/tags", console, {"name": "fuzz tag", "type": "knowledge"})
+    call("POST", "/console/api/tag-bindings/create", console,
+         {"tag_ids": [tag["id"]], "target_id": ds, "type": "knowledge"})
     return {
         "dataset_id": [ds], "document_id": [doc], "segment_id": [segments[0]["id"]],
         "batch": [batch], "metadata_id": [metadata["id"]], "app_id": [app["id"]],
-        "api_key_id": [app_key["id"]], "_app_key": app_key["token"],
+        "api_key_id": [app_key["id"]], "tag_id": [tag["id"]], "_app_key": app_key["token"],
         "annotation_id": [annotation["id"]], "job_id": [job["job_id"]],
         "annotation_setting_id": [setting["id"]],
     }
@@ -160,7 +163,9 @@ def snapshot(key, console, ids):
             }
     for path in ["/console/api/workspaces/current", "/console/api/workspaces/current/members",
                  "/console/api/workspaces/current/model-settings", "/console/api/datasets/api-keys",
-                 "/console/api/apps?limit=100", "/console/api/account/profile"]:
+                 "/console/api/apps?limit=100", "/console/api/account/profile",
+                 "/console/api/tags?type=knowledge", "/console/api/tags?type=app",
+                 "/console/api/datasets/external-knowledge-api?limit=100"]:
         state[path] = call("GET", path, console)
     for app in state["/console/api/apps?limit=100"]["data"]:
         state[app["id"]] = call("GET", f"/console/api/apps/{app['id']}/api-keys", console)

@@ -562,6 +562,21 @@ async fn each_role_may_do_what_dify_lets_it() {
             member = c.member(&owner, role).await;
             &member
         };
+        if role == Role::DatasetOperator {
+            // A dataset operator reaches only the datasets it was given (Dify's partial members).
+            let (status, body) = s.call(&c, "GET", &ds, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+            let (status, body) = owner
+                .call(
+                    &c,
+                    "PATCH",
+                    &ds,
+                    Some(json!({"permission": "partial_members",
+                        "partial_member_list": [{"user_id": s.account_id, "role": "dataset_operator"}]})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
         let name = format!("{role:?}");
         // Reads: every member.
         for path in [

@@ -64,6 +64,302 @@ async fn suite(store: &Store) {
     queries_files_and_stats(store).await;
     accounts(store).await;
     annotations_and_logs(store).await;
+    permissions_tags_and_external(store).await;
+}
+
+/// Partial member lists and the visibility rule in SQL, app tags, external knowledge APIs and
+/// their datasets.
+async fn permissions_tags_and_external(store: &Store) {
+    use ragd::store::{
+        DatasetListFilter, DatasetViewer, ExternalApiFields, Invited, ListVisibility, NewApp,
+        NewExternalDataset, Role,
+    };
+    let owner = store
+        .account_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let expires = ragd::store::now() + 3600;
+    let Invited::New {
+        account_id: member, ..
+    } = store
+        .invite_member(
+            DEFAULT_TENANT,
+            &owner.id,
+            "pat@example.com",
+            Role::Normal,
+            expires,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("a new member");
+    };
+    let new = |name: &str, permission: &str, created_by: &str| NewDataset {
+        tenant_id: DEFAULT_TENANT.into(),
+        name: name.into(),
+        embedding_model: None,
+        embedding_dimension: None,
+        doc_form: "text_model".into(),
+        process_rule: json!({"mode": "automatic"}),
+        description: String::new(),
+        indexing_technique: None,
+        permission: permission.into(),
+        retrieval_model: None,
+        created_by: Some(created_by.into()),
+    };
+    let shared = store
+        .create_dataset(new("perm-shared", "partial_members", &owner.id))
+        .await
+        .unwrap();
+    let hidden = store
+        .create_dataset(new("perm-hidden", "partial_members", &owner.id))
+        .await
+        .unwrap();
+    let private = store
+        .create_dataset(new("perm-private", "only_me", &owner.id))
+        .await
+        .unwrap();
+    store
+        .set_partial_members(DEFAULT_TENANT, &shared.id, &[member.clone(), member.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.partial_members(DEFAULT_TENANT, &shared.id).await.unwrap(),
+        vec![member.clone()]
+    );
+    let granted = store.granted_datasets(DEFAULT_TENANT, &member).await.unwrap();
+    assert_eq!(granted, vec![shared.id.clone()]);
+    let names = |datasets: Vec<ragd::store::Dataset>| {
+        let mut names: Vec<String> = datasets
+            .into_iter()
+            .map(|d| d.name)
+            .filter(|n| n.starts_with("perm-"))
+            .collect();
+        names.sort();
+        names
+    };
+    let list = |viewer: DatasetViewer, as_member: bool| DatasetListFilter {
+        visibility: Some(ListVisibility {
+            viewer,
+            keyless_own: false,
+            as_member,
+        }),
+        ..DatasetListFilter::default()
+    };
+    let reader = DatasetViewer {
+        account_id: member.clone(),
+        role: Role::Normal,
+        granted: granted.clone(),
+    };
+    for dataset in [&shared, &hidden, &private] {
+        assert_eq!(
+            dataset.visible_to(&reader),
+            dataset.id == shared.id,
+            "{}",
+            dataset.name
+        );
+    }
+    let (seen, _) = store
+        .filtered_datasets(DEFAULT_TENANT, &list(reader.clone(), true), 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(names(seen), vec!["perm-shared"]);
+    let operator = DatasetViewer {
+        role: Role::DatasetOperator,
+        ..reader.clone()
+    };
+    let (seen, _) = store
+        .filtered_datasets(DEFAULT_TENANT, &list(operator, true), 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(names(seen), vec!["perm-shared"]);
+    let as_owner = DatasetViewer {
+        account_id: owner.id.clone(),
+        role: Role::Owner,
+        granted: Vec::new(),
+    };
+    let (seen, _) = store
+        .filtered_datasets(DEFAULT_TENANT, &list(as_owner.clone(), false), 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(names(seen), vec!["perm-hidden", "perm-private", "perm-shared"]);
+    // Another permission clears the list; a removed member leaves every list.
+    store
+        .update_dataset(
+            DEFAULT_TENANT,
+            &hidden.id,
+            DatasetChanges {
+                partial_members: Some(vec![member.clone()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .granted_datasets(DEFAULT_TENANT, &member)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    store
+        .update_dataset(
+            DEFAULT_TENANT,
+            &hidden.id,
+            DatasetChanges {
+                permission: Some("all_team_members".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .partial_members(DEFAULT_TENANT, &hidden.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.remove_member(DEFAULT_TENANT, &member).await.unwrap());
+    assert!(
+        store
+            .granted_datasets(DEFAULT_TENANT, &member)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // App tags filter the app list; deleting the app drops its bindings.
+    let app = |name: &str| NewApp {
+        tenant_id: DEFAULT_TENANT.into(),
+        name: name.into(),
+        description: String::new(),
+        mode: "chat".into(),
+        icon_type: None,
+        icon: None,
+        icon_background: None,
+        model_config: json!({}),
+        created_by: Some(owner.id.clone()),
+    };
+    let tagged = store.create_app(app("tagged"), &[]).await.unwrap();
+    store.create_app(app("plain"), &[]).await.unwrap();
+    let tag = store
+        .create_tag(DEFAULT_TENANT, ragd::store::APP_TAG, "ops")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.tag_kind(DEFAULT_TENANT, &tag.id).await.unwrap().as_deref(),
+        Some("app")
+    );
+    assert_eq!(store.tag_kind("another-tenant", &tag.id).await.unwrap(), None);
+    store
+        .bind_tags(DEFAULT_TENANT, std::slice::from_ref(&tag.id), &tagged.id)
+        .await
+        .unwrap();
+    let (apps, total) = store
+        .list_apps(DEFAULT_TENANT, None, None, std::slice::from_ref(&tag.id), 1, 20)
+        .await
+        .unwrap();
+    assert_eq!((apps.len(), total), (1, 1));
+    assert_eq!(apps[0].id, tagged.id);
+    assert!(store.delete_app(DEFAULT_TENANT, &tagged.id).await.unwrap());
+    assert_eq!(
+        store.tags(DEFAULT_TENANT, "app", None).await.unwrap()[0].binding_count,
+        0
+    );
+
+    // External knowledge: an API, a dataset reading it, the API in use until the dataset goes.
+    let fields = ExternalApiFields {
+        name: "Notes".into(),
+        description: String::new(),
+        endpoint: "https://kb.example.com/api".into(),
+        api_key_sealed: "sealed".into(),
+    };
+    let api = store
+        .create_external_api(DEFAULT_TENANT, Some(&owner.id), &fields)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_external_api(DEFAULT_TENANT, None, &fields).await,
+        Err(StoreError::DuplicateExternalApiName(_))
+    ));
+    let (apis, total) = store
+        .external_apis(DEFAULT_TENANT, Some("not"), 1, 20)
+        .await
+        .unwrap();
+    assert_eq!((apis.len(), total), (1, 1));
+    assert!(
+        store
+            .external_api("another-tenant", &api.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let external = NewExternalDataset {
+        tenant_id: DEFAULT_TENANT.into(),
+        name: "perm-external".into(),
+        description: String::new(),
+        created_by: Some(owner.id.clone()),
+        api_id: api.id.clone(),
+        knowledge_id: "kb-1".into(),
+        retrieval_model: json!({"top_k": 2}),
+    };
+    assert!(matches!(
+        store
+            .create_external_dataset(NewExternalDataset {
+                tenant_id: "another-tenant".into(),
+                ..external.clone()
+            })
+            .await,
+        Err(StoreError::ExternalApiNotFound)
+    ));
+    let dataset = store.create_external_dataset(external).await.unwrap();
+    assert_eq!(dataset.provider, "external");
+    let binding = store
+        .external_binding(DEFAULT_TENANT, &dataset.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (binding.api_id.as_str(), binding.knowledge_id.as_str()),
+        (api.id.as_str(), "kb-1")
+    );
+    store
+        .set_external_retrieval_model(DEFAULT_TENANT, &dataset.id, &json!({"top_k": 5}))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .external_binding(DEFAULT_TENANT, &dataset.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .retrieval_model["top_k"],
+        5
+    );
+    assert_eq!(
+        store
+            .external_api_datasets(DEFAULT_TENANT, &api.id)
+            .await
+            .unwrap(),
+        vec![(dataset.id.clone(), "perm-external".to_string())]
+    );
+    assert!(matches!(
+        store.delete_external_api(DEFAULT_TENANT, &api.id).await,
+        Err(StoreError::ExternalApiInUse(1))
+    ));
+    assert!(store.delete_dataset(DEFAULT_TENANT, &dataset.id).await.unwrap());
+    assert!(
+        store
+            .external_binding(DEFAULT_TENANT, &dataset.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.delete_external_api(DEFAULT_TENANT, &api.id).await.unwrap());
+    assert!(!store.delete_external_api(DEFAULT_TENANT, &api.id).await.unwrap());
 }
 
 /// Console accounts: setup once, invitations, activation, roles, refresh tokens, model settings.
@@ -1017,8 +1313,12 @@ async fn metadata_and_tags(store: &Store) {
         .await
         .unwrap();
     assert_eq!((bound[0].name.as_str(), bound[0].binding_count), ("Biology", 1));
+    let filter = ragd::store::DatasetListFilter {
+        tag_ids: vec![tag.id.clone()],
+        ..Default::default()
+    };
     let (tagged, total) = store
-        .list_datasets_with_tags(DEFAULT_TENANT, None, std::slice::from_ref(&tag.id), 1, 20)
+        .filtered_datasets(DEFAULT_TENANT, &filter, 1, 20)
         .await
         .unwrap();
     assert_eq!((tagged[0].id.as_str(), total), (dataset.id.as_str(), 1));

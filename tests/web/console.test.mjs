@@ -357,6 +357,50 @@ describe('web console', { concurrency: false }, () => {
     await shot('11-logs');
   });
 
+  test('tag a knowledge base and an app, filter the lists by tag, remove a tag', async () => {
+    await page.goto(`${URL_BASE}/datasets`);
+    await page.getByRole('button', { name: `Edit tags of ${DATASET}` }).click();
+    let dialog = page.getByRole('dialog', { name: `Tags of “${DATASET}”` });
+    await dialog.getByLabel('New tag').fill('wetlands');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const tags = page.getByRole('list', { name: `Tags of ${DATASET}` });
+    await tags.getByText('wetlands').waitFor();
+    // The filter lists the new tag; choosing it keeps the tagged knowledge base.
+    const filter = page.getByLabel('Filter by tag');
+    await filter.locator('option', { hasText: 'wetlands (1)' }).waitFor({ state: 'attached' });
+    await filter.selectOption({ label: 'wetlands (1)' });
+    await page.getByRole('link', { name: DATASET }).waitFor();
+    await shot('10-dataset-tags');
+    // Tags survive a reload (they are the server's).
+    await page.reload();
+    await page.getByRole('list', { name: `Tags of ${DATASET}` }).getByText('wetlands').waitFor();
+
+    // An app tag on the app.
+    await page.goto(`${URL_BASE}/apps`);
+    const app = page.locator('.card').first();
+    const appName = (await app.locator('.card-title').textContent()).trim();
+    await page.getByRole('button', { name: `Edit tags of ${appName}` }).click();
+    dialog = page.getByRole('dialog', { name: `Tags of “${appName}”` });
+    assert.equal(await dialog.getByRole('checkbox').count(), 0, 'knowledge tags are not app tags');
+    await dialog.getByLabel('New tag').fill('birds');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('list', { name: `Tags of ${appName}` }).getByText('birds').waitFor();
+    const appFilter = page.getByLabel('Filter by tag');
+    await appFilter.locator('option', { hasText: 'birds (1)' }).waitFor({ state: 'attached' });
+    await appFilter.selectOption({ label: 'birds (1)' });
+    await page.getByRole('link', { name: appName }).waitFor();
+
+    // Removing the tag: unchecked and saved, it is gone from the card.
+    await page.getByRole('button', { name: `Edit tags of ${appName}` }).click();
+    dialog = page.getByRole('dialog', { name: `Tags of “${appName}”` });
+    await dialog.getByLabel('birds').uncheck();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('list', { name: `Tags of ${appName}` }).getByText('birds').count(), 0);
+    // The filter counts the bindings again.
+    await appFilter.locator('option', { hasText: 'birds (0)' }).waitFor({ state: 'attached' });
+  });
+
   test('narrow window and dark mode', async () => {
     const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', storageState: await context.storageState() });
     const small = await narrow.newPage();

@@ -102,6 +102,12 @@ pub(crate) async fn generate(
     let config = app_config(&key)?;
     let attachments = resolve_attachments(&state.engine, &key.app.tenant_id, &end_user.id, &files).await?;
     let provider = provider(&state, &key.app.tenant_id).await?;
+    let external_sources = crate::api::knowledge::external::app_sources(
+        &state,
+        &key.app.tenant_id,
+        &config.datasets.dataset_ids,
+    )
+    .await?;
     let generation = crate::apps::start(
         state.engine.clone(),
         GenerationRequest {
@@ -118,6 +124,7 @@ pub(crate) async fn generate(
             auto_generate_name: body["auto_generate_name"].as_bool().unwrap_or(true),
             provider,
             retry: RetryPolicy::default(),
+            external_sources,
         },
     )
     .await?;

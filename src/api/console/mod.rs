@@ -9,6 +9,7 @@ mod datasets;
 pub mod model_settings;
 pub mod passport;
 pub mod session;
+mod tags;
 pub mod throttle;
 mod workspaces;
 
@@ -93,6 +94,13 @@ pub fn routes() -> Router<AppState> {
             "/workspaces/current/default-model",
             get(model_settings::default_model),
         )
+        .route("/tags", get(tags::list).post(tags::create))
+        .route(
+            "/tags/{tag_id}",
+            axum::routing::patch(tags::rename).delete(tags::delete),
+        )
+        .route("/tag-bindings/create", post(tags::bind))
+        .route("/tag-bindings/remove", post(tags::unbind))
         .merge(datasets::routes())
         .merge(apps::routes())
 }

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue};
 
 use crate::api::client::Client;
 use crate::api::{ApiError, AppState, ErrorCode};
-use crate::store::{ACCOUNT_ACTIVE, Role, now};
+use crate::store::{ACCOUNT_ACTIVE, DatasetViewer, Role, now};
 
 pub const ACCESS_COOKIE: &str = "access_token";
 pub const REFRESH_COOKIE: &str = "refresh_token";
@@ -32,6 +32,8 @@ pub struct ConsoleUser {
     pub role: Role,
     pub name: String,
     pub email: String,
+    /// Datasets of the workspace whose partial member list names the account.
+    pub granted: Vec<String>,
 }
 
 impl ConsoleUser {
@@ -61,10 +63,11 @@ impl ConsoleUser {
     }
 
     /// Who this account is when it names datasets to an app.
-    pub fn dataset_viewer(&self) -> crate::apps::manage::Viewer {
-        crate::apps::manage::Viewer {
+    pub fn dataset_viewer(&self) -> DatasetViewer {
+        DatasetViewer {
             account_id: self.account_id.clone(),
             role: self.role,
+            granted: self.granted.clone(),
         }
     }
 }
@@ -166,7 +169,9 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let (tenant_id, role) =
             current_workspace(state, &account.id, account.current_tenant_id.as_deref()).await?;
         store.touch_account(&account).await?;
+        let granted = store.granted_datasets(&tenant_id, &account.id).await?;
         Ok(ConsoleUser {
+            granted,
             account_id: account.id,
             tenant_id,
             role,

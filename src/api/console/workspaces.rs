@@ -95,6 +95,8 @@ pub async fn create(
     let user = ConsoleUser {
         tenant_id: id,
         role: Role::Owner,
+        // Nothing is shared with an account in a workspace it just made.
+        granted: Vec::new(),
         ..user
     };
     Ok((StatusCode::CREATED, Json(current_view(&state, &user).await?)).into_response())
@@ -140,6 +142,7 @@ pub async fn switch(
     let user = ConsoleUser {
         tenant_id: body.tenant_id,
         role,
+        granted: Vec::new(),
         ..user
     };
     Ok(Json(

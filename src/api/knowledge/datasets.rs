@@ -12,7 +12,10 @@ use crate::api::auth::DatasetKey;
 use crate::api::caller::{self, Access};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::{ApiError, AppState};
-use crate::store::{Dataset, DatasetChanges, KNOWLEDGE_TAG, NewDataset};
+use crate::store::{
+    ALL_TEAM, Dataset, DatasetChanges, DatasetListFilter, DatasetViewer, KNOWLEDGE_TAG, ListVisibility,
+    NewDataset, ONLY_ME, PARTIAL_TEAM, Role,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct CreateDataset {
@@ -29,6 +32,8 @@ pub struct CreateDataset {
     embedding_model: Option<String>,
     #[serde(default)]
     retrieval_model: Option<Value>,
+    #[serde(default)]
+    partial_member_list: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -39,6 +44,7 @@ pub struct UpdateDataset {
     permission: Option<String>,
     embedding_model: Option<String>,
     retrieval_model: Option<Value>,
+    partial_member_list: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +54,10 @@ pub struct ListQuery {
     #[serde(default = "default_limit")]
     limit: u32,
     keyword: Option<String>,
+    /// Dify: with `true` the owner (whom a dataset key acts as) lists every dataset; otherwise
+    /// what a member would see.
+    #[serde(default)]
+    include_all: Option<String>,
 }
 
 fn default_page() -> u32 {
@@ -82,9 +92,41 @@ pub(crate) fn check_technique(technique: &str) -> Result<(), ApiError> {
 
 pub(crate) fn check_permission(permission: &str) -> Result<(), ApiError> {
     match permission {
-        "only_me" | "all_team_members" | "partial_members" => Ok(()),
+        ONLY_ME | ALL_TEAM | PARTIAL_TEAM => Ok(()),
         _ => Err(ApiError::invalid("Invalid permission.")),
     }
+}
+
+/// Dify's `partial_member_list` (`[{"user_id": ..., "role": ...}]`) as account ids, each a member
+/// of the workspace (400 otherwise). Only read with `partial_members`, as Dify does; None when
+/// the list is absent or not used (the stored list is then kept, or cleared by another permission).
+pub(crate) async fn partial_member_ids(
+    state: &AppState,
+    tenant_id: &str,
+    permission: Option<&str>,
+    list: Option<&Value>,
+) -> Result<Option<Vec<String>>, ApiError> {
+    let (Some(PARTIAL_TEAM), Some(list)) = (permission, list) else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::invalid("partial_member_list must be a list of {\"user_id\": ...} objects.");
+    let entries = list.as_array().ok_or_else(invalid)?;
+    let mut ids = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let id = entry.get("user_id").and_then(Value::as_str).ok_or_else(invalid)?;
+        let id = uuid::Uuid::parse_str(id)
+            .map(|u| u.to_string())
+            .map_err(|_| ApiError::invalid(format!("Member {id} is not in this workspace.")))?;
+        if state.engine.store().member_role(tenant_id, &id).await?.is_none() {
+            return Err(ApiError::invalid(format!(
+                "Member {id} is not in this workspace."
+            )));
+        }
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(Some(ids))
 }
 
 /// Checks an update's `embedding_model`: it must be installed. A dataset that has a model and
@@ -156,12 +198,27 @@ pub async fn dataset_json(state: &AppState, dataset: &Dataset) -> Result<Value, 
         .target_tags(&dataset.tenant_id, KNOWLEDGE_TAG, &dataset.id)
         .await?;
     let schema = store.metadata_schema(&dataset.tenant_id, &dataset.id).await?;
-    Ok(views::dataset(dataset, counts, &tags, &schema))
+    let mut value = views::dataset(dataset, counts, &tags, &schema);
+    super::external::add_to_view(state, dataset, &mut value).await?;
+    // Dify adds the list to a partial-members dataset's view.
+    if dataset.permission == PARTIAL_TEAM {
+        value["partial_member_list"] = json!(store.partial_members(&dataset.tenant_id, &dataset.id).await?);
+    }
+    Ok(value)
 }
 
 /// The dataset named by the path, in the key's workspace, with its API access on.
 pub async fn find_dataset(state: &AppState, key: &DatasetKey, dataset_id: &str) -> Result<Dataset, ApiError> {
     caller::find_dataset(state, key, dataset_id, Access::Write).await
+}
+
+/// [`find_dataset`] for document and segment routes: an external dataset has none.
+pub async fn find_document_dataset(
+    state: &AppState,
+    key: &DatasetKey,
+    dataset_id: &str,
+) -> Result<Dataset, ApiError> {
+    caller::find_document_dataset(state, key, dataset_id, Access::Write).await
 }
 
 pub async fn create(
@@ -175,8 +232,15 @@ pub async fn create(
     if let Some(technique) = &body.indexing_technique {
         check_technique(technique)?;
     }
-    let permission = body.permission.unwrap_or_else(|| "only_me".into());
+    let permission = body.permission.unwrap_or_else(|| ONLY_ME.into());
     check_permission(&permission)?;
+    let members = partial_member_ids(
+        &state,
+        &key.0.tenant_id,
+        Some(&permission),
+        body.partial_member_list.as_ref(),
+    )
+    .await?;
     if body.provider.as_deref().is_some_and(|p| p != "vendor") {
         return Err(ApiError::invalid("External datasets are not supported."));
     }
@@ -207,6 +271,13 @@ pub async fn create(
             created_by: None,
         })
         .await?;
+    if let Some(members) = members {
+        state
+            .engine
+            .store()
+            .set_partial_members(&dataset.tenant_id, &dataset.id, &members)
+            .await?;
+    }
     Ok(Json(dataset_json(&state, &dataset).await?))
 }
 
@@ -230,16 +301,32 @@ pub async fn list(
         .collect();
     let store = state.engine.store();
     let tenant = &key.0.tenant_id;
-    let keyword = query.keyword.as_deref();
-    let (datasets, total) = if tag_ids.is_empty() {
-        store
-            .list_datasets(tenant, keyword, query.page, query.limit)
-            .await?
-    } else {
-        store
-            .list_datasets_with_tags(tenant, keyword, &tag_ids, query.page, query.limit)
-            .await?
+    let include_all = match query.include_all.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::invalid("include_all must be true or false")),
     };
+    // A dataset key acts as the workspace owner, as Dify runs these requests.
+    let owner = store.workspace_owner(tenant).await?.unwrap_or_default();
+    let granted = store.granted_datasets(tenant, &owner).await?;
+    let filter = DatasetListFilter {
+        keyword: query.keyword.clone(),
+        tag_ids: tag_ids.clone(),
+        visibility: Some(ListVisibility {
+            viewer: DatasetViewer {
+                account_id: owner,
+                role: Role::Owner,
+                granted,
+            },
+            keyless_own: true,
+            as_member: !include_all,
+        }),
+        ..DatasetListFilter::default()
+    };
+    // Unknown tags match nothing (the console's list ignores tag filtering the same way).
+    let (datasets, total) = store
+        .filtered_datasets(tenant, &filter, query.page, query.limit)
+        .await?;
     let mut data = Vec::with_capacity(datasets.len());
     for dataset in &datasets {
         data.push(dataset_json(&state, dataset).await?);
@@ -279,6 +366,13 @@ pub async fn update(
     if let Some(permission) = &body.permission {
         check_permission(permission)?;
     }
+    let partial_members = partial_member_ids(
+        &state,
+        &key.0.tenant_id,
+        body.permission.as_deref(),
+        body.partial_member_list.as_ref(),
+    )
+    .await?;
     if let Some(retrieval) = &body.retrieval_model {
         super::retrieve::parse_retrieval_model(retrieval)?;
     }
@@ -290,6 +384,7 @@ pub async fn update(
         description: body.description,
         permission: body.permission,
         retrieval_model: body.retrieval_model,
+        partial_members,
     };
     // Fields first: a refused name (409) leaves the technique as it was.
     let updated = state

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::datasets::find_dataset;
+use super::datasets::find_document_dataset as find_dataset;
 use super::uploads::read_file_form;
 use super::views;
 use crate::api::auth::DatasetKey;
@@ -559,7 +559,7 @@ pub async fn indexing_status<C: Caller>(
     caller: C,
     Path((dataset_id, batch)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = caller::find_dataset(&state, &caller, &dataset_id, Access::Read).await?;
+    let dataset = caller::find_document_dataset(&state, &caller, &dataset_id, Access::Read).await?;
     let documents = state.engine.store().batch_documents(&dataset.id, &batch).await?;
     if documents.is_empty() {
         return Err(ApiError::not_found("Documents not found."));
@@ -634,7 +634,7 @@ pub async fn get<C: Caller>(
     Path((dataset_id, document_id)): Path<(String, String)>,
     ApiQuery(query): ApiQuery<DetailQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let dataset = caller::find_dataset(&state, &caller, &dataset_id, Access::Read).await?;
+    let dataset = caller::find_document_dataset(&state, &caller, &dataset_id, Access::Read).await?;
     let metadata = query.metadata.unwrap_or_else(|| "all".into());
     if !matches!(metadata.as_str(), "all" | "only" | "without") {
         return Err(ApiError::new(
@@ -658,7 +658,7 @@ pub async fn delete<C: Caller>(
     caller: C,
     Path((dataset_id, document_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let dataset = caller::find_dataset(&state, &caller, &dataset_id, Access::Write).await?;
+    let dataset = caller::find_document_dataset(&state, &caller, &dataset_id, Access::Write).await?;
     let document = find_document(&state, &dataset, &document_id).await?;
     if document.archived {
         return Err(ApiError::new(

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::datasets::find_dataset;
+use super::datasets::find_document_dataset as find_dataset;
 use super::documents::find_document;
 use crate::api::auth::DatasetKey;
 use crate::api::extract::ApiJson;

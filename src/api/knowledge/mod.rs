@@ -3,12 +3,13 @@
 pub(crate) mod datasets;
 pub(crate) mod documents;
 mod downloads;
+pub(crate) mod external;
 pub(crate) mod metadata;
 pub(crate) mod models;
 pub(crate) mod processing;
 pub(crate) mod retrieve;
 pub(crate) mod segments;
-mod tags;
+pub(crate) mod tags;
 pub(crate) mod uploads;
 pub(crate) mod views;
 

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use crate::api::caller::{Access, Caller, find_dataset};
+use crate::api::caller::{Access, Caller, find_document_dataset as find_dataset};
 use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState};
 

@@ -14,7 +14,9 @@ use crate::api::extract::ApiJson;
 use crate::api::{ApiError, AppState};
 use crate::engine::{MetadataFilter, SearchOptions, SearchResult};
 use crate::rerank::RerankModel;
-use crate::store::{DEFAULT_OWNER, Dataset, DocumentSelection, NewDatasetQuery, QuerySource};
+use crate::store::{
+    DEFAULT_OWNER, Dataset, DocumentSelection, EXTERNAL_PROVIDER, NewDatasetQuery, QuerySource,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct RetrieveBody {
@@ -22,6 +24,9 @@ pub struct RetrieveBody {
     query: Option<String>,
     #[serde(default)]
     retrieval_model: Option<Value>,
+    /// Settings of an external dataset's retrieval (the console's external hit testing).
+    #[serde(default)]
+    external_retrieval_model: Option<Value>,
 }
 
 /// Dify's retrieval_model object (A.7); every field optional so partial objects work.
@@ -227,6 +232,13 @@ pub async fn retrieve<C: Caller>(
     }
     if query.chars().count() > crate::engine::MAX_QUERY_CHARS {
         return Err(ApiError::invalid("Query cannot exceed 250 characters"));
+    }
+    // An external dataset is searched by its External Knowledge API.
+    if dataset.provider == EXTERNAL_PROVIDER {
+        let requested = body.external_retrieval_model.as_ref();
+        return Ok(Json(
+            super::external::retrieve(&state, &dataset, &query, requested, None).await?,
+        ));
     }
     let requested = body.retrieval_model.is_some();
     let retrieval = body

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::datasets::find_dataset;
+use super::datasets::find_document_dataset as find_dataset;
 use super::views;
 use crate::api::auth::DatasetKey;
 use crate::api::caller::{self, Access, Caller};
@@ -187,7 +187,7 @@ async fn segment_scope<C: Caller>(
     ids: (&str, &str, &str),
 ) -> Result<(Dataset, String, String), ApiError> {
     let (dataset_id, document_id, segment_id) = ids;
-    let dataset = caller::find_dataset(state, caller, dataset_id, access).await?;
+    let dataset = caller::find_document_dataset(state, caller, dataset_id, access).await?;
     Ok((
         dataset,
         uuid_path(document_id, "Document")?,

@@ -48,7 +48,7 @@ pub struct Binding {
     target_id: Option<String>,
 }
 
-fn check_name(name: Option<&str>) -> Result<String, ApiError> {
+pub(crate) fn check_name(name: Option<&str>) -> Result<String, ApiError> {
     let name = name.map(str::trim).unwrap_or("");
     if name.is_empty() || name.chars().count() > MAX_TAG_NAME_CHARS {
         return Err(ApiError::invalid("Name must be between 1 to 50 characters."));
@@ -57,7 +57,7 @@ fn check_name(name: Option<&str>) -> Result<String, ApiError> {
 }
 
 /// A tag id from a body; one that cannot name a tag is a 404 like an unknown one.
-fn tag_id(id: Option<&str>) -> Result<String, ApiError> {
+pub(crate) fn tag_id(id: Option<&str>) -> Result<String, ApiError> {
     let id = id.ok_or_else(|| ApiError::invalid("Tag ID is required."))?;
     uuid::Uuid::parse_str(id)
         .map(|u| u.to_string())

@@ -9,6 +9,7 @@ import { showError } from './auth.js';
 import { apiKeysPanel } from './settings.js';
 import { annotationsPanel } from './annotations.js';
 import { logsPanel } from './app_logs.js';
+import { tagFilter, cardTags } from './tags.js';
 
 const MODES = { chat: 'Chat', completion: 'Completion', 'agent-chat': 'Agent', 'advanced-chat': 'Chatflow', workflow: 'Workflow' };
 
@@ -17,12 +18,14 @@ export async function appsPage({ main }) {
   const create = h('button', { class: 'button primary', type: 'button' }, 'Create app');
   const list = h('ul', { class: 'cards', 'aria-label': 'Apps' });
   const status = h('p', { class: 'muted', role: 'status' });
+  let tagId = '';
+  const filter = tagFilter('app', (id) => { tagId = id; load().catch((e) => toast(e.message, 'error')); });
   mount(main, h('div', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', {}, 'Apps'), can('edit') ? create : null),
-    h('div', { class: 'toolbar' }, search), status, list));
+    h('div', { class: 'toolbar' }, search, filter.element), status, list));
 
   async function load() {
-    const answer = await get('/apps', { page: 1, limit: 100, name: search.value.trim() });
+    const answer = await get('/apps', { page: 1, limit: 100, name: search.value.trim(), tag_ids: tagId });
     list.replaceChildren(...answer.data.map((app) => {
       const remove = h('button', { class: 'button ghost danger small', type: 'button', 'aria-label': `Delete ${app.name}` }, 'Delete');
       remove.addEventListener('click', async () => {
@@ -35,11 +38,13 @@ export async function appsPage({ main }) {
           toast(err.message, 'error');
         }
       });
+      const tags = cardTags('app', app, can('edit'), () => filter.refresh().catch(() => {}));
       return h('li', { class: 'card' },
         h('h2', { class: 'card-title' }, h('a', { href: `/app/${app.id}/configuration` }, app.name)),
         h('p', { class: 'card-text' }, app.description || h('span', { class: 'muted' }, 'No description')),
         h('p', { class: 'card-meta' }, `${MODES[app.mode] || app.mode} · updated ${formatTime(app.updated_at || app.created_at)}`),
-        can('edit') ? h('div', { class: 'card-actions' }, remove) : null);
+        tags.list,
+        can('edit') ? h('div', { class: 'card-actions' }, tags.edit, remove) : null);
     }));
     status.textContent = answer.data.length ? '' : 'No apps yet. Create a chat app that answers from your knowledge bases.';
   }

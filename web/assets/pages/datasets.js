@@ -4,6 +4,7 @@ import { get, post, del, can } from '../api.js';
 import { h, mount, field, modal, confirmAction, toast, announce, debounce, formatNumber, busy } from '../dom.js';
 import { navigate } from '../router.js';
 import { showError } from './auth.js';
+import { tagFilter, cardTags } from './tags.js';
 
 const PAGE_SIZE = 30;
 
@@ -13,20 +14,22 @@ export async function datasetsPage({ main }) {
   const list = h('ul', { class: 'cards', 'aria-label': 'Knowledge bases' });
   const more = h('button', { class: 'button', type: 'button', hidden: true }, 'Show more');
   const status = h('p', { class: 'muted', role: 'status' });
+  let tagId = '';
+  const filter = tagFilter('knowledge', (id) => { tagId = id; load(true).catch((e) => toast(e.message, 'error')); });
   mount(main, h('div', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', {}, 'Knowledge'), can('edit-datasets') ? create : null),
-    h('div', { class: 'toolbar' }, search),
+    h('div', { class: 'toolbar' }, search, filter.element),
     status, list, more));
 
   let page = 1;
   async function load(reset) {
     if (reset) page = 1;
-    const answer = await get('/datasets', { page, limit: PAGE_SIZE, keyword: search.value.trim() });
+    const answer = await get('/datasets', { page, limit: PAGE_SIZE, keyword: search.value.trim(), tag_ids: tagId });
     if (reset) list.replaceChildren();
     for (const dataset of answer.data) list.append(card(dataset));
     more.hidden = !answer.has_more;
     const count = list.children.length;
-    status.textContent = count ? '' : (search.value.trim() ? 'No knowledge base matches.' : 'No knowledge base yet. Create one to upload documents.');
+    status.textContent = count ? '' : (search.value.trim() || tagId ? 'No knowledge base matches.' : 'No knowledge base yet. Create one to upload documents.');
   }
 
   function card(dataset) {
@@ -44,13 +47,15 @@ export async function datasetsPage({ main }) {
         toast(err.message, 'error');
       }
     });
+    const tags = cardTags('knowledge', dataset, can('edit-datasets'), () => filter.refresh().catch(() => {}));
     const item = h('li', { class: 'card' },
       h('h2', { class: 'card-title' }, h('a', { href: `/datasets/${dataset.id}/documents` }, dataset.name)),
       dataset.description ? h('p', { class: 'card-text' }, dataset.description) : h('p', { class: 'card-text muted' }, 'No description'),
       h('p', { class: 'card-meta' },
         `${formatNumber(dataset.document_count)} documents · ${formatNumber(dataset.word_count)} words · ${formatNumber(dataset.app_count)} apps`),
-      h('p', { class: 'card-meta' }, dataset.indexing_technique === 'economy' ? 'Economy (keywords)' : dataset.indexing_technique === 'high_quality' ? `High quality (embeddings${dataset.embedding_model ? `: ${dataset.embedding_model}` : ''})` : 'Not indexed yet'),
-      can('edit-datasets') ? h('div', { class: 'card-actions' }, remove) : null);
+      h('p', { class: 'card-meta' }, dataset.provider === 'external' ? 'External knowledge API' : dataset.indexing_technique === 'economy' ? 'Economy (keywords)' : dataset.indexing_technique === 'high_quality' ? `High quality (embeddings${dataset.embedding_model ? `: ${dataset.embedding_model}` : ''})` : 'Not indexed yet'),
+      tags.list,
+      can('edit-datasets') ? h('div', { class: 'card-actions' }, tags.edit, remove) : null);
     return item;
   }
 

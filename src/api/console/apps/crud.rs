@@ -38,8 +38,18 @@ pub async fn list(
     State(state): State<AppState>,
     user: ConsoleUser,
     ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     user.require_app_user()?;
+    // `tag_ids` repeats (`?tag_ids=a&tag_ids=b`) or comes comma-separated (Dify's console).
+    let tag_ids: Vec<String> = pairs
+        .iter()
+        .filter(|(name, _)| name == "tag_ids")
+        .flat_map(|(_, value)| value.split(','))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect();
     let page = number(query.page.as_deref(), 1, 99_999, "page")?;
     let limit = number(query.limit.as_deref(), 20, 100, "limit")?;
     let mode = match query.mode.as_deref() {
@@ -52,14 +62,25 @@ pub async fn list(
     let (apps, total) = state
         .engine
         .store()
-        .list_apps(&user.tenant_id, mode, query.name.as_deref(), page, limit)
+        .list_apps(
+            &user.tenant_id,
+            mode,
+            query.name.as_deref(),
+            &tag_ids,
+            page,
+            limit,
+        )
         .await?;
+    let mut data = Vec::with_capacity(apps.len());
+    for app in &apps {
+        data.push(app_view(&state, app, &user).await?);
+    }
     Ok(Json(json!({
         "page": page,
         "limit": limit,
         "total": total,
         "has_more": i64::from(page) * i64::from(limit) < total,
-        "data": apps.iter().map(|app| app_view(app, &user)).collect::<Vec<_>>(),
+        "data": data,
     })))
 }
 
@@ -97,7 +118,7 @@ pub async fn create(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(app_view(&app, &user))))
+    Ok((StatusCode::CREATED, Json(app_view(&state, &app, &user).await?)))
 }
 
 pub async fn detail(
@@ -107,7 +128,7 @@ pub async fn detail(
 ) -> Result<Json<Value>, ApiError> {
     user.require_app_user()?;
     let app = find_app(&state, &user, &app_id).await?;
-    Ok(Json(app_view(&app, &user)))
+    Ok(Json(app_view(&state, &app, &user).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,7 +166,7 @@ pub async fn update(
         .update_app(&user.tenant_id, &app.id, changes)
         .await?
         .ok_or_else(|| ApiError::not_found("App not found."))?;
-    Ok(Json(app_view(&updated, &user)))
+    Ok(Json(app_view(&state, &updated, &user).await?))
 }
 
 pub async fn remove(
@@ -226,5 +247,5 @@ async fn set_switch(
         .update_app(&user.tenant_id, &app.id, changes)
         .await?
         .ok_or_else(|| ApiError::not_found("App not found."))?;
-    Ok(Json(app_view(&updated, user)))
+    Ok(Json(app_view(state, &updated, user).await?))
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::api::console::session::ConsoleUser;
 use crate::api::{ApiError, AppState};
-use crate::store::App;
+use crate::store::{APP_TAG, App};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -136,8 +136,13 @@ async fn find_app(state: &AppState, user: &ConsoleUser, app_id: &str) -> Result<
         .ok_or_else(|| ApiError::not_found("App not found."))
 }
 
-/// Dify's app detail (`app_detail_fields`), with the model config it runs.
-fn app_view(app: &App, user: &ConsoleUser) -> Value {
+/// Dify's app detail (`app_detail_fields`), with the model config it runs and its tags.
+async fn app_view(state: &AppState, app: &App, user: &ConsoleUser) -> Result<Value, ApiError> {
+    let tags = state
+        .engine
+        .store()
+        .target_tags(&app.tenant_id, APP_TAG, &app.id)
+        .await?;
     let mut model_config = app.model_config.clone();
     if let Some(config) = model_config.as_object_mut() {
         config.insert("prompt_type".into(), json!("simple"));
@@ -148,7 +153,7 @@ fn app_view(app: &App, user: &ConsoleUser) -> Value {
         Some(id) if id == user.account_id => user.name.clone(),
         _ => String::new(),
     };
-    json!({
+    Ok(json!({
         "id": app.id,
         "name": app.name,
         "description": app.description,
@@ -166,8 +171,11 @@ fn app_view(app: &App, user: &ConsoleUser) -> Value {
         "created_at": app.created_at,
         "updated_by": null,
         "updated_at": app.updated_at,
-        "tags": [],
+        "tags": tags
+            .iter()
+            .map(|t| json!({"id": t.id, "name": t.name, "type": t.kind}))
+            .collect::<Vec<_>>(),
         "author_name": author_name,
         "access_mode": null,
-    })
+    }))
 }

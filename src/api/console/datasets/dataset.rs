@@ -14,12 +14,16 @@ use crate::api::caller::{Access, find_dataset};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::knowledge::datasets::{
     apply_embedding_model_change, check_description, check_embedding_model_change, check_name,
-    check_permission, check_technique, dataset_json, embedding_model,
+    check_permission, check_technique, dataset_json, embedding_model, partial_member_ids,
 };
+use crate::api::knowledge::external;
 use crate::api::knowledge::retrieve::parse_retrieval_model;
 use crate::api::knowledge::views;
 use crate::api::{ApiError, AppState};
-use crate::store::{BUILT_IN_FIELDS, Dataset, DatasetChanges, DatasetListFilter, NewDataset, Role};
+use crate::store::{
+    BUILT_IN_FIELDS, Dataset, DatasetChanges, DatasetListFilter, EXTERNAL_PROVIDER, ListVisibility,
+    NewDataset, ONLY_ME, PARTIAL_TEAM, Role,
+};
 
 /// Dify's default process rule for the console (`DocumentService.DEFAULT_RULES`).
 pub fn default_process_rule() -> Value {
@@ -66,7 +70,9 @@ pub async fn related_apps(state: &AppState, dataset: &Dataset) -> Result<Vec<Val
 /// The dataset object of the console: the knowledge API's, with its partial member list.
 async fn console_dataset(state: &AppState, dataset: &Dataset) -> Result<Value, ApiError> {
     let mut value = dataset_json(state, dataset).await?;
-    value["partial_member_list"] = json!([]);
+    if value.get("partial_member_list").is_none() {
+        value["partial_member_list"] = json!([]);
+    }
     value["app_count"] = json!(related_apps(state, dataset).await?.len());
     Ok(value)
 }
@@ -109,18 +115,26 @@ pub async fn list(
     for (key, value) in pairs {
         match key.as_str() {
             "keyword" if !value.is_empty() => filter.keyword = Some(value),
-            "tag_ids" if !value.is_empty() => filter.tag_ids.push(value),
+            // Repeated, or comma-separated as Dify's console sends it.
+            "tag_ids" => filter.tag_ids.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_string),
+            ),
             "ids" if !value.is_empty() => filter.ids.push(value),
             "include_all" => include_all = value == "true",
             _ => {}
         }
     }
     // The owner sees every dataset with include_all; everyone else only what they may open.
-    if !(include_all && user.role == Role::Owner) {
-        filter.visible_to = Some(user.account_id.clone());
+    filter.visibility = Some(ListVisibility {
+        viewer: user.dataset_viewer(),
         // Datasets made with a dataset key act as the owner's (Dify runs those requests so).
-        filter.keyless_are_visible = user.role == Role::Owner;
-    }
+        keyless_own: user.role == Role::Owner,
+        as_member: !include_all,
+    });
     let (datasets, total) = state
         .engine
         .store()
@@ -154,6 +168,8 @@ pub struct CreateDataset {
     /// decides records it then.
     #[serde(default)]
     embedding_model: Option<String>,
+    #[serde(default)]
+    partial_member_list: Option<Value>,
 }
 
 pub async fn create(
@@ -168,8 +184,15 @@ pub async fn create(
     if let Some(technique) = &body.indexing_technique {
         check_technique(technique)?;
     }
-    let permission = body.permission.unwrap_or_else(|| "only_me".into());
+    let permission = body.permission.unwrap_or_else(|| ONLY_ME.into());
     check_permission(&permission)?;
+    let members = partial_member_ids(
+        &state,
+        &user.tenant_id,
+        Some(&permission),
+        body.partial_member_list.as_ref(),
+    )
+    .await?;
     if body.provider.as_deref().is_some_and(|p| p != "vendor") {
         return Err(ApiError::invalid("External datasets are not supported."));
     }
@@ -204,6 +227,13 @@ pub async fn create(
             created_by: Some(user.account_id.clone()),
         })
         .await?;
+    if let Some(members) = members {
+        state
+            .engine
+            .store()
+            .set_partial_members(&dataset.tenant_id, &dataset.id, &members)
+            .await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(console_dataset(&state, &dataset).await?),
@@ -228,6 +258,52 @@ pub struct UpdateDataset {
     permission: Option<String>,
     embedding_model: Option<String>,
     retrieval_model: Option<Value>,
+    partial_member_list: Option<Value>,
+    /// An external dataset's settings (`{top_k, score_threshold, score_threshold_enabled}`).
+    external_retrieval_model: Option<Value>,
+}
+
+/// Dify's `DatasetPermissionService.check_permission`: a dataset operator keeps a dataset's
+/// permission and partial member list as they are.
+async fn check_permission_change(
+    state: &AppState,
+    user: &ConsoleUser,
+    dataset: &Dataset,
+    permission: Option<&str>,
+    members: Option<&[String]>,
+) -> Result<(), ApiError> {
+    if user.role != Role::DatasetOperator {
+        return Ok(());
+    }
+    let Some(permission) = permission else {
+        return Ok(());
+    };
+    if permission != dataset.permission {
+        return Err(ApiError::forbidden(
+            "Dataset operators cannot change the dataset permissions.",
+        ));
+    }
+    if permission == PARTIAL_TEAM {
+        let Some(requested) = members else {
+            return Err(ApiError::invalid(
+                "Partial member list is required when setting to partial members.",
+            ));
+        };
+        let mut current = state
+            .engine
+            .store()
+            .partial_members(&dataset.tenant_id, &dataset.id)
+            .await?;
+        let mut requested = requested.to_vec();
+        current.sort();
+        requested.sort();
+        if current != requested {
+            return Err(ApiError::forbidden(
+                "Dataset operators cannot change the dataset permissions.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn update(
@@ -256,17 +332,37 @@ pub async fn update(
             ));
         }
     }
+    let partial_members = partial_member_ids(
+        &state,
+        &user.tenant_id,
+        body.permission.as_deref(),
+        body.partial_member_list.as_ref(),
+    )
+    .await?;
+    check_permission_change(
+        &state,
+        &user,
+        &dataset,
+        body.permission.as_deref(),
+        partial_members.as_deref(),
+    )
+    .await?;
     if let Some(retrieval) = &body.retrieval_model {
         parse_retrieval_model(retrieval)?;
     }
     if let Some(requested) = &body.embedding_model {
         check_embedding_model_change(&state, &dataset, requested)?;
     }
+    let external_model = match &body.external_retrieval_model {
+        Some(model) if dataset.provider == EXTERNAL_PROVIDER => Some(external::retrieval_model(Some(model))?),
+        Some(_) | None => None,
+    };
     let changes = DatasetChanges {
         name,
         description: body.description,
         permission: body.permission,
         retrieval_model: body.retrieval_model,
+        partial_members,
     };
     let updated = state
         .engine
@@ -274,6 +370,13 @@ pub async fn update(
         .update_dataset(&user.tenant_id, &dataset.id, changes)
         .await?
         .ok_or_else(|| ApiError::not_found("Dataset not found."))?;
+    if let Some(model) = &external_model {
+        state
+            .engine
+            .store()
+            .set_external_retrieval_model(&user.tenant_id, &dataset.id, model)
+            .await?;
+    }
     let updated = match &body.indexing_technique {
         Some(technique) => {
             state
@@ -295,6 +398,21 @@ pub async fn delete(
     let dataset = find_dataset(&state, &user, &dataset_id, Access::Write).await?;
     state.engine.delete_dataset(&dataset).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The account ids on a dataset's partial member list (Dify's `permission-part-users`).
+pub async fn permission_part_users(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(dataset_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let dataset = find_dataset(&state, &user, &dataset_id, Access::Read).await?;
+    let members = state
+        .engine
+        .store()
+        .partial_members(&dataset.tenant_id, &dataset.id)
+        .await?;
+    Ok(Json(json!({ "data": members })))
 }
 
 pub async fn use_check(

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::ConsoleUser;
 use super::dataset::{default_process_rule, page_and_limit};
-use crate::api::caller::{Access, Caller, find_dataset};
+use crate::api::caller::{Access, Caller, find_document_dataset as find_dataset};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::knowledge::datasets::{check_technique, dataset_json, embedding_model, embedding_model_for};
 use crate::api::knowledge::documents::{DocumentOptions, apply_dataset_options, new_batch, resolve_options};

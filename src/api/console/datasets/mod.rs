@@ -3,16 +3,18 @@
 //! the knowledge API's by who calls are the same functions, instantiated for [`ConsoleUser`].
 //!
 //! Every id is looked up in the caller's current workspace, so another workspace's ids are 404s.
-//! Reads need membership and, for a dataset, Dify's dataset permission (the owner sees all;
-//! others see datasets shared with the team and their own); writes need a dataset editor
-//! (owner, admin, editor or dataset operator); API keys are made and removed by owners and
-//! admins.
+//! Reads need membership and, for a dataset, Dify's dataset permission ([`Dataset::visible_to`]:
+//! the owner sees all; a dataset operator the datasets it was given and its own; others those
+//! shared with the team, their own and those whose partial member list names them); writes need
+//! a dataset editor (owner, admin, editor or dataset operator); API keys are made and removed by
+//! owners and admins. External datasets and their APIs are in `external`.
 
 mod api_keys;
 mod csv;
 /// `dataset::related_apps` is where the apps side lists the apps that use a dataset.
 pub(crate) mod dataset;
 mod documents;
+mod external;
 mod files;
 mod segments;
 mod website;
@@ -52,7 +54,7 @@ impl Caller for ConsoleUser {
 
 /// Dify's dataset permission ([`Dataset::visible_to`]).
 fn may_see(user: &ConsoleUser, dataset: &Dataset) -> bool {
-    dataset.visible_to(&user.account_id, user.role)
+    dataset.visible_to(&user.dataset_viewer())
 }
 
 pub fn routes() -> Router<AppState> {
@@ -78,6 +80,25 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/datasets/metadata/built-in", get(dataset::built_in_fields))
         .route(
+            "/datasets/external-knowledge-api",
+            get(external::list).post(external::create),
+        )
+        .route(
+            "/datasets/external-knowledge-api/{api_id}",
+            get(external::get)
+                .patch(external::update)
+                .delete(external::delete),
+        )
+        .route(
+            "/datasets/external-knowledge-api/{api_id}/use-check",
+            get(external::use_check),
+        )
+        .route("/datasets/external", post(external::create_dataset))
+        .route(
+            "/datasets/{dataset_id}/external-hit-testing",
+            post(external::hit_testing),
+        )
+        .route(
             "/datasets/batch_import_status/{job_id}",
             get(segments::import_status),
         )
@@ -86,6 +107,10 @@ pub fn routes() -> Router<AppState> {
             get(dataset::get).patch(dataset::update).delete(dataset::delete),
         )
         .route("/datasets/{dataset_id}/use-check", get(dataset::use_check))
+        .route(
+            "/datasets/{dataset_id}/permission-part-users",
+            get(dataset::permission_part_users),
+        )
         .route("/datasets/{dataset_id}/related-apps", get(dataset::related))
         .route(
             "/datasets/{dataset_id}/indexing-status",

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::ConsoleUser;
 use super::csv;
-use crate::api::caller::{Access, find_dataset};
+use crate::api::caller::{Access, find_document_dataset as find_dataset};
 use crate::api::extract::{ApiJson, ApiQuery, uuid_path};
 use crate::api::knowledge::views;
 use crate::api::{ApiError, AppState, ErrorCode};
