@@ -13,10 +13,18 @@ ragd="${CARGO_TARGET_DIR:-$HOME/.cache/ragd-target}/debug/ragd"
 venv="${RAGD_FUZZ_VENV:-$HOME/.cache/ragd-fuzz-venv}"
 requirements=tests/api_fuzz/requirements.txt
 stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$requirements" | cut -d' ' -f1)
+# CPython 3.11.7 now and then fails inside hypothesis ("AST constructor recursion depth
+# mismatch", a parser bug fixed in 3.11.8): the fuzzer then runs on the system's Python if
+# python3 is that release.
+python=python3
+if python3 -c 'import sys; sys.exit(sys.version_info[:3] != (3, 11, 7))' \
+  && [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  python=/usr/bin/python3
+fi
+want="$(sha256sum "$requirements" | cut -d' ' -f1) $("$python" -c 'import sys; print(sys.version.split()[0])')"
 if [[ ! -x "$venv/bin/schemathesis" ]] || [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  "$python" -m venv "$venv"
   "$venv/bin/pip" install -q --require-hashes --only-binary=:all: -r "$requirements"
   echo "$want" >"$stamp"
 fi

@@ -34,6 +34,9 @@ pub const PAGE_SEGMENTS: usize = 10;
 /// without one run starving the others on a small machine.
 const CONCURRENT_QUERIES: usize = 4;
 
+/// One query's document rankings: the deep one, and the first page's.
+type Rankings = (Vec<String>, Vec<String>);
+
 /// One retrieval setting to score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalRun {
@@ -129,7 +132,7 @@ pub async fn evaluate(
     let mut out = Vec::with_capacity(runs.len());
     for run in runs {
         let started = Instant::now();
-        let rankings: Vec<Result<(Vec<String>, Vec<String>), EvalError>> =
+        let rankings: Vec<Result<Rankings, EvalError>> =
             futures::stream::iter(&set.queries)
                 .map(|query| async {
                     let deep = rank_documents(engine, dataset, query, run, &corpus_ids, MAX_DEEP_TOP_K);
@@ -503,8 +506,9 @@ mod tests {
         );
         assert_eq!(cv.held_out.queries, 4);
         // One setting better everywhere is chosen for every fold.
+        let weak = hybrid(0.3, &[0.0, 0.5, 0.0, 0.5]);
         let c = hybrid(0.5, &[1.0, 1.0, 1.0, 0.5]);
-        let results = vec![results[0].clone(), c];
+        let results = vec![weak, c];
         let cv = cross_validate(&results, 2, Selection::PageNdcgAt10).unwrap();
         assert_eq!(cv.chosen, [1, 1]);
         assert_eq!(cv.held_out.page_ndcg_at_10, 0.875);

@@ -267,15 +267,23 @@ async fn create_documents_of(
     let store = state.engine.store();
     let counts = store.dataset_counts(&dataset.id).await?;
     let resolved = resolve_options(dataset, counts.documents > 0, &options)?;
-    // The first upload's text, when it is text, tells the language of a new dataset.
-    let sample = match files.first() {
-        Some((file, _)) if counts.documents == 0 && options.doc_language.is_none() => {
-            state
-                .engine
-                .stored_text_sample(&file.storage_key, &file.extension)
-                .await
-        }
-        _ => None,
+    // The first upload's text (when it is text) or the first page's tells the language of a
+    // new dataset.
+    let sample = match &sources {
+        _ if counts.documents > 0 || options.doc_language.is_some() => None,
+        Sources::Files(files) => match files.first() {
+            Some((file, _)) => {
+                state
+                    .engine
+                    .stored_text_sample(&file.storage_key, &file.extension)
+                    .await
+            }
+            None => None,
+        },
+        Sources::Pages { pages, .. } => pages.first().and_then(|page| {
+            let text = page.content.as_deref()?;
+            Some(text.chars().take(crate::engine::language::SAMPLE_BYTES).collect())
+        }),
     };
     let language = state.engine.document_language(
         options.doc_language.as_deref(),
