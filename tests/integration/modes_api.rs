@@ -217,8 +217,16 @@ async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
     assert_eq!(names(&found)[0], "volcanoes.md");
     for method in ["semantic_search", "hybrid_search"] {
         let (status, body) = api.retrieve(&ds, "volcano", Some(retrieval(method, 3))).await;
-        assert_error(status, &body, StatusCode::BAD_REQUEST, "high_quality_dataset_only");
-        assert_eq!(body["message"], "Current operation only supports 'high-quality' datasets.");
+        assert_error(
+            status,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "high_quality_dataset_only",
+        );
+        assert_eq!(
+            body["message"],
+            "Current operation only supports 'high-quality' datasets."
+        );
     }
     assert_eq!(embedder.documents.load(Ordering::SeqCst), 0, "nothing embedded");
     assert_eq!(embedder.queries.load(Ordering::SeqCst), 0, "no query embedded");
@@ -285,7 +293,12 @@ async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
     let (status, body) = api
         .retrieve(&ds, "volcano", Some(retrieval("semantic_search", 3)))
         .await;
-    assert_error(status, &body, StatusCode::BAD_REQUEST, "high_quality_dataset_only");
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "high_quality_dataset_only",
+    );
     let (status, found) = api
         .retrieve(&ds, "Eyjafjallajökull", Some(retrieval("keyword_search", 3)))
         .await;

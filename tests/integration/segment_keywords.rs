@@ -286,42 +286,47 @@ async fn bad_keywords_are_refused_and_change_nothing() {
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
-/// `ragd ingest` extracts keywords and records each document's word count.
+/// `ragd ingest` extracts keywords and records each document's word count, which the document
+/// views (list and detail, as the web console reads them) report.
 #[tokio::test]
 async fn ingest_records_keywords_and_word_counts() {
-    let (engine, _dir) = support::engine().await;
-    support::ingest(&engine, "demo", &[support::repo_path("datasets/demo")]).await;
-    let store = engine.store();
+    let api = Api::new().await;
+    support::ingest(&api.engine, "demo", &[support::repo_path("datasets/demo")]).await;
+    let store = api.engine.store();
     let dataset = store
         .dataset_by_name(DEFAULT_TENANT, "demo")
         .await
         .unwrap()
         .unwrap();
-    let sources = store.documents_by_source(&dataset.id).await.unwrap();
-    assert!(!sources.is_empty());
-    let mut documents = Vec::new();
-    for source in sources.values() {
-        documents.push(
-            store
-                .api_document(&dataset.id, &source.id)
-                .await
-                .unwrap()
-                .unwrap(),
+    let (status, list) = api
+        .call(
+            "GET",
+            &format!("/v1/datasets/{}/documents?limit=100", dataset.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let documents = list["data"].as_array().unwrap();
+    assert_eq!(documents.len(), 6, "{list}");
+    assert!(documents.iter().any(|d| d["name"] == "honeybees.pdf"));
+    for document in documents {
+        let (name, id) = (
+            document["name"].as_str().unwrap(),
+            document["id"].as_str().unwrap(),
         );
-    }
-    for document in &documents {
-        assert!(document.word_count > 0, "{} has no word count", document.name);
+        assert!(
+            document["word_count"].as_i64().unwrap() > 0,
+            "{name} lists no words"
+        );
+        let uri = format!("/v1/datasets/{}/documents/{id}?metadata=without", dataset.id);
+        let (_, detail) = api.call("GET", &uri, None).await;
+        assert_eq!(detail["word_count"], document["word_count"], "{name}");
         let (segments, _) = store
-            .list_segments(&document.id, &Default::default(), 1, 100)
+            .list_segments(id, &Default::default(), 1, 100)
             .await
             .unwrap();
         for segment in segments {
-            assert!(
-                !segment.keywords.is_empty(),
-                "{}: {}",
-                document.name,
-                segment.content
-            );
+            assert!(!segment.keywords.is_empty(), "{name}: {}", segment.content);
             assert!(segment.keywords.len() <= 10);
         }
     }
