@@ -178,7 +178,7 @@ impl ErrorCode {
 impl ErrorCode {
     /// Dify's fixed message for codes whose exception has one (`description` of its
     /// `BaseHTTPException`, or werkzeug's text for its HTTP exceptions); None where the message
-    /// says what went wrong in each case.
+    /// says what went wrong in each case. Refused upload types add the reason after this text.
     pub fn dify_message(self) -> Option<&'static str> {
         Some(match self {
             ErrorCode::DatasetNameDuplicate => {

@@ -118,10 +118,11 @@ pub fn upload_error(error: UploadError) -> ApiError {
     let message = capitalized(&error.to_string());
     match error.kind() {
         UploadErrorKind::BadName | UploadErrorKind::Blocked => ApiError::invalid(message),
-        UploadErrorKind::UnsupportedType => {
-            tracing::debug!(reason = %message, "upload of a type not allowed");
-            ApiError::of(ErrorCode::UnsupportedFileType)
-        }
+        // Dify's fixed text first (clients match on it), then why, as Dify's `file_too_large` does.
+        UploadErrorKind::UnsupportedType => ApiError::new(
+            ErrorCode::UnsupportedFileType,
+            format!("File type not allowed. {message}"),
+        ),
         UploadErrorKind::TooLarge => {
             ApiError::new(ErrorCode::FileTooLarge, format!("File size exceeded. {message}"))
         }
