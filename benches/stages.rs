@@ -144,6 +144,7 @@ async fn demo_index(dir: &Path, rows: usize) -> DatasetIndex {
                 segment_id: format!("row{i}"),
                 document_id: format!("doc{}", i % 100),
                 text: words[start..start + 40].join(" "),
+                keywords: Vec::new(),
                 vector: Some(vector),
                 enabled: true,
             }

@@ -22,7 +22,7 @@ use tantivy::tokenizer::{
 
 /// Tokens longer than this are dropped (base64 blobs, URLs glued together): they never match a
 /// typed query and only bloat the term dictionary.
-const MAX_TOKEN_BYTES: usize = 40;
+pub(crate) const MAX_TOKEN_BYTES: usize = 40;
 
 /// A full-text analyzer; see the module docs for what each does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,7 +216,7 @@ impl TokenStream for VecTokenStream {
 }
 
 /// The word-frequency dictionary jieba-rs embeds, loaded once per process.
-static JIEBA: LazyLock<jieba_rs::Jieba> = LazyLock::new(jieba_rs::Jieba::new);
+pub(crate) static JIEBA: LazyLock<jieba_rs::Jieba> = LazyLock::new(jieba_rs::Jieba::new);
 
 /// jieba-rs search-mode segmentation; pieces without a letter or digit (spaces, punctuation) are
 /// dropped.

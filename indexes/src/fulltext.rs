@@ -155,6 +155,16 @@ impl FullTextIndex {
         run_blocking(move || inner.set_enabled(inner.fields.segment_id, &segment_ids, enabled)).await
     }
 
+    /// Sets the keywords indexed with a segment's rows, then commits.
+    pub async fn set_segment_keywords(
+        &self,
+        segment_id: String,
+        keywords: Vec<String>,
+    ) -> Result<(), IndexError> {
+        let inner = self.inner.clone();
+        run_blocking(move || inner.set_keywords(&segment_id, &keywords)).await
+    }
+
     /// Enables or disables every row of these documents, then commits.
     pub async fn set_documents_enabled(
         &self,
@@ -247,6 +257,7 @@ impl Inner {
                         &row.segment_id,
                         &row.document_id,
                         &row.text,
+                        &row.keywords,
                         row.enabled,
                     ))
                     .map_err(fulltext_error)?;
@@ -294,9 +305,47 @@ impl Inner {
                         self.stored_str(&doc, self.fields.segment_id)?,
                         self.stored_str(&doc, self.fields.document_id)?,
                         self.stored_str(&doc, self.fields.text)?,
+                        &self.stored_keywords(&doc),
                         enabled,
                     ))
                     .map_err(fulltext_error)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Re-adds the rows of a segment with new keywords (text and flag read back from the store).
+    fn set_keywords(&self, segment_id: &str, keywords: &[String]) -> Result<(), IndexError> {
+        self.write(|writer| {
+            let searcher = self.reader.searcher();
+            // The flag is indexed, not stored: rows are found per flag.
+            for enabled in [true, false] {
+                let query = BooleanQuery::new(vec![
+                    (
+                        Occur::Must,
+                        term_set(self.fields.segment_id, &[segment_id.to_owned()]),
+                    ),
+                    (Occur::Must, bool_term(self.fields.enabled, enabled)),
+                ]);
+                let found = searcher
+                    .search(&query, &DocSetCollector)
+                    .map_err(fulltext_error)?;
+                for address in found {
+                    let doc: TantivyDocument = searcher.doc(address).map_err(fulltext_error)?;
+                    let id = self.stored_str(&doc, self.fields.id)?;
+                    let text = self.stored_str(&doc, self.fields.text)?;
+                    writer.delete_term(Term::from_field_text(self.fields.id, id));
+                    writer
+                        .add_document(self.document(
+                            id,
+                            self.stored_str(&doc, self.fields.segment_id)?,
+                            self.stored_str(&doc, self.fields.document_id)?,
+                            text,
+                            keywords,
+                            enabled,
+                        ))
+                        .map_err(fulltext_error)?;
+                }
             }
             Ok(())
         })
@@ -465,6 +514,7 @@ impl Inner {
         segment_id: &str,
         document_id: &str,
         text: &str,
+        keywords: &[String],
         enabled: bool,
     ) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
@@ -472,8 +522,20 @@ impl Inner {
         doc.add_text(self.fields.segment_id, segment_id);
         doc.add_text(self.fields.document_id, document_id);
         doc.add_text(self.fields.text, text);
+        // Further values of the text field: matched and scored like the text, stored after it.
+        for keyword in keywords {
+            doc.add_text(self.fields.text, keyword);
+        }
         doc.add_bool(self.fields.enabled, enabled);
         doc
+    }
+
+    /// The keywords stored after the text of a row.
+    fn stored_keywords(&self, doc: &TantivyDocument) -> Vec<String> {
+        doc.get_all(self.fields.text)
+            .skip(1)
+            .filter_map(|value| value.as_str().map(str::to_owned))
+            .collect()
     }
 
     fn stored_str<'a>(&self, doc: &'a TantivyDocument, field: Field) -> Result<&'a str, IndexError> {

@@ -41,6 +41,9 @@ pub struct IndexRow {
     pub document_id: String,
     /// Text indexed for BM25 (stored in the full-text index).
     pub text: String,
+    /// Keywords of the segment that `text` lacks (see [`crate::extra_keywords`]): indexed for
+    /// BM25 with the text, so a search for one finds the row.
+    pub keywords: Vec<String>,
     /// Embedding; None in keyword-only (economy) datasets.
     pub vector: Option<Vec<f32>>,
     /// Disabled rows stay indexed but are never returned.
@@ -316,6 +319,19 @@ impl DatasetIndex {
         let fulltext_write = self.fulltext.set_segments_enabled(segment_ids.to_vec(), enabled);
         let (vector, fulltext) = tokio::join!(vector_write, fulltext_write);
         both(vector, fulltext)
+    }
+
+    /// Sets the keywords a segment's rows are found by in full-text search besides their text
+    /// (see [`IndexRow::keywords`]); vectors are not affected.
+    pub async fn set_segment_keywords(
+        &self,
+        segment_id: &str,
+        keywords: &[String],
+    ) -> Result<(), IndexError> {
+        let _write = self.lock_for_writing().await?;
+        self.fulltext
+            .set_segment_keywords(segment_id.to_owned(), keywords.to_vec())
+            .await
     }
 
     /// Enables or disables every row of these documents in both indexes.
@@ -646,6 +662,7 @@ mod tests {
             segment_id: id.into(),
             document_id: "d".into(),
             text: text.into(),
+            keywords: Vec::new(),
             vector: None,
             enabled: true,
         };

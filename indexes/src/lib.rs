@@ -13,6 +13,7 @@ pub mod filter;
 pub mod fulltext;
 pub mod fusion;
 pub mod hybrid;
+pub mod keywords;
 mod lock;
 pub mod vector;
 
@@ -21,4 +22,5 @@ pub use error::IndexError;
 pub use filter::Filter;
 pub use fusion::Fusion;
 pub use hybrid::{DatasetIndex, Hit, IndexOptions, IndexRow, SearchMethod, SearchRequest};
+pub use keywords::{DEFAULT_KEYWORD_NUMBER, KeywordExtractor, extra_keywords};
 pub use lock::{LOCK_FILE, WRITE_LOCK_TIMEOUT};

@@ -478,6 +478,7 @@ mod tests {
             segment_id: id.into(),
             document_id: "d".into(),
             text: String::new(),
+            keywords: Vec::new(),
             vector,
             enabled: true,
         }

@@ -41,6 +41,7 @@ fn rows(vectors: &[Vec<f32>], prefix: &str) -> Vec<IndexRow> {
             segment_id: format!("{prefix}{i}"),
             document_id: format!("doc{}", i % 50),
             text: String::new(),
+            keywords: Vec::new(),
             vector: Some(v.clone()),
             enabled: true,
         })

@@ -35,6 +35,7 @@ fn row(id: &str, document_id: &str, text: &str, vector: Vec<f32>) -> IndexRow {
         segment_id: id.into(),
         document_id: document_id.into(),
         text: text.into(),
+        keywords: Vec::new(),
         vector: Some(vector),
         enabled: true,
     }
@@ -805,4 +806,42 @@ async fn a_full_text_write_waits_for_a_busy_writer_lock() {
         .await
         .unwrap();
     assert_eq!(hits.len(), 1);
+}
+
+#[tokio::test]
+async fn segment_keywords_are_found_by_full_text_and_keep_the_enabled_flag() {
+    let dir = TempDir::new().unwrap();
+    let index = open(dir.path()).await;
+    index
+        .upsert(vec![
+            child("c1", "s1", "honey bees dance", unit(0)),
+            child("c2", "s1", "wax combs", unit(1)),
+            row("s2", "d2", "garden flowers", unit(2)),
+        ])
+        .await
+        .unwrap();
+    assert!(full_text(&index, "pollination", 5).await.is_empty());
+
+    let keywords = vec!["pollination".to_string(), "bees".to_string()];
+    index.set_segment_keywords("s1", &keywords).await.unwrap();
+    assert_eq!(segments(&full_text(&index, "pollination", 5).await), ["s1"]);
+    // Rows, vectors and the other segment are untouched.
+    assert_eq!(index.count_rows().await.unwrap(), 3);
+    assert_eq!(segments(&semantic(&index, &unit(2), 1).await), ["s2"]);
+
+    index
+        .set_segments_enabled(&["s1".to_string()], false)
+        .await
+        .unwrap();
+    assert!(full_text(&index, "pollination", 5).await.is_empty());
+    index
+        .set_segments_enabled(&["s1".to_string()], true)
+        .await
+        .unwrap();
+    // Re-adding a row for its flag keeps its keywords.
+    assert_eq!(segments(&full_text(&index, "pollination", 5).await), ["s1"]);
+
+    index.set_segment_keywords("s1", &[]).await.unwrap();
+    assert!(full_text(&index, "pollination", 5).await.is_empty());
+    assert_eq!(segments(&full_text(&index, "combs", 5).await), ["s1"]);
 }

@@ -14,6 +14,7 @@ fn rows(texts: &[(&str, &str)]) -> Vec<IndexRow> {
             segment_id: (*id).into(),
             document_id: (*id).into(),
             text: (*text).into(),
+            keywords: Vec::new(),
             vector: None,
             enabled: true,
         })

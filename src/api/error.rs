@@ -32,6 +32,10 @@ pub enum ErrorCode {
     /// A workspace already has the most API keys of a type it may have.
     MaxKeysExceeded,
     NoFileUploaded,
+    /// An upload whose part names no file (werkzeug-style code of Dify's `FilenameNotExistsError`).
+    FilenameNotExists,
+    /// An operation that needs vectors, on a keyword-only (economy) dataset.
+    HighQualityDatasetOnly,
     TooManyFiles,
     FileTooLarge,
     UnsupportedFileType,
@@ -98,6 +102,8 @@ impl ErrorCode {
             ErrorCode::DatasetNotInitialized => "dataset_not_initialized",
             ErrorCode::MaxKeysExceeded => "max_keys_exceeded",
             ErrorCode::NoFileUploaded => "no_file_uploaded",
+            ErrorCode::FilenameNotExists => "filename_not_exists_error",
+            ErrorCode::HighQualityDatasetOnly => "high_quality_dataset_only",
             ErrorCode::TooManyFiles => "too_many_files",
             ErrorCode::FileTooLarge => "file_too_large",
             ErrorCode::UnsupportedFileType => "unsupported_file_type",
@@ -138,6 +144,8 @@ impl ErrorCode {
             | ErrorCode::DatasetNotInitialized
             | ErrorCode::MaxKeysExceeded
             | ErrorCode::NoFileUploaded
+            | ErrorCode::FilenameNotExists
+            | ErrorCode::HighQualityDatasetOnly
             | ErrorCode::TooManyFiles
             | ErrorCode::ProviderNotInitialize
             | ErrorCode::ProviderQuotaExceeded
@@ -173,6 +181,44 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// Dify's fixed message for codes whose exception has one (`description` of its
+    /// `BaseHTTPException`, or werkzeug's text for its HTTP exceptions); None where the message
+    /// says what went wrong in each case. Refused upload types add the reason after this text.
+    pub fn dify_message(self) -> Option<&'static str> {
+        Some(match self {
+            ErrorCode::DatasetNameDuplicate => {
+                "The dataset name already exists. Please modify your dataset name."
+            }
+            ErrorCode::DatasetInUse => {
+                "The dataset is being used by some apps. Please remove the dataset from the apps before deleting it."
+            }
+            ErrorCode::ArchivedDocumentImmutable => "The archived document is not editable.",
+            ErrorCode::DocumentIndexing => "The document is being processed and cannot be edited.",
+            ErrorCode::DocumentAlreadyFinished => {
+                "The document has been processed. Please refresh the page or go to the document details."
+            }
+            ErrorCode::DatasetNotInitialized => {
+                "The dataset is still being initialized or indexing. Please wait a moment."
+            }
+            ErrorCode::NoFileUploaded => "Please upload your file.",
+            ErrorCode::FilenameNotExists => "The specified filename does not exist.",
+            ErrorCode::HighQualityDatasetOnly => "Current operation only supports 'high-quality' datasets.",
+            ErrorCode::TooManyFiles => "Only one file is allowed.",
+            ErrorCode::UnsupportedFileType => "File type not allowed.",
+            ErrorCode::MethodNotAllowed => "The method is not allowed for the requested URL.",
+            ErrorCode::PayloadTooLarge => "The data value transmitted exceeds the capacity limit.",
+            ErrorCode::RequestTimeout => {
+                "The server closed the network connection because the browser didn't finish the request within the specified time."
+            }
+            ErrorCode::InternalServerError => {
+                "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application."
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// An error answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -186,6 +232,11 @@ impl ApiError {
             code,
             message: message.into(),
         }
+    }
+
+    /// An error with Dify's fixed message for `code` (see [`ErrorCode::dify_message`]).
+    pub fn of(code: ErrorCode) -> Self {
+        Self::new(code, code.dify_message().unwrap_or_else(|| code.as_str()))
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -207,10 +258,7 @@ impl ApiError {
     /// A failure the client cannot fix: logged in full, answered without detail.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "internal error");
-        Self::new(
-            ErrorCode::InternalServerError,
-            "The server encountered an internal error.",
-        )
+        Self::of(ErrorCode::InternalServerError)
     }
 }
 
@@ -232,10 +280,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::DuplicateDatasetName(_) => Self::new(
-                ErrorCode::DatasetNameDuplicate,
-                "The dataset name already exists. Please modify your dataset name.",
-            ),
+            StoreError::DuplicateDatasetName(_) => Self::of(ErrorCode::DatasetNameDuplicate),
             StoreError::DuplicateMetadataName { built_in: false, .. } => {
                 Self::invalid("Metadata name already exists.")
             }
@@ -269,28 +314,20 @@ impl From<EngineError> for ApiError {
             EngineError::DatasetNotFound(_) => Self::not_found("Dataset not found."),
             EngineError::Input(message) => Self::invalid(message),
             EngineError::NotFound(message) => Self::not_found(message),
-            EngineError::ArchivedDocument => Self::new(
-                ErrorCode::ArchivedDocumentImmutable,
-                "The archived document is not editable.",
-            ),
+            EngineError::ArchivedDocument => Self::of(ErrorCode::ArchivedDocumentImmutable),
             EngineError::InvalidAction(message) => Self::new(ErrorCode::InvalidAction, message),
             EngineError::DocumentIndexing(message) => Self::new(ErrorCode::DocumentIndexing, message),
-            EngineError::DatasetInUse => Self::new(
-                ErrorCode::DatasetInUse,
-                "The dataset is being used by some apps. Please remove the dataset from the apps before deleting it.",
-            ),
-            EngineError::DocumentAlreadyFinished => Self::new(
-                ErrorCode::DocumentAlreadyFinished,
-                "The document has been processed. Please refresh the page or go to the document details.",
-            ),
+            EngineError::DatasetInUse => Self::of(ErrorCode::DatasetInUse),
+            EngineError::DocumentAlreadyFinished => Self::of(ErrorCode::DocumentAlreadyFinished),
             EngineError::Rule(rule) => Self::invalid(rule.to_string()),
             EngineError::ModelMismatch { .. } | EngineError::UnknownModel(_) => {
                 Self::invalid(error.to_string())
             }
             EngineError::Store(store) => store.into(),
-            EngineError::Index(indexes::IndexError::NoVectorIndex) => Self::invalid(
-                "This dataset has no vector index (economy); use keyword_search or full_text_search.",
-            ),
+            // Semantic or hybrid search of a keyword-only dataset.
+            EngineError::Index(indexes::IndexError::NoVectorIndex) => {
+                Self::of(ErrorCode::HighQualityDatasetOnly)
+            }
             EngineError::Rerank(rerank) => rerank_error(rerank),
             EngineError::Busy(message) => Self::new(ErrorCode::TooManyRequests, message),
             EngineError::Index(_) | EngineError::Embed(_) | EngineError::Model(_) | EngineError::Task(_) => {
@@ -411,6 +448,203 @@ mod tests {
             assert_eq!(api.code.as_str(), code);
             assert_eq!(api.code.status().as_u16(), http, "{code}");
         }
+    }
+
+    /// Every code with Dify's status, and Dify's message where Dify's exception has a fixed one.
+    #[test]
+    fn codes_statuses_and_messages_are_difys() {
+        use ErrorCode::*;
+        let table: &[(ErrorCode, &str, u16, Option<&str>)] = &[
+            (InvalidParam, "invalid_param", 400, None),
+            (Unauthorized, "unauthorized", 401, None),
+            (Forbidden, "forbidden", 403, None),
+            (NotFound, "not_found", 404, None),
+            (
+                DatasetNameDuplicate,
+                "dataset_name_duplicate",
+                409,
+                Some("The dataset name already exists. Please modify your dataset name."),
+            ),
+            (
+                DatasetInUse,
+                "dataset_in_use",
+                409,
+                Some(
+                    "The dataset is being used by some apps. Please remove the dataset from the apps before deleting it.",
+                ),
+            ),
+            (
+                ArchivedDocumentImmutable,
+                "archived_document_immutable",
+                403,
+                Some("The archived document is not editable."),
+            ),
+            (
+                DocumentIndexing,
+                "document_indexing",
+                400,
+                Some("The document is being processed and cannot be edited."),
+            ),
+            (
+                DocumentAlreadyFinished,
+                "document_already_finished",
+                400,
+                Some(
+                    "The document has been processed. Please refresh the page or go to the document details.",
+                ),
+            ),
+            (InvalidAction, "invalid_action", 400, None),
+            (InvalidMetadata, "invalid_metadata", 400, None),
+            (
+                DatasetNotInitialized,
+                "dataset_not_initialized",
+                400,
+                Some("The dataset is still being initialized or indexing. Please wait a moment."),
+            ),
+            (MaxKeysExceeded, "max_keys_exceeded", 400, None),
+            (
+                NoFileUploaded,
+                "no_file_uploaded",
+                400,
+                Some("Please upload your file."),
+            ),
+            (
+                FilenameNotExists,
+                "filename_not_exists_error",
+                400,
+                Some("The specified filename does not exist."),
+            ),
+            (
+                HighQualityDatasetOnly,
+                "high_quality_dataset_only",
+                400,
+                Some("Current operation only supports 'high-quality' datasets."),
+            ),
+            (
+                TooManyFiles,
+                "too_many_files",
+                400,
+                Some("Only one file is allowed."),
+            ),
+            (FileTooLarge, "file_too_large", 413, None),
+            (
+                UnsupportedFileType,
+                "unsupported_file_type",
+                415,
+                Some("File type not allowed."),
+            ),
+            (
+                MethodNotAllowed,
+                "method_not_allowed",
+                405,
+                Some("The method is not allowed for the requested URL."),
+            ),
+            (
+                PayloadTooLarge,
+                "request_entity_too_large",
+                413,
+                Some("The data value transmitted exceeds the capacity limit."),
+            ),
+            (
+                RequestTimeout,
+                "request_timeout",
+                408,
+                Some(
+                    "The server closed the network connection because the browser didn't finish the request within the specified time.",
+                ),
+            ),
+            (ProviderNotInitialize, "provider_not_initialize", 400, None),
+            (ProviderQuotaExceeded, "provider_quota_exceeded", 400, None),
+            (CompletionRequestError, "completion_request_error", 400, None),
+            (NotChatApp, "not_chat_app", 400, None),
+            (NotCompletionApp, "not_completion_app", 400, None),
+            (
+                RerankProviderUnavailable,
+                "rerank_provider_unavailable",
+                502,
+                None,
+            ),
+            (RerankProviderTimeout, "rerank_provider_timeout", 504, None),
+            (AuthenticationFailed, "authentication_failed", 401, None),
+            (LoginLimit, "email_code_login_limit", 429, None),
+            (TooManyRequests, "too_many_requests", 429, None),
+            (AlreadySetup, "already_setup", 403, None),
+            (NotSetup, "not_setup", 401, None),
+            (NotInitValidated, "not_init_validated", 401, None),
+            (InitValidateFailed, "init_validate_failed", 401, None),
+            (CurrentPasswordIncorrect, "current_password_incorrect", 400, None),
+            (RepeatPasswordNotMatch, "repeat_password_not_match", 400, None),
+            (CannotOperateSelf, "cannot_operate_self", 400, None),
+            (AccountBanned, "account_banned", 400, None),
+            (BadRequest, "bad_request", 400, None),
+            (
+                InternalServerError,
+                "internal_server_error",
+                500,
+                Some(
+                    "The server encountered an internal error and was unable to complete your request. Either the server is overloaded or there is an error in the application.",
+                ),
+            ),
+        ];
+        for &(code, name, status, message) in table {
+            assert_eq!(code.as_str(), name);
+            assert_eq!(code.status().as_u16(), status, "{name}");
+            assert_eq!(code.dify_message(), message, "{name}");
+        }
+        // A code added to the enum must be added to the table: the match below has no wildcard.
+        for &(code, ..) in table {
+            match code {
+                InvalidParam
+                | Unauthorized
+                | Forbidden
+                | NotFound
+                | DatasetNameDuplicate
+                | DatasetInUse
+                | ArchivedDocumentImmutable
+                | DocumentIndexing
+                | DocumentAlreadyFinished
+                | InvalidAction
+                | InvalidMetadata
+                | DatasetNotInitialized
+                | MaxKeysExceeded
+                | NoFileUploaded
+                | FilenameNotExists
+                | HighQualityDatasetOnly
+                | TooManyFiles
+                | FileTooLarge
+                | UnsupportedFileType
+                | MethodNotAllowed
+                | PayloadTooLarge
+                | RequestTimeout
+                | ProviderNotInitialize
+                | ProviderQuotaExceeded
+                | CompletionRequestError
+                | NotChatApp
+                | NotCompletionApp
+                | RerankProviderUnavailable
+                | RerankProviderTimeout
+                | AuthenticationFailed
+                | LoginLimit
+                | TooManyRequests
+                | AlreadySetup
+                | NotSetup
+                | NotInitValidated
+                | InitValidateFailed
+                | CurrentPasswordIncorrect
+                | RepeatPasswordNotMatch
+                | CannotOperateSelf
+                | AccountBanned
+                | BadRequest
+                | InternalServerError => {}
+            }
+        }
+        assert_eq!(table.len(), 42);
+        let economy = ApiError::from(EngineError::Index(indexes::IndexError::NoVectorIndex));
+        assert_eq!(economy.code, HighQualityDatasetOnly);
+        assert_eq!(
+            ApiError::from(EngineError::ArchivedDocument).message,
+            "The archived document is not editable."
+        );
     }
 
     #[test]

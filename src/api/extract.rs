@@ -16,7 +16,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let too_large = || ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.");
+        let too_large = || ApiError::of(ErrorCode::PayloadTooLarge);
         let (parts, body) = req.into_parts();
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
             .await
@@ -57,7 +57,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
         Multipart::from_request(req, state)
             .await
             .map(ApiMultipart)
-            .map_err(|_| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))
+            .map_err(|_| ApiError::of(ErrorCode::NoFileUploaded))
     }
 }
 

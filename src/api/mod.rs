@@ -161,11 +161,7 @@ async fn catch_panic(request: Request, next: Next) -> Response {
         Err(panic) => {
             let message = crate::engine::compute::panic_message(panic.as_ref());
             tracing::error!(panic = %message, "a request handler panicked");
-            ApiError::new(
-                ErrorCode::InternalServerError,
-                "The server encountered an internal error.",
-            )
-            .into_response()
+            ApiError::of(ErrorCode::InternalServerError).into_response()
         }
     }
 }
@@ -174,11 +170,7 @@ async fn catch_panic(request: Request, next: Next) -> Response {
 async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
-            ErrorCode::RequestTimeout,
-            "The server closed the request because it did not finish in time.",
-        )
-        .into_response(),
+        Err(_) => ApiError::of(ErrorCode::RequestTimeout).into_response(),
     }
 }
 
@@ -213,10 +205,7 @@ async fn health() -> Json<serde_json::Value> {
 pub const NOT_FOUND_MESSAGE: &str = "The requested URL was not found on the server.";
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "The method is not allowed for the requested URL.",
-    )
+    ApiError::of(ErrorCode::MethodNotAllowed)
 }
 
 /// Serves until ctrl-c or SIGTERM, then finishes in-flight requests.

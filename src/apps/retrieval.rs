@@ -411,6 +411,7 @@ mod tests {
                 completed_at: None,
                 data_source_type: "upload_file".into(),
                 doc_metadata: None,
+                keywords: Vec::new(),
             },
             score,
             vector_score: Some(score),

@@ -209,17 +209,19 @@ impl Engine {
             metadata: None,
         };
         let limits = self.parse_limits();
-        let prepared = tokio::task::spawn_blocking(move || prepare(source, &chunker, &limits, None))
-            .await
-            .map_err(|e| EngineError::Task(e.to_string()))?
-            .ok_or_else(|| IndexJobError::Document("nothing to index".into()))?;
+        let analyzer = self.dataset_analyzer(&dataset).await?;
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(source, &chunker, analyzer, &limits, None))
+                .await
+                .map_err(|e| EngineError::Task(e.to_string()))?
+                .ok_or_else(|| IndexJobError::Document("nothing to index".into()))?;
         let text = prepared.outcome.map_err(IndexJobError::Document)?;
         self.stop_if_paused(&document.id).await?;
         store
             .set_document_stage(&document.id, Stage::Splitting)
             .await
             .map_err(EngineError::from)?;
-        let (rows, completed) = segment_rows(&document.id, text.chunks, text.word_count);
+        let (rows, completed) = segment_rows(&document.id, text.chunks, text.keywords, text.word_count);
         self.stop_if_paused(&document.id).await?;
         store
             .set_document_stage(&document.id, Stage::Indexing)

@@ -218,6 +218,7 @@ impl Engine {
         };
         let bar = progress_bar(options.progress, sources.len() as u64);
         let limits = self.parse_limits();
+        let analyzer = index.analyzer();
         let hashes: HashMap<String, String> = completed
             .iter()
             .map(|(source, (_, hash))| (source.clone(), hash.clone()))
@@ -243,7 +244,7 @@ impl Engine {
                             .filter_map(|doc| {
                                 let started = Instant::now();
                                 let unchanged = hashes.get(&doc.source).map(String::as_str);
-                                let prepared = prepare(doc, &chunker, &limits, unchanged);
+                                let prepared = prepare(doc, &chunker, analyzer, &limits, unchanged);
                                 let nanos = started.elapsed().as_nanos() as u64;
                                 prepare_clock.fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
                                 prepared
@@ -386,7 +387,7 @@ impl Engine {
                     continue;
                 }
             };
-            let (doc_rows, doc) = segment_rows(&document_id, text.chunks, text.word_count);
+            let (doc_rows, doc) = segment_rows(&document_id, text.chunks, text.keywords, text.word_count);
             rows.extend(doc_rows);
             out.chunks += doc.segments.len();
             out.tokens += doc.tokens;
@@ -453,11 +454,16 @@ fn next_group_size(previous: usize, max: usize) -> usize {
 }
 
 /// Segment rows, child chunk rows and index rows (without vectors) for a document's chunks.
+///
+/// `keywords` (per chunk, missing ones empty) are stored with the segments; the index rows carry
+/// none, as keywords extracted from a chunk are all in its text.
 pub(super) fn segment_rows(
     document_id: &str,
     chunks: Vec<pipelines::Chunk>,
+    keywords: Vec<Vec<String>>,
     word_count: usize,
 ) -> (Vec<IndexRow>, CompletedDocument) {
+    let mut keywords = keywords.into_iter();
     let mut rows = Vec::with_capacity(chunks.len());
     let mut doc = CompletedDocument {
         document_id: document_id.to_string(),
@@ -481,6 +487,7 @@ pub(super) fn segment_rows(
             content: chunk.text,
             tokens: chunk.tokens,
             page: chunk.page,
+            keywords: keywords.next().unwrap_or_default(),
         });
     }
     (rows, doc)
@@ -517,6 +524,7 @@ pub(super) fn index_row(id: &str, segment_id: &str, document_id: &str, text: &st
         segment_id: segment_id.to_string(),
         document_id: document_id.to_string(),
         text: text.to_string(),
+        keywords: Vec::new(),
         vector: None,
         enabled: true,
     }

@@ -597,6 +597,15 @@ impl Engine {
         Ok(cache.entry(key).or_insert(index).clone())
     }
 
+    /// The full-text analyzer of a dataset: its index's, or the one its first write will build
+    /// the index with. Keywords are extracted as this analyzer splits words.
+    pub async fn dataset_analyzer(&self, dataset: &Dataset) -> Result<Analyzer, EngineError> {
+        Ok(match self.existing_index(dataset).await? {
+            Some(index) => index.analyzer(),
+            None => index_options(dataset).analyzer,
+        })
+    }
+
     /// The open index of a dataset's current generation, None when no document was ever indexed
     /// into it: reads do not create an index, so the first write builds it with the analyzer of
     /// the language the first document brought.

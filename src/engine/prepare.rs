@@ -1,6 +1,7 @@
 //! The CPU-bound part of ingestion for one document: read, hash, parse, clean and chunk.
 //! Runs on rayon; never touches SQL or the indexes.
 
+use indexes::{Analyzer, DEFAULT_KEYWORD_NUMBER, KeywordExtractor};
 use pipelines::ParsedDocument;
 use pipelines::chunk::{Chunk, Chunker};
 use pipelines::parse::{ParseLimits, parse_guarded};
@@ -22,12 +23,22 @@ pub struct PreparedText {
     pub chunks: Vec<Chunk>,
     /// Characters of parsed text (Dify's `word_count`).
     pub word_count: usize,
+    /// Keywords of each chunk, in chunk order.
+    pub keywords: Vec<Vec<String>>,
 }
 
-/// Prepares `doc`; returns None when its content hash equals `unchanged_hash` (nothing to do).
+/// Keywords of a document's chunks, with IDF over the document's chunks.
+pub fn chunk_keywords(analyzer: Analyzer, chunks: &[Chunk]) -> Vec<Vec<String>> {
+    let texts: Vec<&str> = chunks.iter().map(|chunk| chunk.text.as_str()).collect();
+    KeywordExtractor::new(analyzer).extract_all(&texts, DEFAULT_KEYWORD_NUMBER)
+}
+
+/// Prepares `doc`, its chunks' keywords extracted for the dataset's full-text `analyzer`; returns
+/// None when its content hash equals `unchanged_hash` (nothing to do).
 pub fn prepare(
     doc: SourceDocument,
     chunker: &Chunker,
+    analyzer: Analyzer,
     limits: &ParseLimits,
     unchanged_hash: Option<&str>,
 ) -> Option<PreparedDocument> {
@@ -78,7 +89,12 @@ pub fn prepare(
         if chunks.is_empty() {
             Err("the document contains no text".to_string())
         } else {
-            Ok(PreparedText { chunks, word_count })
+            let keywords = chunk_keywords(analyzer, &chunks);
+            Ok(PreparedText {
+                chunks,
+                word_count,
+                keywords,
+            })
         }
     });
     Some(PreparedDocument {

@@ -113,10 +113,11 @@ impl Engine {
             }
             let inputs = original_inputs(&page, &self.file_store());
             let limits = limits.clone();
+            let analyzer = index.analyzer();
             let prepared = tokio::task::spawn_blocking(move || {
                 work.into_par_iter()
                     .zip(inputs)
-                    .map(|((doc, chunker), input)| rechunk_document(doc, input, &chunker, &limits))
+                    .map(|((doc, chunker), input)| rechunk_document(doc, input, &chunker, analyzer, &limits))
                     .collect::<Vec<_>>()
             })
             .await
@@ -298,12 +299,13 @@ fn rechunk_document(
     doc: RechunkSource,
     input: Option<SourceDocument>,
     chunker: &Chunker,
+    analyzer: indexes::Analyzer,
     limits: &pipelines::parse::ParseLimits,
 ) -> PageDocument {
     let Some(input) = input else {
         return PageDocument::Kept(doc.id);
     };
-    let Some(prepared) = prepare(input, chunker, limits, None) else {
+    let Some(prepared) = prepare(input, chunker, analyzer, limits, None) else {
         return PageDocument::Kept(doc.id);
     };
     // Uploads are immutable; an ingest input may have been edited since it was indexed.
@@ -313,7 +315,7 @@ fn rechunk_document(
     }
     match prepared.outcome {
         Ok(text) => {
-            let (mut rows, segments) = segment_rows(&doc.id, text.chunks, text.word_count);
+            let (mut rows, segments) = segment_rows(&doc.id, text.chunks, text.keywords, text.word_count);
             for row in &mut rows {
                 row.enabled = doc.visible;
             }

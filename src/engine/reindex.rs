@@ -253,6 +253,7 @@ pub(super) async fn write_rows(
     bar: &ProgressBar,
 ) -> Result<usize, EngineError> {
     let mut rows: Vec<IndexRow> = Vec::with_capacity(sources.len());
+    let analyzer = index.analyzer();
     for source in sources {
         if source.children.is_empty() {
             rows.push(index_row(
@@ -267,9 +268,11 @@ pub(super) async fn write_rows(
             }
         }
         let visible = source.enabled;
+        let keywords = indexes::extra_keywords(analyzer, &source.content, &source.keywords);
         let start = rows.len() - source.children.len().max(1);
         for row in &mut rows[start..] {
             row.enabled = visible;
+            row.keywords.clone_from(&keywords);
         }
     }
     if rows.is_empty() {

@@ -6,7 +6,7 @@
 //! SQL rows and skips disabled segments), then the indexes. An index row is enabled only while
 //! its segment is enabled and its document is enabled and not archived.
 
-use indexes::{DatasetIndex, IndexRow};
+use indexes::{Analyzer, DEFAULT_KEYWORD_NUMBER, DatasetIndex, IndexRow, KeywordExtractor, extra_keywords};
 use indicatif::ProgressBar;
 use pipelines::chunk::{Chunk, Chunker, ParentMode, ProcessMode, ProcessRule};
 use pipelines::{Embedder, ParsedDocument, TokenCounter};
@@ -84,6 +84,40 @@ fn check_accepts_segments(document: &DocumentRow) -> Result<(), EngineError> {
     refuse_archived(document)
 }
 
+/// Most keywords a segment takes, and most characters in one.
+pub const MAX_KEYWORDS: usize = 50;
+pub const MAX_KEYWORD_CHARS: usize = 100;
+
+/// Checks keywords sent for a segment: at most [`MAX_KEYWORDS`], none blank or longer than
+/// [`MAX_KEYWORD_CHARS`]. Returns them trimmed, repeats dropped; an empty list is None (as in
+/// Dify, where no keywords means "extract them").
+pub fn check_keywords(keywords: Option<Vec<String>>) -> Result<Option<Vec<String>>, EngineError> {
+    let Some(keywords) = keywords else {
+        return Ok(None);
+    };
+    if keywords.len() > MAX_KEYWORDS {
+        return Err(EngineError::Input(format!(
+            "A segment takes at most {MAX_KEYWORDS} keywords."
+        )));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(keywords.len());
+    for keyword in keywords {
+        let keyword = keyword.trim();
+        if keyword.is_empty() {
+            return Err(EngineError::Input("Keywords must not be empty.".into()));
+        }
+        if keyword.chars().count() > MAX_KEYWORD_CHARS {
+            return Err(EngineError::Input(format!(
+                "A keyword is at most {MAX_KEYWORD_CHARS} characters."
+            )));
+        }
+        if !out.iter().any(|k| k == keyword) {
+            out.push(keyword.to_string());
+        }
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
 /// Dify's `segment_create_args_validate`: qa documents need an answer, every segment content.
 fn validate(input: SegmentInput, qa: bool) -> Result<ValidSegment, EngineError> {
     let answer = if qa {
@@ -103,7 +137,7 @@ fn validate(input: SegmentInput, qa: bool) -> Result<ValidSegment, EngineError> 
     Ok(ValidSegment {
         content,
         answer,
-        keywords: input.keywords.unwrap_or_default(),
+        keywords: check_keywords(input.keywords)?.unwrap_or_default(),
     })
 }
 
@@ -156,6 +190,28 @@ fn cut_children(chunker: &Chunker, content: &str) -> Vec<pipelines::ChildChunk> 
         .into_iter()
         .flat_map(|parent| parent.children)
         .collect()
+}
+
+/// Extracts keywords for the segments sent without any, as Dify does (CPU work).
+fn fill_keywords(segments: &mut [ValidSegment], analyzer: Analyzer) {
+    let mut extractor = KeywordExtractor::new(analyzer);
+    for segment in segments.iter_mut().filter(|s| s.keywords.is_empty()) {
+        segment.keywords = extractor.extract(&segment.content, DEFAULT_KEYWORD_NUMBER);
+    }
+}
+
+/// Sets on `rows` the keywords of their segments that the segments' texts lack.
+fn set_row_keywords<'a>(
+    rows: &mut [IndexRow],
+    analyzer: Analyzer,
+    segments: impl IntoIterator<Item = (&'a str, &'a str, &'a [String])>,
+) {
+    for (segment_id, content, keywords) in segments {
+        let extra = extra_keywords(analyzer, content, keywords);
+        for row in rows.iter_mut().filter(|row| row.segment_id == segment_id) {
+            row.keywords.clone_from(&extra);
+        }
+    }
 }
 
 /// Counts tokens and cuts children of new segments (CPU work, run off the async runtime).
@@ -281,12 +337,24 @@ impl Engine {
         let embedder = self.embedder_for(dataset).await?;
         let children = child_chunker(&document_rule(dataset, document)?, embedder.as_ref())?;
         let counter = embedder.token_counter();
+        let analyzer = self.dataset_analyzer(dataset).await?;
         let (segments, chunks) = run_cpu(move || {
+            let mut segments = segments;
+            fill_keywords(&mut segments, analyzer);
             let chunks = chunks_of(&segments, &counter, children.as_ref());
             (segments, chunks)
         })
         .await?;
-        let (rows, completed) = segment_rows(&document.id, chunks, 0);
+        let (mut rows, completed) = segment_rows(&document.id, chunks, Vec::new(), 0);
+        set_row_keywords(
+            &mut rows,
+            analyzer,
+            completed
+                .segments
+                .iter()
+                .zip(&segments)
+                .map(|(new, valid)| (new.id.as_str(), valid.content.as_str(), valid.keywords.as_slice())),
+        );
         self.write_index_rows(dataset, rows, document_visible(document))
             .await?;
         let added: Vec<AddedSegment> = completed
@@ -316,6 +384,7 @@ impl Engine {
         segment_id: &str,
         update: SegmentUpdate,
     ) -> Result<(String, SegmentRow), EngineError> {
+        check_keywords(update.keywords.clone())?;
         let document = self.segment_document(dataset, document_id).await?;
         refuse_archived(&document)?;
         let segment = self.find_segment(&document, segment_id).await?;
@@ -369,6 +438,21 @@ impl Engine {
         } else {
             segment.answer.clone()
         };
+        let sent_keywords = check_keywords(update.keywords)?;
+        let content_changed = content != segment.content;
+        let analyzer = self.dataset_analyzer(dataset).await?;
+        // As in Dify: keywords sent replace the old ones; new content without keywords gets
+        // keywords extracted again; otherwise they stay.
+        let keywords = match sent_keywords {
+            Some(keywords) => keywords,
+            None if content_changed => {
+                let content = content.clone();
+                run_cpu(move || KeywordExtractor::new(analyzer).extract(&content, DEFAULT_KEYWORD_NUMBER))
+                    .await?
+            }
+            None => segment.keywords.clone(),
+        };
+        let extra = extra_keywords(analyzer, &content, &keywords);
         let embedder = self.embedder_for(dataset).await?;
         let chunker = child_chunker(&document_rule(dataset, document)?, embedder.as_ref())?;
         let hierarchical = chunker.is_some();
@@ -382,29 +466,43 @@ impl Engine {
             })
             .await?
         };
-        let content_changed = content != segment.content;
         let visible = document_visible(document);
         let mut new_children = None;
+        // Index rows written here carry the keywords; rows kept get them set afterwards.
+        let mut rows_rewritten = true;
         if let Some(children) = children {
-            let (rows, chunks) = child_rows(&segment.id, &document.id, children);
+            let (mut rows, chunks) = child_rows(&segment.id, &document.id, children);
+            for row in &mut rows {
+                row.keywords.clone_from(&extra);
+            }
             self.write_index_rows(dataset, rows, visible).await?;
             let old: Vec<String> = segment.child_chunks.iter().map(|c| c.id.clone()).collect();
             self.index(dataset).await?.delete_rows(&old).await?;
             new_children = Some(chunks);
         } else if !hierarchical && content_changed {
-            let row = index_row(&segment.id, &segment.id, &document.id, &content);
+            let mut row = index_row(&segment.id, &segment.id, &document.id, &content);
+            row.keywords.clone_from(&extra);
             self.write_index_rows(dataset, vec![row], visible).await?;
-        } else if !segment.enabled {
+        } else {
+            rows_rewritten = false;
+            if !segment.enabled {
+                self.index(dataset)
+                    .await?
+                    .set_segments_enabled(std::slice::from_ref(&segment.id), visible)
+                    .await?;
+            }
+        }
+        if !rows_rewritten && (keywords != segment.keywords || content_changed) {
             self.index(dataset)
                 .await?
-                .set_segments_enabled(std::slice::from_ref(&segment.id), visible)
+                .set_segment_keywords(&segment.id, &extra)
                 .await?;
         }
         let text = SegmentText {
             word_count: word_count(&content, answer.as_deref()),
             content,
             answer,
-            keywords: update.keywords.unwrap_or_else(|| segment.keywords.clone()),
+            keywords,
             tokens,
             reindexed: content_changed || regenerate,
         };
@@ -477,6 +575,16 @@ impl Engine {
         Ok((document, segment))
     }
 
+    /// The keywords a segment's index rows carry (those its text lacks).
+    async fn segment_extra_keywords(
+        &self,
+        dataset: &Dataset,
+        segment: &SegmentRow,
+    ) -> Result<Vec<String>, EngineError> {
+        let analyzer = self.dataset_analyzer(dataset).await?;
+        Ok(extra_keywords(analyzer, &segment.content, &segment.keywords))
+    }
+
     async fn find_child_chunk(&self, segment: &SegmentRow, id: &str) -> Result<ChildChunkRow, EngineError> {
         self.store
             .child_chunk(&segment.id, id)
@@ -495,7 +603,8 @@ impl Engine {
         let (document, segment) = self.editable_parent(dataset, document_id, segment_id).await?;
         check_child_content(content)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let row = index_row(&id, &segment.id, &document.id, content);
+        let mut row = index_row(&id, &segment.id, &document.id, content);
+        row.keywords = self.segment_extra_keywords(dataset, &segment).await?;
         let visible = segment.enabled && document_visible(&document);
         self.write_index_rows(dataset, vec![row], visible).await?;
         Ok(self
@@ -515,7 +624,8 @@ impl Engine {
         let (document, segment) = self.editable_parent(dataset, document_id, segment_id).await?;
         let child = self.find_child_chunk(&segment, child_chunk_id).await?;
         check_child_content(content)?;
-        let row = index_row(&child.id, &segment.id, &document.id, content);
+        let mut row = index_row(&child.id, &segment.id, &document.id, content);
+        row.keywords = self.segment_extra_keywords(dataset, &segment).await?;
         let visible = segment.enabled && document_visible(&document);
         self.write_index_rows(dataset, vec![row], visible).await?;
         self.store

@@ -79,7 +79,7 @@ impl Store {
             for segment in &doc.segments {
                 sqlx::query(
                     "INSERT INTO rechunk_segments (id, tenant_id, dataset_id, document_id, position, content, \
-                     word_count, tokens, page, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     word_count, tokens, page, keywords, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&segment.id)
                 .bind(tenant_id)
@@ -90,6 +90,7 @@ impl Store {
                 .bind(segment.content.chars().count() as i64)
                 .bind(segment.tokens as i64)
                 .bind(segment.page.map(i64::from))
+                .bind(super::segment_edits::keywords_to_text(&segment.keywords))
                 .bind(ts)
                 .execute(&mut *tx)
                 .await?;
@@ -203,8 +204,9 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO document_segments (id, tenant_id, dataset_id, document_id, position, content, word_count, \
-             tokens, page, created_at, updated_at, completed_at) SELECT id, tenant_id, dataset_id, document_id, \
-             position, content, word_count, tokens, page, $2, $2, $2 FROM rechunk_segments WHERE dataset_id = $1",
+             tokens, page, keywords, created_at, updated_at, completed_at) SELECT id, tenant_id, dataset_id, \
+             document_id, position, content, word_count, tokens, page, keywords, $2, $2, $2 FROM rechunk_segments \
+             WHERE dataset_id = $1",
         )
         .bind(dataset)
         .bind(ts)

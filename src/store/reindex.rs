@@ -35,13 +35,15 @@ pub struct SegmentSource {
     pub enabled: bool,
     /// (child chunk id, content) in position order; empty for plain segments.
     pub children: Vec<(String, String)>,
+    /// The segment's keywords (extracted or edited).
+    pub keywords: Vec<String>,
 }
 
-const SOURCE_COLUMNS: &str = "SELECT s.id, s.document_id, s.content, \
+const SOURCE_COLUMNS: &str = "SELECT s.id, s.document_id, s.content, s.keywords, \
     CAST(CASE WHEN s.enabled AND d.enabled AND NOT d.archived THEN 1 ELSE 0 END AS INTEGER) AS visible \
     FROM document_segments s JOIN documents d ON d.id = s.document_id";
 
-const SOURCE_SELECT: &str = "SELECT s.id, s.document_id, s.content, \
+const SOURCE_SELECT: &str = "SELECT s.id, s.document_id, s.content, s.keywords, \
     CAST(CASE WHEN s.enabled AND d.enabled AND NOT d.archived THEN 1 ELSE 0 END AS INTEGER) AS visible \
     FROM document_segments s JOIN documents d ON d.id = s.document_id \
     WHERE s.dataset_id = $1 AND d.indexing_status = 'completed'";
@@ -264,6 +266,7 @@ fn source_from_row(row: &sqlx::any::AnyRow) -> Result<SegmentSource, StoreError>
         content: row.try_get("content")?,
         enabled: get_bool(row, "visible")?,
         children: Vec::new(),
+        keywords: super::segment_edits::keywords_from_text(row.try_get("keywords")?)?,
     })
 }
 

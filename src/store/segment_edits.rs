@@ -146,7 +146,7 @@ fn child_chunk_from_row(row: &sqlx::any::AnyRow) -> Result<ChildChunkRow, StoreE
 }
 
 /// Keywords are kept as a JSON list; rows written by ingestion have none.
-fn keywords_from_text(text: Option<String>) -> Result<Vec<String>, StoreError> {
+pub(super) fn keywords_from_text(text: Option<String>) -> Result<Vec<String>, StoreError> {
     match text {
         None => Ok(Vec::new()),
         Some(text) => {
@@ -155,7 +155,7 @@ fn keywords_from_text(text: Option<String>) -> Result<Vec<String>, StoreError> {
     }
 }
 
-fn keywords_to_text(keywords: &[String]) -> String {
+pub(super) fn keywords_to_text(keywords: &[String]) -> String {
     serde_json::Value::from(keywords.to_vec()).to_string()
 }
 

@@ -14,6 +14,7 @@ pub struct NewSegment {
     pub content: String,
     pub tokens: usize,
     pub page: Option<u32>,
+    pub keywords: Vec<String>,
 }
 
 /// A child chunk about to be written (hierarchical datasets).
@@ -44,6 +45,7 @@ pub struct SegmentHit {
     pub completed_at: Option<i64>,
     pub data_source_type: String,
     pub doc_metadata: Option<String>,
+    pub keywords: Vec<String>,
 }
 
 pub(super) async fn insert_segments(
@@ -58,7 +60,8 @@ pub(super) async fn insert_segments(
     for segment in segments {
         sqlx::query(
             "INSERT INTO document_segments (id, tenant_id, dataset_id, document_id, position, content, \
-             word_count, tokens, page, created_at, updated_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             word_count, tokens, page, keywords, created_at, updated_at, completed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&segment.id)
         .bind(tenant_id)
@@ -69,6 +72,7 @@ pub(super) async fn insert_segments(
         .bind(segment.content.chars().count() as i64)
         .bind(segment.tokens as i64)
         .bind(segment.page.map(i64::from))
+        .bind(super::segment_edits::keywords_to_text(&segment.keywords))
         .bind(ts)
         .bind(ts)
         .bind(ts)
@@ -109,7 +113,7 @@ impl Store {
             let sql = format!(
                 "SELECT s.id, s.document_id, d.name AS document_name, s.position, s.content, s.page, \
                  s.word_count, s.tokens, s.hit_count, CAST(s.enabled AS INTEGER) AS enabled, s.status, s.created_at, s.updated_at, \
-                 s.completed_at, d.data_source_type, d.doc_metadata FROM document_segments s JOIN documents d ON d.id = s.document_id \
+                 s.completed_at, d.data_source_type, d.doc_metadata, s.keywords FROM document_segments s JOIN documents d ON d.id = s.document_id \
                  WHERE s.dataset_id = $1 AND s.id IN ({placeholders})"
             );
             // Built from a constant and numbered placeholders only.
@@ -135,6 +139,7 @@ impl Store {
                     completed_at: row.try_get("completed_at")?,
                     data_source_type: row.try_get("data_source_type")?,
                     doc_metadata: row.try_get("doc_metadata")?,
+                    keywords: super::segment_edits::keywords_from_text(row.try_get("keywords")?)?,
                 };
                 out.insert(hit.id.clone(), hit);
             }

@@ -112,6 +112,7 @@ async fn an_interrupted_run_is_repaired_without_duplicates() {
             segment_id: "orphan-segment".into(),
             document_id: orphan.clone(),
             text: "Camellia sinensis tea leaves".into(),
+            keywords: Vec::new(),
             vector: Some(vector),
             enabled: true,
         }])

@@ -210,14 +210,23 @@ async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
             "{score} vs {bm25:?}"
         );
     }
-    // The dataset's default search is keyword search; semantic and hybrid are refused.
+    // The dataset's default search is keyword search; semantic and hybrid are refused as in Dify's
+    // operations that need a high-quality dataset.
     let (status, found) = api.retrieve(&ds, "Eyjafjallajökull", None).await;
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(names(&found)[0], "volcanoes.md");
     for method in ["semantic_search", "hybrid_search"] {
         let (status, body) = api.retrieve(&ds, "volcano", Some(retrieval(method, 3))).await;
-        assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
-        assert!(body["message"].as_str().unwrap().contains("economy"), "{body}");
+        assert_error(
+            status,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "high_quality_dataset_only",
+        );
+        assert_eq!(
+            body["message"],
+            "Current operation only supports 'high-quality' datasets."
+        );
     }
     assert_eq!(embedder.documents.load(Ordering::SeqCst), 0, "nothing embedded");
     assert_eq!(embedder.queries.load(Ordering::SeqCst), 0, "no query embedded");
@@ -284,7 +293,12 @@ async fn economy_datasets_index_bm25_only_and_switch_to_and_from_vectors() {
     let (status, body) = api
         .retrieve(&ds, "volcano", Some(retrieval("semantic_search", 3)))
         .await;
-    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_param");
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "high_quality_dataset_only",
+    );
     let (status, found) = api
         .retrieve(&ds, "Eyjafjallajökull", Some(retrieval("keyword_search", 3)))
         .await;

@@ -715,6 +715,7 @@ async fn documents_jobs_and_segments(store: &Store) {
             content: format!("segment number {i} about honey"),
             tokens: 6,
             page: Some(i as u32),
+            keywords: Vec::new(),
         })
         .collect();
     let children = vec![NewChildChunk {
@@ -874,6 +875,7 @@ async fn documents_jobs_and_segments(store: &Store) {
                 content: format!("smaller piece {i}"),
                 tokens: 2,
                 page: None,
+                keywords: Vec::new(),
             })
             .collect(),
         children: vec![NewChildChunk {
@@ -956,6 +958,7 @@ fn one_segment(document_id: &str, content: &str) -> CompletedDocument {
             content: content.into(),
             tokens: 3,
             page: None,
+            keywords: Vec::new(),
         }],
         children: Vec::new(),
     }

@@ -45,7 +45,7 @@ pub async fn upload(
                 }
                 let name = field.file_name().unwrap_or_default().to_string();
                 if name.trim().is_empty() {
-                    return Err(ApiError::invalid("The specified filename does not exist."));
+                    return Err(ApiError::of(ErrorCode::FilenameNotExists));
                 }
                 let (_, extension) = pipelines::check_name_and_type(&name, UploadPurpose::AppFile, &rules)
                     .map_err(upload_error)?;
@@ -69,8 +69,7 @@ pub async fn upload(
             Some(_) | None => {}
         }
     }
-    let (name, bytes) =
-        file.ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
+    let (name, bytes) = file.ok_or_else(|| ApiError::of(ErrorCode::NoFileUploaded))?;
     let end_user = optional_user(&state, &key, user.as_ref()).await?;
     let accepted =
         pipelines::check_upload(&name, &bytes, UploadPurpose::AppFile, &rules).map_err(upload_error)?;

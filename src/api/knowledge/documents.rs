@@ -382,9 +382,7 @@ pub async fn create_by_file(
 ) -> Result<Json<Value>, ApiError> {
     let dataset = find_dataset(&state, &key, &dataset_id).await?;
     let form = read_file_form(multipart, &state.engine.config().upload.rules()).await?;
-    let file = form
-        .file
-        .ok_or_else(|| ApiError::new(ErrorCode::NoFileUploaded, "Please upload your file."))?;
+    let file = form.file.ok_or_else(|| ApiError::of(ErrorCode::NoFileUploaded))?;
     if let Some(original) = form.options.original_document() {
         let document = find_document(&state, &dataset, original).await?;
         let name = Some(file.name.clone());

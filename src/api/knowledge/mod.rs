@@ -137,9 +137,10 @@ pub fn routes() -> Router<AppState> {
             "/datasets/{dataset_id}/metadata/built-in",
             get(metadata::built_in_fields::<DatasetKey>),
         )
+        // dify-knowledge-sdk 0.2.0 switches built-in fields with DELETE; Dify routes only POST.
         .route(
             "/datasets/{dataset_id}/metadata/built-in/{action}",
-            post(metadata::built_in_action::<DatasetKey>),
+            post(metadata::built_in_action::<DatasetKey>).delete(metadata::built_in_action::<DatasetKey>),
         )
         .route(
             "/datasets/{dataset_id}/metadata/{metadata_id}",

@@ -64,7 +64,7 @@ pub(crate) async fn read_file(
 ) -> Result<AcceptedFile, ApiError> {
     let given = field.file_name().unwrap_or_default().to_string();
     if given.trim().is_empty() {
-        return Err(ApiError::invalid("The specified filename does not exist."));
+        return Err(ApiError::of(ErrorCode::FilenameNotExists));
     }
     let (_, extension) = pipelines::check_name_and_type(&given, purpose, rules).map_err(upload_error)?;
     let class = FileClass::of_extension(&extension);
@@ -106,7 +106,7 @@ fn file_error(error: MultipartError, limit: u64) -> ApiError {
 /// A multipart error outside the file part.
 pub(crate) fn body_error(error: MultipartError) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
+        ApiError::of(ErrorCode::PayloadTooLarge)
     } else {
         ApiError::invalid(format!("invalid multipart body: {}", error.body_text()))
     }
@@ -118,9 +118,10 @@ pub fn upload_error(error: UploadError) -> ApiError {
     let message = capitalized(&error.to_string());
     match error.kind() {
         UploadErrorKind::BadName | UploadErrorKind::Blocked => ApiError::invalid(message),
+        // Dify's fixed text first (clients match on it), then why, as Dify's `file_too_large` does.
         UploadErrorKind::UnsupportedType => ApiError::new(
             ErrorCode::UnsupportedFileType,
-            format!("File type not allowed: {message}"),
+            format!("File type not allowed. {message}"),
         ),
         UploadErrorKind::TooLarge => {
             ApiError::new(ErrorCode::FileTooLarge, format!("File size exceeded. {message}"))

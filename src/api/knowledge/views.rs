@@ -151,7 +151,7 @@ pub fn retrieval_record(result: &SearchResult, metadata: Option<&Map<String, Val
             "answer": null,
             "word_count": s.word_count,
             "tokens": s.tokens,
-            "keywords": [],
+            "keywords": s.keywords,
             "index_node_id": s.id,
             "index_node_hash": content_hash(&s.content),
             "hit_count": s.hit_count,

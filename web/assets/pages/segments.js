@@ -98,7 +98,7 @@ export async function segmentsPage({ params, main }) {
   function editor(segment, done) {
     const content = field(qa ? 'Question' : 'Content', h('textarea', { rows: 10, value: segment ? segment.content : '' }));
     const answer = qa ? field('Answer', h('textarea', { rows: 5, value: segment ? segment.answer || '' : '' })) : null;
-    const keywords = field('Keywords', h('input', { value: segment && segment.keywords ? segment.keywords.join(', ') : '' }), { hint: 'Comma-separated; used by economy (keyword) search.' });
+    const keywords = field('Keywords', h('input', { value: segment && segment.keywords ? segment.keywords.join(', ') : '' }), { hint: 'Comma-separated; full-text search finds the chunk by these words too. Left empty, they are extracted from the text.' });
     const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
     const formId = `chunk-form-${segment ? segment.id : 'new'}`;
     const form = h('form', { id: formId, novalidate: true }, content.row, answer && answer.row, keywords.row, error);

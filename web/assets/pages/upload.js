@@ -254,7 +254,7 @@ export async function uploadPage({ params, main }) {
       h('label', { class: 'choice' }, general, h('span', {}, h('strong', {}, 'General'), ' — chunks are retrieved and returned as they are.')),
       h('label', { class: 'choice' }, parentChild, h('span', {}, h('strong', {}, 'Parent-child'), ' — small child chunks match the query; their parent gives the context.'))),
     h('fieldset', { class: 'choices' }, h('legend', {}, 'Chunking'),
-      h('label', { class: 'choice' }, automatic, h('span', {}, h('strong', {}, 'Automatic'), ' — paragraphs of up to 500 tokens with 10% overlap, cut shorter when the embedding model reads fewer (254 for all-MiniLM-L6-v2).')),
+      h('label', { class: 'choice' }, automatic, h('span', {}, h('strong', {}, 'Automatic'), ' — chunks as long as the embedding model reads in one go, never over 500 tokens (254 with all-MiniLM-L6-v2, 500 with multilingual-e5-small), cut at paragraph, line and sentence breaks, with 10% overlap; runs of spaces are cleaned up.')),
       h('label', { class: 'choice' }, custom, h('span', {}, h('strong', {}, 'Custom'), ' — choose the separator, length, overlap and cleaning.'))),
     customBox, childBox);
 
