@@ -82,7 +82,10 @@ impl KeywordExtractor {
                 .into_iter()
                 .map(|token| token.word.to_string())
                 .collect(),
-            Analyzer::CjkBigram => tokens(&mut TextAnalyzer::from(CjkBigramTokenizer), text),
+            // Bigrams only: a single character is a poor keyword.
+            Analyzer::CjkBigram | Analyzer::CjkUnigramBigram => {
+                tokens(&mut TextAnalyzer::from(CjkBigramTokenizer::default()), text)
+            }
             Analyzer::Stemmed(_) | Analyzer::Simple => {
                 let mut words = TextAnalyzer::builder(SimpleTokenizer::default())
                     .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))

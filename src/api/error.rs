@@ -565,6 +565,12 @@ mod tests {
                 None,
             ),
             (RerankProviderTimeout, "rerank_provider_timeout", 504, None),
+            (
+                ExternalKnowledgeUnavailable,
+                "external_knowledge_unavailable",
+                502,
+                None,
+            ),
             (AuthenticationFailed, "authentication_failed", 401, None),
             (LoginLimit, "email_code_login_limit", 429, None),
             (TooManyRequests, "too_many_requests", 429, None),
@@ -623,6 +629,7 @@ mod tests {
                 | NotCompletionApp
                 | RerankProviderUnavailable
                 | RerankProviderTimeout
+                | ExternalKnowledgeUnavailable
                 | AuthenticationFailed
                 | LoginLimit
                 | TooManyRequests

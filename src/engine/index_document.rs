@@ -196,7 +196,7 @@ impl Engine {
             embedder.token_counter(),
             self.automatic_chunk_cap(embedder.max_tokens()),
         )
-            .map_err(|e| IndexJobError::Document(e.to_string()))?;
+        .map_err(|e| IndexJobError::Document(e.to_string()))?;
         let format = pipelines::Format::from_extension(&file.extension)
             .ok_or_else(|| IndexJobError::Document(format!("unsupported file type .{}", file.extension)))?;
         let source = SourceDocument {

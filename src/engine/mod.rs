@@ -602,7 +602,7 @@ impl Engine {
     pub async fn dataset_analyzer(&self, dataset: &Dataset) -> Result<Analyzer, EngineError> {
         Ok(match self.existing_index(dataset).await? {
             Some(index) => index.analyzer(),
-            None => index_options(dataset).analyzer,
+            None => index_options(dataset, &self.config).analyzer,
         })
     }
 

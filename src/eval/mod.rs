@@ -132,16 +132,15 @@ pub async fn evaluate(
     let mut out = Vec::with_capacity(runs.len());
     for run in runs {
         let started = Instant::now();
-        let rankings: Vec<Result<Rankings, EvalError>> =
-            futures::stream::iter(&set.queries)
-                .map(|query| async {
-                    let deep = rank_documents(engine, dataset, query, run, &corpus_ids, MAX_DEEP_TOP_K);
-                    let page = rank_documents(engine, dataset, query, run, &corpus_ids, PAGE_SEGMENTS);
-                    Ok((deep.await?, page.await?))
-                })
-                .buffered(CONCURRENT_QUERIES)
-                .collect()
-                .await;
+        let rankings: Vec<Result<Rankings, EvalError>> = futures::stream::iter(&set.queries)
+            .map(|query| async {
+                let deep = rank_documents(engine, dataset, query, run, &corpus_ids, MAX_DEEP_TOP_K);
+                let page = rank_documents(engine, dataset, query, run, &corpus_ids, PAGE_SEGMENTS);
+                Ok((deep.await?, page.await?))
+            })
+            .buffered(CONCURRENT_QUERIES)
+            .collect()
+            .await;
         let mut sum = ScoreSum::default();
         let mut per_query = Vec::with_capacity(set.queries.len());
         for (query, ranking) in set.queries.iter().zip(rankings) {
