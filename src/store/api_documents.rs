@@ -52,6 +52,9 @@ pub struct DocumentUpdate {
     pub doc_language: Option<String>,
     /// Batch the re-indexing is reported under.
     pub batch: String,
+    /// `file` is an upload the workspace already stored (the console's re-upload of a file of
+    /// the same name): its row is not inserted again, and the previous file stays, as in Dify.
+    pub file_already_uploaded: bool,
 }
 
 impl DocumentUpdate {
@@ -395,7 +398,9 @@ impl Store {
                 .await?;
         }
         if let Some(file) = &update.file {
-            insert_upload_file(&mut tx, tenant_id, file, ts).await?;
+            if !update.file_already_uploaded {
+                insert_upload_file(&mut tx, tenant_id, file, ts).await?;
+            }
             sqlx::query(
                 // A web page's source stays its URL.
                 "UPDATE documents SET upload_file_id = $1, \
@@ -446,7 +451,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        let replaced = if update.file.is_some() {
+        let replaced = if update.file.is_some() && !update.file_already_uploaded {
             old_storage_key
         } else {
             None
@@ -454,6 +459,26 @@ impl Store {
         Ok(UpdateOutcome::Updated {
             replaced_storage_key: replaced,
         })
+    }
+
+    /// The enabled document made from an uploaded file named `name` (Dify's test for a duplicate
+    /// upload in the console), the earliest if several.
+    pub async fn uploaded_document_named(
+        &self,
+        dataset_id: &str,
+        name: &str,
+    ) -> Result<Option<DocumentRow>, StoreError> {
+        let sql = format!(
+            "{DOCUMENT_SELECT} WHERE d.dataset_id = $1 AND d.name = $2 AND d.data_source_type = 'upload_file' \
+             AND d.enabled = TRUE ORDER BY d.position LIMIT 1"
+        );
+        // Built from constants only.
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(dataset_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| document_from_row(&row)).transpose()
     }
 
     /// One document of a dataset.

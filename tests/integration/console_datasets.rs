@@ -1542,3 +1542,96 @@ async fn console_queries_run_on_postgres() {
         )))
         .await;
 }
+
+/// Names of a dataset's documents, in list order.
+async fn document_names(c: &Console, s: &Session, dataset: &str) -> Vec<String> {
+    let (status, body) = s
+        .call(c, "GET", &uri(&format!("/datasets/{dataset}/documents")), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Documents (names, each once) of the full-text hits of `query` in the console's hit testing.
+async fn full_text_names(c: &Console, s: &Session, dataset: &str, query: &str) -> Vec<String> {
+    let (status, hits) = s
+        .call(
+            c,
+            "POST",
+            &uri(&format!("/datasets/{dataset}/hit-testing")),
+            Some(
+                json!({"query": query, "retrieval_model": {"search_method": "full_text_search",
+                "reranking_enable": false, "top_k": 5, "score_threshold_enabled": false}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hits}");
+    let mut names: Vec<String> = hits["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["segment"]["document"]["name"].as_str().unwrap().to_string())
+        .collect();
+    names.dedup();
+    names
+}
+
+#[tokio::test]
+async fn a_re_uploaded_file_of_the_same_name_replaces_its_document_as_in_dify() {
+    let c = Console::new().await;
+    start_workers(&c);
+    let owner = c.owner().await;
+    let (dataset, document, first_batch) = indexed_batch(&c, &owner, "kb", "only_me").await;
+    assert_eq!(
+        full_text_names(&c, &owner, &dataset, "Camellia").await,
+        ["tea.txt"]
+    );
+
+    // Dify's default `duplicate: true`: same name, new content, same document.
+    let file = upload_file(&c, &owner, "tea.txt", b"Volcanic glass is called obsidian.").await;
+    let (status, body) = owner
+        .call(
+            &c,
+            "POST",
+            &uri(&format!("/datasets/{dataset}/documents")),
+            Some(knowledge_config(&[&file])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["documents"][0]["id"], document.as_str(), "{body}");
+    let batch = body["batch"].as_str().unwrap().to_string();
+    assert_ne!(batch, first_batch);
+    let items = wait_until_indexed(&c, &owner, &dataset, &batch).await;
+    assert_eq!(items[0]["indexing_status"], "completed", "{items:?}");
+    assert_eq!(document_names(&c, &owner, &dataset).await, ["tea.txt"]);
+    assert_eq!(
+        full_text_names(&c, &owner, &dataset, "obsidian").await,
+        ["tea.txt"]
+    );
+    assert!(
+        full_text_names(&c, &owner, &dataset, "Camellia").await.is_empty(),
+        "the old content is gone"
+    );
+
+    // `duplicate: false` adds a document of the same name.
+    let file = upload_file(&c, &owner, "tea.txt", b"Green tea is steamed or pan-fired.").await;
+    let mut config = knowledge_config(&[&file]);
+    config["duplicate"] = json!(false);
+    let (status, body) = owner
+        .call(
+            &c,
+            "POST",
+            &uri(&format!("/datasets/{dataset}/documents")),
+            Some(config),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(body["documents"][0]["id"], document.as_str());
+    wait_until_indexed(&c, &owner, &dataset, body["batch"].as_str().unwrap()).await;
+    assert_eq!(document_names(&c, &owner, &dataset).await.len(), 2);
+}

@@ -517,6 +517,7 @@ async fn update_document(
         doc_language: options.doc_language.clone(),
         // Dify keeps the document's batch when it is re-indexed.
         batch: document.batch.clone(),
+        file_already_uploaded: false,
     };
     let store = state.engine.store();
     let outcome = async {

@@ -22,8 +22,8 @@ use crate::api::knowledge::views;
 use crate::api::{ApiError, AppState, ErrorCode};
 use crate::engine::{EstimateFile, HIGH_QUALITY};
 use crate::store::{
-    Dataset, DocumentAction, DocumentRow, DocumentSort, NewApiDocument, NewDataset, UploadFile,
-    display_status_condition,
+    Dataset, DocumentAction, DocumentRow, DocumentSort, DocumentUpdate, NewApiDocument, NewDataset,
+    UpdateOutcome, UploadFile, display_status_condition,
 };
 
 /// Most files one request may turn into documents (Dify's `BATCH_UPLOAD_LIMIT`).
@@ -49,6 +49,10 @@ pub struct KnowledgeConfig {
     retrieval_model: Option<Value>,
     #[serde(default)]
     embedding_model: Option<String>,
+    /// Dify's `duplicate` (default true): a file named as an enabled uploaded document of the
+    /// dataset replaces that document's content instead of adding another document.
+    #[serde(default)]
+    duplicate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +100,40 @@ impl Sources {
             Sources::Files(files) => files[0].0.name.clone(),
             Sources::Pages { pages, .. } => pages[0].url.clone(),
         }
+    }
+}
+
+/// Dify's duplicate upload: the enabled document made from a file of the same name gets this
+/// file as its content and is indexed again (same id, this batch); None when there is no such
+/// document, or it is being indexed right now (the file then becomes a new document).
+async fn replace_duplicate(
+    state: &AppState,
+    user: &ConsoleUser,
+    dataset: &Dataset,
+    file: &UploadFile,
+    batch: &str,
+    doc_language: &str,
+) -> Result<Option<DocumentRow>, ApiError> {
+    let store = state.engine.store();
+    let Some(existing) = store.uploaded_document_named(&dataset.id, &file.name).await? else {
+        return Ok(None);
+    };
+    if existing.archived {
+        return Ok(None);
+    }
+    let update = DocumentUpdate {
+        file: Some(file.clone()),
+        file_already_uploaded: true,
+        doc_language: Some(doc_language.to_string()),
+        batch: batch.to_string(),
+        ..DocumentUpdate::default()
+    };
+    match store
+        .update_api_document(&user.tenant_id, &dataset.id, &existing.id, &update)
+        .await?
+    {
+        UpdateOutcome::Updated { .. } => Ok(store.api_document(&dataset.id, &existing.id).await?),
+        UpdateOutcome::NotFound | UpdateOutcome::Busy => Ok(None),
     }
 }
 
@@ -330,6 +368,13 @@ async fn create_documents_of(
     };
     let mut documents = Vec::with_capacity(files.len());
     for (file, _) in files {
+        if config.duplicate.unwrap_or(true)
+            && let Some(document) =
+                replace_duplicate(state, user, dataset, &file, &batch, &doc_language).await?
+        {
+            documents.push(document);
+            continue;
+        }
         let new = NewApiDocument {
             tenant_id: user.tenant_id.clone(),
             dataset_id: dataset.id.clone(),
