@@ -645,7 +645,7 @@ mod tests {
                 | InternalServerError => {}
             }
         }
-        assert_eq!(table.len(), 42);
+        assert_eq!(table.len(), 43);
         let economy = ApiError::from(EngineError::Index(indexes::IndexError::NoVectorIndex));
         assert_eq!(economy.code, HighQualityDatasetOnly);
         assert_eq!(
