@@ -333,7 +333,7 @@ export async function uploadPage({ params, main }) {
       process_rule: ruleAndForm.rule,
       indexing_technique: techniqueSelect.value,
       doc_form: ruleAndForm.docForm,
-      doc_language: 'English',
+      // No doc_language: the server reads a new dataset's language from its first document.
       dataset_id: dataset.id,
     };
   }
