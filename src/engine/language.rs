@@ -118,6 +118,21 @@ pub fn latin_model_reads(query: &str) -> bool {
     matches!(dominant_script(query), None | Some(Script::Latin | Script::Other))
 }
 
+fn is_markup(extension: &str) -> bool {
+    let extension = extension.trim_start_matches('.').to_ascii_lowercase();
+    matches!(extension.as_str(), "html" | "htm" | "xhtml" | "xml")
+}
+
+/// Whether an upload with this extension is text that [`text_sample`] can read.
+pub fn is_text_format(extension: &str) -> bool {
+    let extension = extension.trim_start_matches('.').to_ascii_lowercase();
+    is_markup(&extension)
+        || matches!(
+            extension.as_str(),
+            "txt" | "text" | "md" | "markdown" | "mdx" | "csv" | "tsv" | "json" | "jsonl" | "vtt" | "srt"
+        )
+}
+
 /// Bytes of an upload read to tell its language.
 pub const SAMPLE_BYTES: usize = 64 * 1024;
 
@@ -125,15 +140,10 @@ pub const SAMPLE_BYTES: usize = 64 * 1024;
 /// HTML with its tags skipped, CSV, JSON, subtitles), None for binary formats (PDF, Office):
 /// those are parsed by a worker later, and their dataset keeps the language it was given.
 pub fn text_sample(extension: &str, bytes: &[u8]) -> Option<String> {
-    let extension = extension.trim_start_matches('.').to_ascii_lowercase();
-    let markup = matches!(extension.as_str(), "html" | "htm" | "xhtml" | "xml");
-    let text = matches!(
-        extension.as_str(),
-        "txt" | "text" | "md" | "markdown" | "mdx" | "csv" | "tsv" | "json" | "jsonl" | "vtt" | "srt"
-    );
-    if !markup && !text {
+    if !is_text_format(extension) {
         return None;
     }
+    let markup = is_markup(extension);
     let head = &bytes[..bytes.len().min(SAMPLE_BYTES)];
     let decoded = String::from_utf8_lossy(head);
     if !markup {

@@ -370,18 +370,21 @@ impl Engine {
     /// English cannot read a query written in another script (see `language`). Models ragd does
     /// not know (a configured ONNX file) are trusted.
     pub fn dataset_model_reads(&self, dataset: &Dataset, query: &str) -> bool {
-        let Some(model) = &dataset.embedding_model else {
-            return true;
-        };
-        let custom = self.config.embedding.onnx.is_some() && model == &self.default_model.0;
-        let pinned = PredefinedModel::ALL
-            .into_iter()
-            .map(|m| crate::models::predefined_info(m, self.config.embedding.variant))
-            .find(|info| info.id == model.as_str());
-        match pinned {
-            Some(info) if !custom && !info.multilingual => language::latin_model_reads(query),
+        match &dataset.embedding_model {
+            Some(model) if self.english_only_model(model) => language::latin_model_reads(query),
             _ => true,
         }
+    }
+
+    /// Whether `model` is a pinned model that learned English only. A configured ONNX model
+    /// recorded under the default id is not judged.
+    fn english_only_model(&self, model: &str) -> bool {
+        let custom = self.config.embedding.onnx.is_some() && model == self.default_model.0;
+        !custom
+            && PredefinedModel::ALL
+                .into_iter()
+                .map(|m| crate::models::predefined_info(m, self.config.embedding.variant))
+                .any(|info| info.id == model && !info.multilingual)
     }
 
     /// The language of a dataset's next document: the one the client named, else, for the first
@@ -418,7 +421,9 @@ impl Engine {
     /// binary format or a file that cannot be read.
     pub async fn stored_text_sample(&self, storage_key: &str, extension: &str) -> Option<String> {
         use tokio::io::AsyncReadExt;
-        language::text_sample(extension, b"")?;
+        if !language::is_text_format(extension) {
+            return None;
+        }
         let file = tokio::fs::File::open(self.file_store().join(storage_key))
             .await
             .ok()?;
@@ -452,12 +457,7 @@ impl Engine {
         if current == &wanted || wanted_dimension != dimension {
             return Ok(());
         }
-        let pinned_english = PredefinedModel::ALL
-            .into_iter()
-            .map(|m| crate::models::predefined_info(m, self.config.embedding.variant))
-            .any(|info| info.id == current.as_str() && !info.multilingual);
-        let custom = self.config.embedding.onnx.is_some() && current == &self.default_model.0;
-        if pinned_english && !custom {
+        if self.english_only_model(current) {
             self.store
                 .adopt_dataset_model(&dataset.id, current, &wanted, dimension)
                 .await?;
