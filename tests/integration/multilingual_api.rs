@@ -83,6 +83,19 @@ async fn semantic_names(api: &Api, id: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
+/// A high-quality dataset created with `model`; returns its id.
+async fn dataset_with_model(api: &Api, name: &str, model: &str) -> String {
+    let (status, created) = api
+        .call(
+            "POST",
+            "/v1/datasets",
+            Some(json!({"name": name, "indexing_technique": "high_quality", "embedding_model": model})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    created["id"].as_str().unwrap().to_string()
+}
+
 async fn dataset(api: &Api, id: &str) -> Value {
     let (status, answer) = api.call("GET", &format!("/v1/datasets/{id}"), None).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -171,15 +184,7 @@ async fn a_dataset_with_the_multilingual_model_finds_korean_text_and_its_transla
 #[tokio::test]
 async fn changing_a_datasets_model_rebuilds_its_index_with_the_new_model() {
     let api = api().await;
-    let (status, created) = api
-        .call(
-            "POST",
-            "/v1/datasets",
-            Some(json!({"name": "kb", "indexing_technique": "high_quality", "embedding_model": MINILM})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = dataset_with_model(&api, "kb", MINILM).await;
     add_documents(&api, &id).await;
     let generation = |dataset: ragd::store::Dataset| dataset.index_generation;
     let store = api.engine.store();
@@ -336,15 +341,7 @@ async fn a_dataset_follows_the_language_of_its_first_document_when_none_is_named
 #[tokio::test]
 async fn hybrid_search_leaves_out_an_english_models_vectors_for_a_korean_query() {
     let api = api().await;
-    let (status, created) = api
-        .call(
-            "POST",
-            "/v1/datasets",
-            Some(json!({"name": "kb", "indexing_technique": "high_quality", "embedding_model": MINILM})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{created}");
-    let id = created["id"].as_str().unwrap().to_string();
+    let id = dataset_with_model(&api, "kb", MINILM).await;
     // The language is named, so the dataset keeps the model it was given.
     add_documents(&api, &id).await;
     assert_eq!(stored(&api, &id).await.embedding_model.as_deref(), Some(MINILM));
